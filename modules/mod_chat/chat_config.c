@@ -1,0 +1,291 @@
+/* Directive parsing and config merging for mod_chat. Every error message
+ * starts with the directive's name, so configtest output points at it. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include "chat_config.h"
+
+void *chat_config_dir_create(apr_pool_t *p, char *dir)
+{
+    chat_dir_conf *dc = apr_pcalloc(p, sizeof(*dc));
+
+    (void)dir;
+    dc->max_frame = -1;
+    dc->max_message = -1;
+    dc->sendq_limit = -1;
+    dc->ping_interval = -1;
+    dc->idle_timeout = -1;
+    dc->close_timeout = -1;
+    return dc;
+}
+
+#define MERGE(field, unset) (add->field != (unset) ? add->field : base->field)
+
+void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    chat_dir_conf *base = basev, *add = addv;
+    chat_dir_conf *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->max_frame = MERGE(max_frame, -1);
+    dc->max_message = MERGE(max_message, -1);
+    dc->sendq_limit = MERGE(sendq_limit, -1);
+    dc->ping_interval = MERGE(ping_interval, -1);
+    dc->idle_timeout = MERGE(idle_timeout, -1);
+    dc->close_timeout = MERGE(close_timeout, -1);
+    if (add->origins_set) {
+        dc->origins_set = 1;
+        dc->origins_any = add->origins_any;
+        dc->origins = add->origins;
+    }
+    else {
+        dc->origins_set = base->origins_set;
+        dc->origins_any = base->origins_any;
+        dc->origins = base->origins;
+    }
+    return dc;
+}
+
+void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
+{
+    chat_srv_conf *sc = apr_pcalloc(p, sizeof(*sc));
+
+    (void)s;
+    sc->conn_mode = CHAT_MODE_UNSET;
+    return sc;
+}
+
+void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    chat_srv_conf *base = basev, *add = addv;
+    chat_srv_conf *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->conn_mode = MERGE(conn_mode, CHAT_MODE_UNSET);
+    if (add->redis_host || add->redis_socket) {
+        sc->redis_host = add->redis_host;
+        sc->redis_port = add->redis_port;
+        sc->redis_socket = add->redis_socket;
+    }
+    else {
+        sc->redis_host = base->redis_host;
+        sc->redis_port = base->redis_port;
+        sc->redis_socket = base->redis_socket;
+    }
+    return sc;
+}
+
+void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out)
+{
+    out->max_frame = dc->max_frame >= 0 ? (apr_uint64_t)dc->max_frame : CHAT_DEFAULT_MAX_FRAME;
+    out->max_message =
+        dc->max_message >= 0 ? (apr_uint64_t)dc->max_message : CHAT_DEFAULT_MAX_MESSAGE;
+    out->sendq_limit =
+        dc->sendq_limit >= 0 ? (apr_size_t)dc->sendq_limit : CHAT_DEFAULT_SENDQ_LIMIT;
+    out->ping_interval = apr_time_from_sec(
+        dc->ping_interval >= 0 ? dc->ping_interval : CHAT_DEFAULT_PING_INTERVAL);
+    out->idle_timeout =
+        apr_time_from_sec(dc->idle_timeout >= 0 ? dc->idle_timeout : CHAT_DEFAULT_IDLE_TIMEOUT);
+    out->close_timeout = apr_time_from_sec(dc->close_timeout >= 0 ? dc->close_timeout
+                                                                  : CHAT_DEFAULT_CLOSE_TIMEOUT);
+}
+
+chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc)
+{
+    return sc->conn_mode == CHAT_MODE_UNSET ? CHAT_MODE_AUTO : sc->conn_mode;
+}
+
+const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t min,
+                                    apr_int64_t max, apr_int64_t *out)
+{
+    char *end = NULL;
+    apr_int64_t v, mult = 1;
+
+    if (!apr_isdigit(*arg)) {
+        return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
+    }
+    v = apr_strtoi64(arg, &end, 10);
+    if (end && *end) {
+        switch (apr_toupper(*end)) {
+        case 'K':
+            mult = 1024;
+            break;
+        case 'M':
+            mult = 1024 * 1024;
+            break;
+        case 'G':
+            mult = 1024 * 1024 * 1024;
+            break;
+        default:
+            return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
+        }
+        if (end[1]) {
+            return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
+        }
+    }
+    if (v > max / mult || v * mult < min || v * mult > max) {
+        return apr_psprintf(p, "'%s' is out of range (%" APR_INT64_T_FMT " to %" APR_INT64_T_FMT
+                               " bytes)",
+                            arg, min, max);
+    }
+    *out = v * mult;
+    return NULL;
+}
+
+static const char *parse_seconds(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+{
+    char *end = NULL;
+    apr_int64_t v;
+
+    if (!apr_isdigit(*arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds",
+                            cmd->cmd->name, arg);
+    }
+    v = apr_strtoi64(arg, &end, 10);
+    if ((end && *end) || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number of seconds from %d to %d",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_bytes(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+    apr_int64_t *field;
+    apr_int64_t min = 125, max = APR_INT64_C(1) << 30;
+    const char *err;
+
+    switch ((long)cmd->info) {
+    case 0:
+        field = &dc->max_frame;
+        break;
+    case 1:
+        field = &dc->max_message;
+        break;
+    default:
+        field = &dc->sendq_limit;
+        min = 65536;
+        break;
+    }
+    err = chat_config_parse_bytes(cmd->pool, arg, min, max, field);
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
+
+static const char *set_seconds(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+
+    switch ((long)cmd->info) {
+    case 0:
+        return parse_seconds(cmd, arg, 0, 86400, &dc->ping_interval);
+    case 1:
+        return parse_seconds(cmd, arg, 0, 86400, &dc->idle_timeout);
+    default:
+        return parse_seconds(cmd, arg, 1, 300, &dc->close_timeout);
+    }
+}
+
+static const char *set_origins(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+
+    if (!dc->origins_set || !dc->origins) {
+        dc->origins = apr_array_make(cmd->pool, 4, sizeof(const char *));
+        dc->origins_set = 1;
+    }
+    if (!strcmp(arg, "*")) {
+        dc->origins_any = 1;
+        return NULL;
+    }
+    if (strncasecmp(arg, "http://", 7) && strncasecmp(arg, "https://", 8)) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an origin (expected * or scheme://host[:port])",
+                            cmd->cmd->name, arg);
+    }
+    {
+        char *o = apr_pstrdup(cmd->pool, arg);
+        apr_size_t n = strlen(o);
+        if (n && o[n - 1] == '/') {
+            o[n - 1] = '\0';
+        }
+        ap_str_tolower(o);
+        APR_ARRAY_PUSH(dc->origins, const char *) = o;
+    }
+    return NULL;
+}
+
+static const char *set_conn_mode(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "auto")) {
+        sc->conn_mode = CHAT_MODE_AUTO;
+    }
+    else if (!strcasecmp(arg, "thread")) {
+        sc->conn_mode = CHAT_MODE_THREAD;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of auto, thread", cmd->cmd->name,
+                            arg);
+    }
+    return NULL;
+}
+
+static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    char *host = NULL, *scope = NULL;
+    apr_port_t port = 0;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!strncmp(arg, "unix:", 5)) {
+        if (arg[5] != '/') {
+            return apr_psprintf(cmd->pool, "%s: '%s': a unix socket path must be absolute",
+                                cmd->cmd->name, arg);
+        }
+        sc->redis_socket = arg + 5;
+        sc->redis_host = NULL;
+        return NULL;
+    }
+    if (apr_parse_addr_port(&host, &scope, &port, arg, cmd->pool) != APR_SUCCESS || !host ||
+        scope) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not host:port or unix:/path", cmd->cmd->name,
+                            arg);
+    }
+    sc->redis_host = host;
+    sc->redis_port = port ? port : 6379;
+    sc->redis_socket = NULL;
+    return NULL;
+}
+
+const command_rec chat_cmds[] = {
+    AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
+                  "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
+    AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,
+                  "Largest reassembled WebSocket message accepted from a client"),
+    AP_INIT_TAKE1("ChatSendQueueLimit", set_bytes, (void *)2, RSRC_CONF | ACCESS_CONF,
+                  "Bytes queued for a client that does not read before it is closed with 1008"),
+    AP_INIT_TAKE1("ChatPingInterval", set_seconds, (void *)0, RSRC_CONF | ACCESS_CONF,
+                  "Seconds between server pings on a quiet WebSocket (0 = off)"),
+    AP_INIT_TAKE1("ChatIdleTimeout", set_seconds, (void *)1, RSRC_CONF | ACCESS_CONF,
+                  "Seconds without any frame from the client before closing with 1001 (0 = off)"),
+    AP_INIT_TAKE1("ChatCloseTimeout", set_seconds, (void *)2, RSRC_CONF | ACCESS_CONF,
+                  "Seconds to wait for the client's close frame after ours"),
+    AP_INIT_ITERATE("ChatAllowedOrigins", set_origins, NULL, RSRC_CONF | ACCESS_CONF,
+                    "Origins allowed to open WebSockets: * or scheme://host[:port] ... "
+                    "(default: same origin as the Host header)"),
+    AP_INIT_TAKE1("ChatConnectionMode", set_conn_mode, NULL, RSRC_CONF,
+                  "auto (event MPM: an I/O thread per child holds idle sockets) or thread"),
+    AP_INIT_TAKE1("ChatRedis", set_redis, NULL, RSRC_CONF,
+                  "Redis server: host:port or unix:/path (default 127.0.0.1:6379)"),
+    {NULL}};

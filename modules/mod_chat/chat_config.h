@@ -1,0 +1,67 @@
+/* Configuration of mod_chat: per-directory WebSocket limits and per-server
+ * settings, each directive validated when the config is read so that
+ * `apachectl configtest` names a bad one. */
+#ifndef CHAT_CONFIG_H
+#define CHAT_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#define CHAT_DEFAULT_MAX_FRAME 1048576
+#define CHAT_DEFAULT_MAX_MESSAGE 1048576
+#define CHAT_DEFAULT_PING_INTERVAL 30
+#define CHAT_DEFAULT_IDLE_TIMEOUT 120
+#define CHAT_DEFAULT_CLOSE_TIMEOUT 5
+#define CHAT_DEFAULT_SENDQ_LIMIT 4194304
+
+typedef enum {
+    CHAT_MODE_UNSET = 0,
+    CHAT_MODE_AUTO, /* event MPM: idle sockets live on the child's I/O thread */
+    CHAT_MODE_THREAD /* the request's worker thread runs the socket */
+} chat_conn_mode;
+
+typedef struct chat_dir_conf {
+    apr_int64_t max_frame; /* -1 = unset */
+    apr_int64_t max_message;
+    apr_int64_t sendq_limit;
+    int ping_interval; /* seconds, -1 = unset, 0 = off */
+    int idle_timeout;
+    int close_timeout;
+    int origins_set;
+    int origins_any;
+    apr_array_header_t *origins; /* const char *, lower-cased "scheme://host[:port]" */
+} chat_dir_conf;
+
+typedef struct chat_srv_conf {
+    chat_conn_mode conn_mode;
+    const char *redis_host; /* NULL = unset */
+    int redis_port;
+    const char *redis_socket;
+} chat_srv_conf;
+
+/* The effective WebSocket settings of one location, defaults applied. */
+typedef struct chat_ws_limits {
+    apr_uint64_t max_frame;
+    apr_uint64_t max_message;
+    apr_size_t sendq_limit;
+    apr_interval_time_t ping_interval; /* 0 = off */
+    apr_interval_time_t idle_timeout;  /* 0 = off */
+    apr_interval_time_t close_timeout;
+} chat_ws_limits;
+
+extern module AP_MODULE_DECLARE_DATA chat_module;
+extern const command_rec chat_cmds[];
+
+void *chat_config_dir_create(apr_pool_t *p, char *dir);
+void *chat_config_dir_merge(apr_pool_t *p, void *base, void *add);
+void *chat_config_srv_create(apr_pool_t *p, server_rec *s);
+void *chat_config_srv_merge(apr_pool_t *p, void *base, void *add);
+
+void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out);
+chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc);
+
+/* Parse a byte count: digits with an optional K, M or G suffix (binary). */
+const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t min,
+                                    apr_int64_t max, apr_int64_t *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* The chat-echo handler: a plain RFC 6455 echo endpoint for testing proxies,
+ * clients and the engine itself. Off unless a <Location> sets the handler. */
+#include <httpd.h>
+#include <http_protocol.h>
+
+#include "chat_echo.h"
+#include "chat_ws_upgrade.h"
+
+static void echo_message(chat_ws_session *s, int opcode, const char *data, apr_size_t len)
+{
+    chat_outbuf *b = chat_outbuf_frame(opcode, data, len);
+
+    if (b) {
+        chat_ws_session_send(s, b);
+        chat_outbuf_release(b);
+    }
+}
+
+static const chat_ws_app echo_app = {"echo", NULL, echo_message, NULL};
+
+int chat_echo_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "chat-echo")) {
+        return DECLINED;
+    }
+    return chat_ws_upgrade(r, &echo_app, NULL);
+}

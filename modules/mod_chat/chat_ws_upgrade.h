@@ -1,0 +1,18 @@
+/* Turning an accepted upgrade request into a session on a reactor. */
+#ifndef CHAT_WS_UPGRADE_H
+#define CHAT_WS_UPGRADE_H
+
+#include <httpd.h>
+#include "chat_ws_session.h"
+
+/* The child's shared reactor (event MPM, ChatConnectionMode auto), or NULL. */
+extern chat_reactor *chat_child_reactor;
+
+/* Check the handshake, answer 101 and run app on the socket: handed to the
+ * child's reactor when the connection is plain TCP under the event MPM (the
+ * worker thread returns at once), else on this thread until the socket
+ * closes. Returns the handler's status (an HTTP error for a refused
+ * handshake). */
+int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data);
+
+#endif

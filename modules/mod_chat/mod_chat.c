@@ -1,0 +1,98 @@
+/* mod_chat: real-time multi-room chat over WebSockets inside httpd.
+ * This file only wires hooks and directives; each concern lives in its own
+ * chat_*.c file. */
+#include <httpd.h>
+#include <ap_mpm.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <mpm_common.h>
+
+#include "chat_config.h"
+#include "chat_echo.h"
+#include "chat_reactor.h"
+#include "chat_room_handler.h"
+#include "chat_ws_upgrade.h"
+
+static int mpm_is_async(void)
+{
+    int async = 0;
+
+    return ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) == APR_SUCCESS && async;
+}
+
+static int mpm_is_threaded(void)
+{
+    int threaded = AP_MPMQ_NOT_SUPPORTED;
+
+    return ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS &&
+           threaded != AP_MPMQ_NOT_SUPPORTED;
+}
+
+static apr_status_t child_reactor_stop(void *data)
+{
+    chat_reactor *r = data;
+
+    chat_reactor_shutdown(r);
+    chat_reactor_join(r);
+    chat_child_reactor = NULL;
+    return APR_SUCCESS;
+}
+
+static void chat_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    chat_srv_conf *sc = ap_get_module_config(s->module_config, &chat_module);
+    chat_reactor *r;
+    apr_status_t rv;
+
+    if ((rv = chat_reactor_child_init(pchild)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "chat: cannot initialise this child");
+        return;
+    }
+    if (!mpm_is_async() || chat_config_conn_mode(sc) != CHAT_MODE_AUTO) {
+        return; /* every WebSocket runs on its request's thread */
+    }
+    if ((rv = chat_reactor_create(pchild, 0, &r)) != APR_SUCCESS ||
+        (rv = chat_reactor_start_thread(r, pchild)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "chat: cannot start the I/O thread; WebSockets will hold worker threads");
+        return;
+    }
+    chat_child_reactor = r;
+    apr_pool_cleanup_register(pchild, r, child_reactor_stop, apr_pool_cleanup_null);
+}
+
+/* Graceful restart or stop of this child: every WebSocket gets 1001 so its
+ * client reconnects to the next generation. prefork calls this from a signal
+ * handler, where no lock may be taken: its sessions see the MPM state
+ * instead (chat_reactor.c checks it on every tick and on EINTR). */
+static void chat_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    (void)graceful;
+    if (mpm_is_threaded()) {
+        chat_reactor_shutdown_all();
+    }
+}
+
+static void chat_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(chat_echo_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(chat_room_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(chat) = {
+    STANDARD20_MODULE_STUFF,
+    chat_config_dir_create,
+    chat_config_dir_merge,
+    chat_config_srv_create,
+    chat_config_srv_merge,
+    chat_cmds,
+    chat_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};
