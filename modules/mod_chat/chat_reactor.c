@@ -52,6 +52,11 @@ struct chat_reactor {
 
 static apr_uint32_t sessions_open;
 
+/* A private loop of a non-threaded MPM while it sits in epoll_wait: the one
+ * moment a signal handler may use its sessions (prefork's SIGTERM handler
+ * exits the process without returning to us). */
+static chat_reactor *volatile idle_private_loop;
+
 /* Every live reactor of this process, so the child_stopping hook can reach
  * them. Created at module load in the parent, before any thread exists. */
 static apr_thread_mutex_t *registry_lock;
@@ -316,9 +321,27 @@ static int mpm_stopping(void)
     return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING;
 }
 
+void chat_reactor_stop_from_signal(void)
+{
+    chat_reactor *r = idle_private_loop;
+    chat_ws_session *s;
+
+    if (!r) {
+        return;
+    }
+    idle_private_loop = NULL;
+    for (s = r->sessions; s; s = s->next) {
+        chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, "server shutting down");
+    }
+}
+
 void chat_reactor_run(chat_reactor *r)
 {
     struct epoll_event events[MAX_EVENTS];
+    int threaded_mpm = AP_MPMQ_NOT_SUPPORTED;
+
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded_mpm);
+    threaded_mpm = threaded_mpm != AP_MPMQ_NOT_SUPPORTED;
 
     r->next_tick = apr_time_now() + apr_time_from_msec(TICK_MS);
     for (;;) {
@@ -336,7 +359,11 @@ void chat_reactor_run(chat_reactor *r)
         }
 
         timeout = r->ready ? 0 : TICK_MS;
+        if (r->private_loop && !threaded_mpm) {
+            idle_private_loop = r;
+        }
         n = epoll_wait(r->epfd, events, MAX_EVENTS, timeout);
+        idle_private_loop = NULL;
         if (n < 0) {
             if (errno != EINTR) {
                 ap_log_error(APLOG_MARK, APLOG_CRIT, APR_FROM_OS_ERROR(errno), ap_server_conf,

@@ -35,6 +35,10 @@ apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg);
 void chat_reactor_shutdown(chat_reactor *r);
 void chat_reactor_shutdown_all(void);
 
+/* From a non-threaded MPM's stop signal: send 1001 on the process's own
+ * session if its loop is idle in epoll_wait (the only safe moment). */
+void chat_reactor_stop_from_signal(void);
+
 /* Wait for a shared reactor's thread to end (after chat_reactor_shutdown). */
 void chat_reactor_join(chat_reactor *r);
 

@@ -63,15 +63,18 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
 }
 
 /* Graceful restart or stop of this child: every WebSocket gets 1001 so its
- * client reconnects to the next generation. prefork calls this from a signal
- * handler, where no lock may be taken: its sessions see the MPM state
- * instead (chat_reactor.c checks it on every tick and on EINTR). */
+ * client reconnects to the next generation. prefork calls this from its
+ * SIGTERM handler and exits right after, so no lock may be taken there: a
+ * graceful prefork child sees the MPM state on its next tick instead, and a
+ * stopping one closes its session only if the signal caught the loop idle. */
 static void chat_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
-    (void)graceful;
     if (mpm_is_threaded()) {
         chat_reactor_shutdown_all();
+    }
+    else if (!graceful) {
+        chat_reactor_stop_from_signal();
     }
 }
 
