@@ -7,6 +7,9 @@
 
 #include "chat_ws_frame.h"
 
+/* Reassembly buffers up to this size are kept between messages. */
+#define KEEP_BUFFER 16384
+
 #define FAIL(d, code, why)                                                                         \
     do {                                                                                           \
         (d)->failed = (code);                                                                      \
@@ -215,6 +218,10 @@ static int finish_frame(chat_ws_decoder *d)
     rv = d->cb->on_message(d->cb_ctx, d->msg_opcode, d->msg ? d->msg : "", d->msg_len);
     d->msg_opcode = 0;
     d->msg_len = 0;
+    /* An idle socket should not keep the memory of its largest message. */
+    if (d->msg_cap > KEEP_BUFFER) {
+        chat_ws_decoder_cleanup(d);
+    }
     return rv;
 }
 
