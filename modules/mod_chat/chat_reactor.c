@@ -210,6 +210,16 @@ void chat_reactor_update(chat_reactor *r, chat_ws_session *s)
 
 void chat_reactor_drop(chat_reactor *r, chat_ws_session *s)
 {
+    if (s->in_ready) {
+        chat_ws_session **pp;
+        for (pp = &r->ready; *pp; pp = &(*pp)->ready_next) {
+            if (*pp == s) {
+                *pp = s->ready_next;
+                break;
+            }
+        }
+        s->in_ready = 0;
+    }
     if (s->tr.fd >= 0) {
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, s->tr.fd, NULL);
     }
