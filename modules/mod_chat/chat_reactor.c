@@ -21,6 +21,12 @@ APLOG_USE_MODULE(chat);
 #define MAX_EVENTS 256
 #define TICK_MS 250
 
+typedef struct chat_tick_hook {
+    struct chat_tick_hook *next;
+    chat_reactor_tick_fn fn;
+    void *data;
+} chat_tick_hook;
+
 typedef struct chat_task {
     struct chat_task *next;
     chat_reactor_fn fn;
@@ -45,6 +51,10 @@ struct chat_reactor {
     chat_ws_session *ready;
     chat_ws_session *graveyard;
     apr_time_t next_tick;
+
+    chat_tick_hook *tick_hooks;
+    void *app_data;
+    apr_pool_t *pool;
 
     apr_thread_t *thread;
     chat_reactor *reg_next; /* registry for chat_reactor_shutdown_all */
@@ -99,6 +109,7 @@ apr_status_t chat_reactor_create(apr_pool_t *p, int private_loop, chat_reactor *
         return APR_EINIT;
     }
     r->private_loop = private_loop;
+    r->pool = p;
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
     r->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (r->epfd < 0 || r->evfd < 0) {
@@ -202,7 +213,7 @@ void chat_reactor_update(chat_reactor *r, chat_ws_session *s)
     }
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0);
-    ev.data.ptr = s;
+    ev.data.ptr = &s->pollable;
     if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, s->tr.fd, &ev) == 0) {
         s->poll_out = want_out;
     }
@@ -238,6 +249,60 @@ void chat_reactor_drop(chat_reactor *r, chat_ws_session *s)
     r->graveyard = s;
     r->nsessions--;
     apr_atomic_dec32(&sessions_open);
+}
+
+apr_status_t chat_reactor_watch(chat_reactor *r, chat_pollable *p, int fd, unsigned int events,
+                                int modify)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = p;
+    if (epoll_ctl(r->epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return APR_SUCCESS;
+}
+
+void chat_reactor_unwatch(chat_reactor *r, int fd)
+{
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void chat_reactor_add_tick(chat_reactor *r, chat_reactor_tick_fn fn, void *data)
+{
+    chat_tick_hook *h = apr_palloc(r->pool, sizeof(*h));
+
+    h->fn = fn;
+    h->data = data;
+    h->next = r->tick_hooks;
+    r->tick_hooks = h;
+}
+
+void *chat_reactor_data(chat_reactor *r)
+{
+    return r->app_data;
+}
+
+void chat_reactor_set_data(chat_reactor *r, void *data)
+{
+    r->app_data = data;
+}
+
+apr_pool_t *chat_reactor_pool(chat_reactor *r)
+{
+    return r->pool;
+}
+
+int chat_reactor_is_private(chat_reactor *r)
+{
+    return r->private_loop;
+}
+
+int chat_reactor_stopping(chat_reactor *r)
+{
+    return r->shutting_down;
 }
 
 apr_uint32_t chat_reactor_session_count(chat_reactor *r)
@@ -278,7 +343,7 @@ static void take_inbox(chat_reactor *r)
         apr_atomic_inc32(&sessions_open);
         memset(&ev, 0, sizeof(ev));
         ev.events = EPOLLIN | EPOLLRDHUP;
-        ev.data.ptr = s;
+        ev.data.ptr = &s->pollable;
         if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->tr.fd, &ev) < 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), ap_server_conf,
                          "chat: cannot watch socket of session %" APR_UINT64_T_FMT, s->id);
@@ -383,13 +448,18 @@ void chat_reactor_run(chat_reactor *r)
             n = 0;
         }
         for (i = 0; i < n; i++) {
-            s = events[i].data.ptr;
-            if (!s) {
+            chat_pollable *p = events[i].data.ptr;
+            if (!p) {
                 uint64_t v;
                 ssize_t rd = read(r->evfd, &v, sizeof(v));
                 (void)rd;
                 continue;
             }
+            if (p->kind != CHAT_POLL_SESSION) {
+                p->on_event(p, events[i].events);
+                continue;
+            }
+            s = (chat_ws_session *)p;
             if (s->state == CHAT_WS_DEAD) {
                 continue;
             }
@@ -438,6 +508,12 @@ void chat_reactor_run(chat_reactor *r)
             for (s = r->sessions; s; s = next) {
                 next = s->next;
                 chat_ws_session_tick(s, now);
+            }
+            {
+                chat_tick_hook *h;
+                for (h = r->tick_hooks; h; h = h->next) {
+                    h->fn(r, now, h->data);
+                }
             }
         }
         bury(r);

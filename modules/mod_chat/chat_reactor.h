@@ -11,6 +11,7 @@
 #include "chat_ws_session.h"
 
 typedef void (*chat_reactor_fn)(chat_reactor *r, void *arg);
+typedef void (*chat_reactor_tick_fn)(chat_reactor *r, apr_time_t now, void *data);
 
 /* Per-process setup, from the child_init hook. */
 apr_status_t chat_reactor_child_init(apr_pool_t *pchild);
@@ -46,6 +47,19 @@ void chat_reactor_join(chat_reactor *r);
  * poll for from the session's state and queue. */
 void chat_reactor_update(chat_reactor *r, chat_ws_session *s);
 void chat_reactor_drop(chat_reactor *r, chat_ws_session *s);
+
+/* On the reactor's thread: poll fd for p (events are EPOLL* bits; modify
+ * = 1 changes an existing watch), stop polling it, run fn every tick
+ * (250 ms), and one pointer for the layer above (rooms). */
+apr_status_t chat_reactor_watch(chat_reactor *r, chat_pollable *p, int fd, unsigned int events,
+                                int modify);
+void chat_reactor_unwatch(chat_reactor *r, int fd);
+void chat_reactor_add_tick(chat_reactor *r, chat_reactor_tick_fn fn, void *data);
+void *chat_reactor_data(chat_reactor *r);
+void chat_reactor_set_data(chat_reactor *r, void *data);
+apr_pool_t *chat_reactor_pool(chat_reactor *r);
+int chat_reactor_is_private(chat_reactor *r);
+int chat_reactor_stopping(chat_reactor *r);
 
 /* Figures for stats and mod_status. */
 apr_uint32_t chat_reactor_session_count(chat_reactor *r);

@@ -64,6 +64,7 @@ chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws
     if (!s) {
         return NULL;
     }
+    s->pollable.kind = CHAT_POLL_SESSION;
     s->id = apr_atomic_inc32(&next_id) + 1;
     s->lim = *lim;
     s->app = app;

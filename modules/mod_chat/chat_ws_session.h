@@ -50,7 +50,19 @@ typedef enum {
     CHAT_WS_DEAD      /* removed from the reactor, freed at the end of the turn */
 } chat_ws_state;
 
+/* Anything a reactor polls starts with this: sessions take the reactor's
+ * own path, other kinds (Redis connections) get on_event. */
+typedef struct chat_pollable {
+    int kind; /* CHAT_POLL_SESSION or CHAT_POLL_OTHER */
+    void (*on_event)(struct chat_pollable *p, unsigned int events);
+} chat_pollable;
+
+#define CHAT_POLL_SESSION 1
+#define CHAT_POLL_OTHER 2
+
 struct chat_ws_session {
+    chat_pollable pollable; /* first: the reactor's epoll data points here */
+
     /* reactor bookkeeping */
     chat_ws_session *prev, *next;
     chat_ws_session *ready_next;
