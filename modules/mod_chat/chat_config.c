@@ -52,6 +52,8 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
 
     (void)s;
     sc->conn_mode = CHAT_MODE_UNSET;
+    sc->redis_db = -1;
+    sc->redis_timeout = -1;
     return sc;
 }
 
@@ -71,6 +73,11 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
         sc->redis_port = base->redis_port;
         sc->redis_socket = base->redis_socket;
     }
+    sc->redis_user = add->redis_user ? add->redis_user : base->redis_user;
+    sc->redis_password = add->redis_password ? add->redis_password : base->redis_password;
+    sc->redis_db = MERGE(redis_db, -1);
+    sc->redis_timeout = MERGE(redis_timeout, -1);
+    sc->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
     return sc;
 }
 
@@ -87,6 +94,27 @@ void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out)
         apr_time_from_sec(dc->idle_timeout >= 0 ? dc->idle_timeout : CHAT_DEFAULT_IDLE_TIMEOUT);
     out->close_timeout = apr_time_from_sec(dc->close_timeout >= 0 ? dc->close_timeout
                                                                   : CHAT_DEFAULT_CLOSE_TIMEOUT);
+}
+
+const char *chat_config_redis_host(const chat_srv_conf *sc, int *port)
+{
+    if (sc->redis_socket) {
+        *port = 0;
+        return sc->redis_socket;
+    }
+    *port = sc->redis_host ? sc->redis_port : 6379;
+    return sc->redis_host ? sc->redis_host : "127.0.0.1";
+}
+
+const char *chat_config_key_prefix(const chat_srv_conf *sc)
+{
+    return sc->key_prefix ? sc->key_prefix : "chat:";
+}
+
+apr_interval_time_t chat_config_redis_timeout(const chat_srv_conf *sc)
+{
+    return apr_time_from_sec(sc->redis_timeout >= 0 ? sc->redis_timeout
+                                                    : CHAT_DEFAULT_REDIS_TIMEOUT);
 }
 
 chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc)
@@ -131,19 +159,20 @@ const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t 
     return NULL;
 }
 
-static const char *parse_seconds(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+static const char *parse_number(cmd_parms *cmd, const char *arg, const char *unit, int min,
+                                int max, int *out)
 {
     char *end = NULL;
     apr_int64_t v;
 
     if (!apr_isdigit(*arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds",
-                            cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number%s", cmd->cmd->name, arg,
+                            unit);
     }
     v = apr_strtoi64(arg, &end, 10);
     if ((end && *end) || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number of seconds from %d to %d",
-                            cmd->cmd->name, arg, min, max);
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number%s from %d to %d",
+                            cmd->cmd->name, arg, unit, min, max);
     }
     *out = (int)v;
     return NULL;
@@ -178,11 +207,11 @@ static const char *set_seconds(cmd_parms *cmd, void *dcv, const char *arg)
 
     switch ((long)cmd->info) {
     case 0:
-        return parse_seconds(cmd, arg, 0, 86400, &dc->ping_interval);
+        return parse_number(cmd, arg, " of seconds", 0, 86400, &dc->ping_interval);
     case 1:
-        return parse_seconds(cmd, arg, 0, 86400, &dc->idle_timeout);
+        return parse_number(cmd, arg, " of seconds", 0, 86400, &dc->idle_timeout);
     default:
-        return parse_seconds(cmd, arg, 1, 300, &dc->close_timeout);
+        return parse_number(cmd, arg, " of seconds", 1, 300, &dc->close_timeout);
     }
 }
 
@@ -268,6 +297,67 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+static const char *set_redis_auth(cmd_parms *cmd, void *dummy, const char *a1, const char *a2)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!*a1 || (a2 && !*a2)) {
+        return apr_psprintf(cmd->pool, "%s: empty user or password", cmd->cmd->name);
+    }
+    if (a2) {
+        sc->redis_user = a1;
+        sc->redis_password = a2;
+    }
+    else {
+        sc->redis_password = a1;
+    }
+    return NULL;
+}
+
+static const char *set_redis_number(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if ((long)cmd->info == 0) {
+        return parse_number(cmd, arg, "", 0, 15, &sc->redis_db);
+    }
+    return parse_number(cmd, arg, " of seconds", 1, 60, &sc->redis_timeout);
+}
+
+static const char *set_key_prefix(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *p;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (strlen(arg) > 64) {
+        return apr_psprintf(cmd->pool, "%s: longer than 64 characters", cmd->cmd->name);
+    }
+    for (p = arg; *p; p++) {
+        if (apr_iscntrl(*p) || *p == ' ' || *p == '*' || *p == '?' || *p == '[') {
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' has a space, control or glob character",
+                                cmd->cmd->name, arg);
+        }
+    }
+    sc->key_prefix = arg;
+    return NULL;
+}
+
 const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
@@ -288,4 +378,12 @@ const command_rec chat_cmds[] = {
                   "auto (event MPM: an I/O thread per child holds idle sockets) or thread"),
     AP_INIT_TAKE1("ChatRedis", set_redis, NULL, RSRC_CONF,
                   "Redis server: host:port or unix:/path (default 127.0.0.1:6379)"),
+    AP_INIT_TAKE12("ChatRedisAuth", set_redis_auth, NULL, RSRC_CONF,
+                   "Redis password, or ACL user and password"),
+    AP_INIT_TAKE1("ChatRedisDatabase", set_redis_number, (void *)0, RSRC_CONF,
+                  "Redis database number (0-15, default 0)"),
+    AP_INIT_TAKE1("ChatRedisTimeout", set_redis_number, (void *)1, RSRC_CONF,
+                  "Seconds a Redis command may take before the connection is reset (default 5)"),
+    AP_INIT_TAKE1("ChatKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
+                  "Prefix of every Redis key and channel (default chat:)"),
     {NULL}};

@@ -37,7 +37,19 @@ typedef struct chat_srv_conf {
     const char *redis_host; /* NULL = unset */
     int redis_port;
     const char *redis_socket;
+    const char *redis_user;     /* Redis 6 ACL user, NULL = default */
+    const char *redis_password; /* NULL = no AUTH */
+    int redis_db;               /* -1 = unset (0) */
+    int redis_timeout;          /* seconds, -1 = unset */
+    const char *key_prefix;     /* NULL = "chat:" */
 } chat_srv_conf;
+
+#define CHAT_DEFAULT_REDIS_TIMEOUT 5
+
+/* Effective Redis settings. */
+const char *chat_config_redis_host(const chat_srv_conf *sc, int *port);
+const char *chat_config_key_prefix(const chat_srv_conf *sc);
+apr_interval_time_t chat_config_redis_timeout(const chat_srv_conf *sc);
 
 /* The effective WebSocket settings of one location, defaults applied. */
 typedef struct chat_ws_limits {

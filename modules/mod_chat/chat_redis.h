@@ -1,0 +1,37 @@
+/* Non-blocking Redis connections (hiredis async) driven by a reactor's epoll
+ * loop, so no socket of the chat waits on Redis. Each connection reconnects
+ * by itself every second while Redis is away and resets a connection whose
+ * replies stop coming for ChatRedisTimeout. On the reactor's thread only. */
+#ifndef CHAT_REDIS_H
+#define CHAT_REDIS_H
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "chat_config.h"
+#include "chat_reactor.h"
+
+typedef struct chat_redis chat_redis;
+
+/* up = 1 once the connection answers (after AUTH/SELECT), 0 when it is lost. */
+typedef void (*chat_redis_state_fn)(chat_redis *rc, int up, void *data);
+
+/* Reply callback: reply is NULL when the connection failed before the
+ * answer came (the command may or may not have run). */
+typedef void (*chat_redis_reply_fn)(chat_redis *rc, redisReply *reply, void *data);
+
+chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const char *name,
+                              chat_redis_state_fn on_state, void *data);
+void chat_redis_destroy(chat_redis *rc);
+int chat_redis_is_up(const chat_redis *rc);
+
+/* Send a command; returns 0, or -1 when the connection is down (fn is then
+ * not called). */
+int chat_redis_command(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc,
+                       const char **argv, const size_t *lens);
+
+/* Subscriber use: fn is called for every reply of the (P)SUBSCRIBE. */
+int chat_redis_subscribe(chat_redis *rc, redisCallbackFn *fn, void *data, int argc,
+                         const char **argv, const size_t *lens);
+
+#endif
