@@ -122,43 +122,6 @@ chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc)
     return sc->conn_mode == CHAT_MODE_UNSET ? CHAT_MODE_AUTO : sc->conn_mode;
 }
 
-const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t min,
-                                    apr_int64_t max, apr_int64_t *out)
-{
-    char *end = NULL;
-    apr_int64_t v, mult = 1;
-
-    if (!apr_isdigit(*arg)) {
-        return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
-    }
-    v = apr_strtoi64(arg, &end, 10);
-    if (end && *end) {
-        switch (apr_toupper(*end)) {
-        case 'K':
-            mult = 1024;
-            break;
-        case 'M':
-            mult = 1024 * 1024;
-            break;
-        case 'G':
-            mult = 1024 * 1024 * 1024;
-            break;
-        default:
-            return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
-        }
-        if (end[1]) {
-            return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
-        }
-    }
-    if (v > max / mult || v * mult < min || v * mult > max) {
-        return apr_psprintf(p, "'%s' is out of range (%" APR_INT64_T_FMT " to %" APR_INT64_T_FMT
-                               " bytes)",
-                            arg, min, max);
-    }
-    *out = v * mult;
-    return NULL;
-}
-
 static const char *parse_number(cmd_parms *cmd, const char *arg, const char *unit, int min,
                                 int max, int *out)
 {

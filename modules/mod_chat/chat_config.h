@@ -7,6 +7,8 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "chat_util.h"
+
 #define CHAT_DEFAULT_MAX_FRAME 1048576
 #define CHAT_DEFAULT_MAX_MESSAGE 1048576
 #define CHAT_DEFAULT_PING_INTERVAL 30
@@ -72,8 +74,5 @@ void *chat_config_srv_merge(apr_pool_t *p, void *base, void *add);
 void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out);
 chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc);
 
-/* Parse a byte count: digits with an optional K, M or G suffix (binary). */
-const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t min,
-                                    apr_int64_t max, apr_int64_t *out);
 
 #endif

@@ -1,0 +1,139 @@
+/* Key names and Lua scripts of the room store; see chat_store.h. Scripts run
+ * atomically in Redis, so a message gets its seq, enters the capped stream
+ * and is published in one step, and subscribers see seq order. */
+#include <apr_strings.h>
+
+#include "chat_store.h"
+
+const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room,
+                           const char *what)
+{
+    return apr_pstrcat(p, prefix, "room:", room, ":", what, NULL);
+}
+
+const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room)
+{
+    return apr_pstrcat(p, prefix, "ch:", room, NULL);
+}
+
+/* Shared Lua helpers, prepended to the scripts that need them. */
+#define LUA_HELPERS                                                                                \
+    "local function jarr(t) if #t == 0 then return '[]' end return cjson.encode(t) end\n"        \
+    "local function users(key, now)\n"                                                             \
+    "  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)\n"                                         \
+    "  local seen, list = {}, {}\n"                                                                \
+    "  for _, e in ipairs(redis.call('ZRANGE', key, 0, -1)) do\n"                                  \
+    "    local u = string.match(e, '^(.-)\\n')\n"                                                 \
+    "    if u and not seen[u] then seen[u] = true; list[#list + 1] = u end\n"                      \
+    "  end\n"                                                                                      \
+    "  table.sort(list)\n"                                                                         \
+    "  return list, seen\n"                                                                        \
+    "end\n"                                                                                        \
+    "local function msgs(entries)\n"                                                               \
+    "  local out = {}\n"                                                                           \
+    "  for _, e in ipairs(entries) do\n"                                                           \
+    "    local f = e[2]\n"                                                                         \
+    "    for i = 1, #f, 2 do if f[i] == 'm' then out[#out + 1] = f[i + 1] end end\n"              \
+    "  end\n"                                                                                      \
+    "  return '[' .. table.concat(out, ',') .. ']'\n"                                              \
+    "end\n"                                                                                        \
+    "local function page(key, before, limit)\n"                                                    \
+    "  local hi = '+'\n"                                                                           \
+    "  if before > 0 then hi = '(' .. before .. '-0' end\n"                                         \
+    "  local e = redis.call('XREVRANGE', key, hi, '-', 'COUNT', limit + 1)\n"                      \
+    "  local more = 0\n"                                                                           \
+    "  if #e > limit then more = 1; e[#e] = nil end\n"                                             \
+    "  local r = {}\n"                                                                             \
+    "  for i = #e, 1, -1 do r[#r + 1] = e[i] end\n"                                                \
+    "  return msgs(r), more\n"                                                                     \
+    "end\n"
+
+const char chat_lua_join[] =
+    LUA_HELPERS
+    "if redis.call('SCARD', KEYS[1]) == 0 then return {'inactive'} end\n"
+    "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {'denied'} end\n"
+    "local epoch = redis.call('HGET', KEYS[2], 'epoch')\n"
+    "if not epoch then\n"
+    "  epoch = ARGV[8]\n"
+    "  redis.call('HSET', KEYS[2], 'epoch', epoch)\n"
+    "  redis.call('DEL', KEYS[3])\n"
+    "end\n"
+    "local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')\n"
+    "local _, before = users(KEYS[4], ARGV[4])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
+    "local list = users(KEYS[4], ARGV[4])\n"
+    "local history, more = page(KEYS[3], 0, tonumber(ARGV[7]))\n"
+    "local mode, replay = 'welcome', '[]'\n"
+    "local since = tonumber(ARGV[5])\n"
+    "if since >= 0 then\n"
+    "  if ARGV[6] ~= epoch or since > seq then mode = 'reset'\n"
+    "  elseif since < seq then\n"
+    "    local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)\n"
+    "    local oldest = seq + 1\n"
+    "    if first[1] then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end\n"
+    "    if oldest > since + 1 then mode = 'reset'\n"
+    "    else mode = 'replay'; replay = msgs(redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+')) end\n"
+    "  else mode = 'replay' end\n"
+    "end\n"
+    "local ev = {t = 'users', users = list, entry = ARGV[2]}\n"
+    "if not before[ARGV[1]] then ev.t = 'join'; ev.username = ARGV[1] end\n"
+    "local payload = cjson.encode(ev)\n"
+    "if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
+    "redis.call('PUBLISH', ARGV[9], payload)\n"
+    "return {'ok', seq, epoch, history, more, jarr(list), mode, replay}\n";
+
+const char chat_lua_post[] =
+    "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "if not epoch then\n"
+    "  epoch = ARGV[5]\n"
+    "  redis.call('HSET', KEYS[1], 'epoch', epoch)\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "end\n"
+    "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
+    "redis.call('HSET', KEYS[1], 'last_ts', ARGV[6])\n"
+    "local m = '{\"id\":\"' .. seq .. '\",\"seq\":' .. seq .. ',' .. string.sub(ARGV[3], 2)\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'u', ARGV[4], 'm', m)\n"
+    "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"m\":' .. m .. '}')\n"
+    "return {seq, epoch, m}\n";
+
+const char chat_lua_history[] =
+    LUA_HELPERS
+    "local m, more = page(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
+    "return {m, more}\n";
+
+const char chat_lua_delete[] =
+    "local e = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', ARGV[1] .. '-0')\n"
+    "if not e[1] then return 'notfound' end\n"
+    "local f, owner = e[1][2], nil\n"
+    "for i = 1, #f, 2 do if f[i] == 'u' then owner = f[i + 1] end end\n"
+    "if ARGV[2] ~= '' and owner ~= ARGV[2] then return 'forbidden' end\n"
+    "redis.call('XDEL', KEYS[1], ARGV[1] .. '-0')\n"
+    "redis.call('PUBLISH', ARGV[3], cjson.encode({t = 'delete', id = ARGV[1]}))\n"
+    "return 'ok'\n";
+
+const char chat_lua_leave[] =
+    LUA_HELPERS
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "local list, seen = users(KEYS[1], ARGV[2])\n"
+    "local ev = {t = 'users', users = list}\n"
+    "if not seen[ARGV[4]] then ev.t = 'leave'; ev.username = ARGV[4] end\n"
+    "local payload = cjson.encode(ev)\n"
+    "if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
+    "redis.call('PUBLISH', ARGV[3], payload)\n"
+    "return jarr(list)\n";
+
+const char chat_lua_presence[] =
+    LUA_HELPERS
+    "local _, old = users(KEYS[1], '-inf')\n"
+    "for i = 4, #ARGV do redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i]) end\n"
+    "local list, seen = users(KEYS[1], ARGV[1])\n"
+    "local gone = {}\n"
+    "for u, _ in pairs(old) do if not seen[u] then gone[#gone + 1] = u end end\n"
+    "if #gone > 0 then\n"
+    "  for _, u in ipairs(gone) do\n"
+    "    local payload = cjson.encode({t = 'leave', username = u, users = list})\n"
+    "    if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
+    "    redis.call('PUBLISH', ARGV[3], payload)\n"
+    "  end\n"
+    "end\n"
+    "return #list\n";

@@ -1,0 +1,43 @@
+/* Room storage in Redis: the key layout and the Lua scripts that make each
+ * room operation one atomic step (sequence, capped stream, publish). */
+#ifndef CHAT_STORE_H
+#define CHAT_STORE_H
+
+#include <apr_pools.h>
+
+/* Keys of room R under prefix P:
+ *   P room:R:members   SET   who may join (empty = inactive room)
+ *   P room:R:meta      HASH  seq (last assigned), epoch, last_ts
+ *   P room:R:log       STREAM entries "SEQ-0" {u: username, m: message JSON}
+ *   P room:R:presence  ZSET  "user\nsession" scored by expiry (ms)
+ *   P rooms            SET   every room that ever had a member
+ * Channel P ch:R carries events as JSON {"t": kind, ...}. */
+const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room,
+                           const char *what);
+const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
+
+/* KEYS members meta log presence; ARGV user entry expiry_ms now_ms since
+ * epoch_hint limit new_epoch channel.
+ * -> {"inactive"} | {"denied"} | {"ok", seq, epoch, history, hasMore(0/1),
+ *    users, mode ("welcome"|"replay"|"reset"), replay} (JSON strings) */
+extern const char chat_lua_join[];
+
+/* KEYS meta log; ARGV channel maxlen body user new_epoch now_ms
+ * body is the message JSON without id and seq: '{"username":...}'.
+ * -> {seq, epoch, message JSON} */
+extern const char chat_lua_post[];
+
+/* KEYS log; ARGV before_seq (0 = newest) limit -> {messages JSON, hasMore} */
+extern const char chat_lua_history[];
+
+/* KEYS log; ARGV id user ("" = anyone) channel -> "ok" | "notfound" | "forbidden" */
+extern const char chat_lua_delete[];
+
+/* KEYS presence; ARGV entry now_ms channel user -> users JSON */
+extern const char chat_lua_leave[];
+
+/* KEYS presence; ARGV now_ms expiry_ms channel entry... (refresh these,
+ * drop expired ones, announce the list if it changed) */
+extern const char chat_lua_presence[];
+
+#endif

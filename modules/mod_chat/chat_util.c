@@ -1,0 +1,92 @@
+/* Pure helpers; see chat_util.h. */
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "chat_util.h"
+
+const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t min,
+                                    apr_int64_t max, apr_int64_t *out)
+{
+    char *end = NULL;
+    apr_int64_t v, mult = 1;
+
+    if (!apr_isdigit(*arg)) {
+        return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
+    }
+    v = apr_strtoi64(arg, &end, 10);
+    if (end && *end) {
+        switch (apr_toupper(*end)) {
+        case 'K':
+            mult = 1024;
+            break;
+        case 'M':
+            mult = 1024 * 1024;
+            break;
+        case 'G':
+            mult = 1024 * 1024 * 1024;
+            break;
+        default:
+            return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
+        }
+        if (end[1]) {
+            return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
+        }
+    }
+    if (v > max / mult || v * mult < min || v * mult > max) {
+        return apr_psprintf(p, "'%s' is out of range (%" APR_INT64_T_FMT " to %" APR_INT64_T_FMT
+                               " bytes)",
+                            arg, min, max);
+    }
+    *out = v * mult;
+    return NULL;
+}
+
+const char *chat_json_quote(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t n = 2;
+    const unsigned char *c;
+    char *out, *o;
+
+    for (c = (const unsigned char *)s; *c; c++) {
+        n += (*c < 0x20) ? 6 : (*c == '"' || *c == '\\') ? 2 : 1;
+    }
+    o = out = apr_palloc(p, n + 1);
+    *o++ = '"';
+    for (c = (const unsigned char *)s; *c; c++) {
+        switch (*c) {
+        case '"':
+        case '\\':
+            *o++ = '\\';
+            *o++ = (char)*c;
+            break;
+        case '\n':
+            *o++ = '\\';
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = '\\';
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = '\\';
+            *o++ = 't';
+            break;
+        default:
+            if (*c < 0x20) {
+                *o++ = '\\';
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[*c >> 4];
+                *o++ = hex[*c & 15];
+            }
+            else {
+                *o++ = (char)*c;
+            }
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}

@@ -1,0 +1,16 @@
+/* Small pure helpers shared by both modules and the unit tests (no httpd
+ * symbols here, so mod_chat_admin and tests/unit can link them alone). */
+#ifndef CHAT_UTIL_H
+#define CHAT_UTIL_H
+
+#include <apr_pools.h>
+
+/* Parse a byte count: digits with an optional K, M or G suffix (binary).
+ * Returns NULL, or an error message. */
+const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t min,
+                                    apr_int64_t max, apr_int64_t *out);
+
+/* s as a JSON string literal, quotes included. */
+const char *chat_json_quote(apr_pool_t *p, const char *s);
+
+#endif
