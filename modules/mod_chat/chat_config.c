@@ -2,7 +2,9 @@
  * starts with the directive's name, so configtest output points at it. */
 #include <httpd.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include <apr_lib.h>
+#include <http_core.h>
 
 #include "chat_config.h"
 
@@ -17,6 +19,10 @@ void *chat_config_dir_create(apr_pool_t *p, char *dir)
     dc->ping_interval = -1;
     dc->idle_timeout = -1;
     dc->close_timeout = -1;
+    dc->history_size = -1;
+    dc->max_text = -1;
+    dc->rate = -1;
+    dc->burst = -1;
     return dc;
 }
 
@@ -33,6 +39,11 @@ void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     dc->ping_interval = MERGE(ping_interval, -1);
     dc->idle_timeout = MERGE(idle_timeout, -1);
     dc->close_timeout = MERGE(close_timeout, -1);
+    dc->identity = MERGE(identity, CHAT_ID_UNSET);
+    dc->history_size = MERGE(history_size, -1);
+    dc->max_text = MERGE(max_text, -1);
+    dc->rate = MERGE(rate, -1);
+    dc->burst = MERGE(burst, -1);
     if (add->origins_set) {
         dc->origins_set = 1;
         dc->origins_any = add->origins_any;
@@ -54,6 +65,7 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->conn_mode = CHAT_MODE_UNSET;
     sc->redis_db = -1;
     sc->redis_timeout = -1;
+    sc->presence_ttl = -1;
     return sc;
 }
 
@@ -78,6 +90,8 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->redis_db = MERGE(redis_db, -1);
     sc->redis_timeout = MERGE(redis_timeout, -1);
     sc->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
+    sc->token_secret = add->token_secret ? add->token_secret : base->token_secret;
+    sc->presence_ttl = MERGE(presence_ttl, -1);
     return sc;
 }
 
@@ -115,6 +129,23 @@ apr_interval_time_t chat_config_redis_timeout(const chat_srv_conf *sc)
 {
     return apr_time_from_sec(sc->redis_timeout >= 0 ? sc->redis_timeout
                                                     : CHAT_DEFAULT_REDIS_TIMEOUT);
+}
+
+void chat_config_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
+{
+    out->identity = dc->identity != CHAT_ID_UNSET ? dc->identity : CHAT_ID_REMOTE_USER;
+    out->history_size = dc->history_size >= 0 ? dc->history_size : CHAT_DEFAULT_HISTORY_SIZE;
+    out->max_text = dc->max_text >= 0 ? dc->max_text : CHAT_DEFAULT_MAX_TEXT;
+    out->rate = dc->rate >= 0 ? dc->rate : CHAT_DEFAULT_RATE;
+    out->burst = dc->burst >= 0 ? dc->burst : (out->rate ? 2 * out->rate : 0);
+    if (dc->burst < 0 && dc->rate < 0) {
+        out->burst = CHAT_DEFAULT_BURST;
+    }
+}
+
+apr_interval_time_t chat_config_presence_ttl(const chat_srv_conf *sc)
+{
+    return apr_time_from_sec(sc->presence_ttl >= 0 ? sc->presence_ttl : CHAT_DEFAULT_PRESENCE_TTL);
 }
 
 chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc)
@@ -321,6 +352,99 @@ static const char *set_key_prefix(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+static const char *set_identity(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+
+    if (!strcasecmp(arg, "remote-user")) {
+        dc->identity = CHAT_ID_REMOTE_USER;
+    }
+    else if (!strcasecmp(arg, "token")) {
+        dc->identity = CHAT_ID_TOKEN;
+    }
+    else if (!strcasecmp(arg, "query")) {
+        dc->identity = CHAT_ID_QUERY;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of remote-user, token, query",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *set_room_number(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+
+    switch ((long)cmd->info) {
+    case 0:
+        return parse_number(cmd, arg, " of messages", 1, 1000000, &dc->history_size);
+    default:
+        return parse_number(cmd, arg, " of characters", 1, 1000000, &dc->max_text);
+    }
+}
+
+static const char *set_rate(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
+{
+    chat_dir_conf *dc = dcv;
+    const char *err = parse_number(cmd, rate, " of messages per second", 0, 10000, &dc->rate);
+
+    if (err || !burst) {
+        return err;
+    }
+    err = parse_number(cmd, burst, " of messages (burst)", 1, 100000, &dc->burst);
+    if (!err && dc->rate == 0) {
+        return apr_psprintf(cmd->pool, "%s: a burst makes no sense with rate 0 (off)",
+                            cmd->cmd->name);
+    }
+    return err;
+}
+
+static const char *set_token_secret(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *secret = arg;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if ((long)cmd->info == 1) {
+        const char *path = ap_server_root_relative(cmd->pool, arg);
+        apr_file_t *f;
+        char buf[512];
+        apr_size_t len = sizeof(buf) - 1;
+        if (!path || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool) != APR_SUCCESS) {
+            return apr_psprintf(cmd->pool, "%s: cannot open '%s'", cmd->cmd->name, arg);
+        }
+        if (apr_file_read(f, buf, &len) != APR_SUCCESS) {
+            len = 0;
+        }
+        apr_file_close(f);
+        while (len > 0 && apr_isspace(buf[len - 1])) {
+            len--;
+        }
+        buf[len] = '\0';
+        secret = apr_pstrdup(cmd->pool, buf);
+    }
+    if (strlen(secret) < 16) {
+        return apr_psprintf(cmd->pool, "%s: the secret must be at least 16 characters",
+                            cmd->cmd->name);
+    }
+    sc->token_secret = secret;
+    return NULL;
+}
+
+static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+
+    (void)dummy;
+    return err ? err : parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
+}
+
 const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
@@ -349,4 +473,18 @@ const command_rec chat_cmds[] = {
                   "Seconds a Redis command may take before the connection is reset (default 5)"),
     AP_INIT_TAKE1("ChatKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
                   "Prefix of every Redis key and channel (default chat:)"),
+    AP_INIT_TAKE1("ChatIdentity", set_identity, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Who a user is: remote-user (default), token or query (demos only)"),
+    AP_INIT_TAKE1("ChatTokenSecret", set_token_secret, (void *)0, RSRC_CONF,
+                  "HMAC-SHA256 secret of user tokens (at least 16 characters)"),
+    AP_INIT_TAKE1("ChatTokenSecretFile", set_token_secret, (void *)1, RSRC_CONF,
+                  "File holding the HMAC-SHA256 secret of user tokens"),
+    AP_INIT_TAKE1("ChatHistorySize", set_room_number, (void *)0, RSRC_CONF | ACCESS_CONF,
+                  "Messages kept per room (default 1000)"),
+    AP_INIT_TAKE1("ChatMaxTextLength", set_room_number, (void *)1, RSRC_CONF | ACCESS_CONF,
+                  "Characters allowed in one text message (default 4000)"),
+    AP_INIT_TAKE12("ChatRateLimit", set_rate, NULL, RSRC_CONF | ACCESS_CONF,
+                   "Messages per second per user and the burst allowed (default 5 10; 0 = off)"),
+    AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, NULL, RSRC_CONF,
+                  "Seconds before the presence of a crashed server expires (default 45)"),
     {NULL}};

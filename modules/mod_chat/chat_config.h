@@ -22,7 +22,25 @@ typedef enum {
     CHAT_MODE_THREAD /* the request's worker thread runs the socket */
 } chat_conn_mode;
 
+typedef enum {
+    CHAT_ID_UNSET = 0,
+    CHAT_ID_REMOTE_USER, /* r->user from any auth module (default) */
+    CHAT_ID_TOKEN,       /* signed token in ?token= or the chat_token cookie */
+    CHAT_ID_QUERY        /* ?username= trusted as is: demos only */
+} chat_identity_mode;
+
+#define CHAT_DEFAULT_HISTORY_SIZE 1000
+#define CHAT_DEFAULT_MAX_TEXT 4000
+#define CHAT_DEFAULT_RATE 5
+#define CHAT_DEFAULT_BURST 10
+#define CHAT_DEFAULT_PRESENCE_TTL 45
+
 typedef struct chat_dir_conf {
+    chat_identity_mode identity;
+    int history_size;  /* messages kept per room, -1 = unset */
+    int max_text;      /* characters of a text message, -1 = unset */
+    int rate;          /* messages per second per user, -1 = unset, 0 = off */
+    int burst;
     apr_int64_t max_frame; /* -1 = unset */
     apr_int64_t max_message;
     apr_int64_t sendq_limit;
@@ -44,7 +62,21 @@ typedef struct chat_srv_conf {
     int redis_db;               /* -1 = unset (0) */
     int redis_timeout;          /* seconds, -1 = unset */
     const char *key_prefix;     /* NULL = "chat:" */
+    const char *token_secret;   /* NULL = token identity unusable */
+    int presence_ttl;           /* seconds, -1 = unset */
 } chat_srv_conf;
+
+/* The effective room settings of one location, defaults applied. */
+typedef struct chat_room_limits {
+    chat_identity_mode identity;
+    int history_size;
+    int max_text;
+    int rate;
+    int burst;
+} chat_room_limits;
+
+void chat_config_room_limits(const chat_dir_conf *dc, chat_room_limits *out);
+apr_interval_time_t chat_config_presence_ttl(const chat_srv_conf *sc);
 
 #define CHAT_DEFAULT_REDIS_TIMEOUT 5
 

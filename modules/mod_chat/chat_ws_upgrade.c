@@ -88,6 +88,8 @@ static int detach_to_reactor(request_rec *r, chat_ws_session *s)
     return 1;
 }
 
+static void discard(chat_ws_session *s);
+
 static int run_on_this_thread(request_rec *r, chat_ws_session *s)
 {
     conn_rec *c = r->connection;
@@ -98,7 +100,7 @@ static int run_on_this_thread(request_rec *r, chat_ws_session *s)
     if ((rv = chat_transport_init_filters(&s->tr, c)) != APR_SUCCESS ||
         (rv = chat_reactor_create(r->pool, 1, &reactor)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "chat: cannot set up the WebSocket");
-        chat_ws_session_free(s);
+        discard(s);
         c->aborted = 1;
         return OK;
     }
@@ -111,6 +113,15 @@ static int run_on_this_thread(request_rec *r, chat_ws_session *s)
     return OK;
 }
 
+/* A session that never started: let the app free its state. */
+static void discard(chat_ws_session *s)
+{
+    if (s->app->on_close) {
+        s->app->on_close(s);
+    }
+    chat_ws_session_free(s);
+}
+
 int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
 {
     chat_dir_conf *dc = ap_get_module_config(r->per_dir_config, &chat_module);
@@ -119,17 +130,25 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
     chat_ws_session *s;
     int status;
 
-    if ((status = chat_ws_handshake_check(r, dc)) != OK) {
-        return status;
-    }
     chat_config_limits(dc, &lim);
     s = chat_ws_session_create(&lim, app, app_data);
     if (!s) {
+        if (app->on_close) {
+            chat_ws_session stub;
+            memset(&stub, 0, sizeof(stub));
+            stub.app = app;
+            stub.app_data = app_data;
+            app->on_close(&stub);
+        }
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((status = chat_ws_handshake_check(r, dc)) != OK) {
+        discard(s);
+        return status;
     }
     apr_cpystrn(s->remote_ip, r->useragent_ip ? r->useragent_ip : "-", sizeof(s->remote_ip));
     if (chat_ws_handshake_accept(r) != APR_SUCCESS) {
-        chat_ws_session_free(s);
+        discard(s);
         return OK;
     }
     if (chat_child_reactor && chat_config_conn_mode(sc) == CHAT_MODE_AUTO &&

@@ -12,7 +12,8 @@ extern chat_reactor *chat_child_reactor;
  * child's reactor when the connection is plain TCP under the event MPM (the
  * worker thread returns at once), else on this thread until the socket
  * closes. Returns the handler's status (an HTTP error for a refused
- * handshake). */
+ * handshake). app_data is the engine's from here on: where the session
+ * never starts, app->on_close is still called so the app can free it. */
 int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data);
 
 #endif
