@@ -604,25 +604,47 @@ static chat_outbuf *chat_frame_for(const char *m_json, apr_size_t len)
 
 static void deliver_chat(chat_room *room, const char *payload, apr_size_t len)
 {
-    /* '{"t":"chat","seq":N,"m":{...}}' as chat_lua_post wrote it */
+    /* '{"t":"chat","seq":N,"e":"EPOCH","m":{...}}' as chat_lua_post wrote it */
     const char *p = payload + sizeof("{\"t\":\"chat\",\"seq\":") - 1;
-    char *end;
+    char *end, epoch[40];
     apr_uint64_t seq = apr_strtoi64(p, &end, 10);
-    const char *m_json;
+    const char *e, *q, *m_json;
     chat_outbuf *b;
     chat_member *m;
 
-    if (strncmp(end, ",\"m\":", 5) || payload[len - 1] != '}') {
+    if (strncmp(end, ",\"e\":\"", 6) || payload[len - 1] != '}') {
         return;
     }
-    m_json = end + 5;
+    e = end + 6;
+    q = strchr(e, '"');
+    if (!q || (apr_size_t)(q - e) >= sizeof(epoch) || strncmp(q, "\",\"m\":", 6)) {
+        return;
+    }
+    memcpy(epoch, e, (apr_size_t)(q - e));
+    epoch[q - e] = '\0';
+    m_json = q + 6;
     b = chat_frame_for(m_json, (apr_size_t)(payload + len - 1 - m_json));
     if (!b) {
         return;
     }
     room_remember(room, seq, b);
     for (m = room->members; m; m = m->next) {
-        if (m->joined && m->last_seq < seq) {
+        if (!m->joined) {
+            continue;
+        }
+        if (strcmp(m->epoch, epoch)) {
+            /* Redis lost or reset the room since this member joined */
+            apr_pool_t *tmp;
+            apr_pool_create(&tmp, NULL);
+            chat_member_send(m, "history_reset",
+                             apr_psprintf(tmp, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT
+                                               ",\"history\":[]}",
+                                          chat_json_quote(tmp, epoch), seq - 1));
+            apr_pool_destroy(tmp);
+            apr_cpystrn(m->epoch, epoch, sizeof(m->epoch));
+            m->last_seq = 0;
+        }
+        if (m->last_seq < seq) {
             chat_ws_session_send(m->s, b);
             m->last_seq = seq;
         }

@@ -93,7 +93,7 @@ const char chat_lua_post[] =
     "redis.call('HSET', KEYS[1], 'last_ts', ARGV[6])\n"
     "local m = '{\"id\":\"' .. seq .. '\",\"seq\":' .. seq .. ',' .. string.sub(ARGV[3], 2)\n"
     "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'u', ARGV[4], 'm', m)\n"
-    "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"m\":' .. m .. '}')\n"
+    "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. '\",\"m\":' .. m .. '}')\n"
     "return {seq, epoch, m}\n";
 
 const char chat_lua_history[] =
