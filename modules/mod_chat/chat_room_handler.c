@@ -99,7 +99,7 @@ int chat_room_handler(request_rec *r)
     }
     if (!chat_ws_is_upgrade(r)) {
         if (r->method_number != M_GET) {
-            apr_table_setn(r->err_headers_out, "Allow", "GET");
+            ap_allow_methods(r, REPLACE_ALLOW, "GET", NULL);
             return HTTP_METHOD_NOT_ALLOWED;
         }
         ap_internal_redirect_handler("/index.html", r);

@@ -113,7 +113,7 @@ int chat_ws_handshake_check(request_rec *r, const chat_dir_conf *dc)
         return HTTP_BAD_REQUEST;
     }
     if (r->method_number != M_GET) {
-        apr_table_setn(r->err_headers_out, "Allow", "GET");
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", NULL); /* httpd builds Allow */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "chat: WebSocket upgrade with method %s",
                       r->method);
         return HTTP_METHOD_NOT_ALLOWED;

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Installs what building, running and testing mod_chat needs on Debian 12.
+# Idempotent: apt-get runs only when a package is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential autoconf automake libtool pkg-config
+  apache2 apache2-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libgd-dev libssl-dev
+  check
+  # run
+  redis-server openssl ssl-cert fonts-noto-cjk
+  # test (Debian's python3, not a pyenv one)
+  python3 python3-pytest python3-websockets python3-redis python3-requests
+  valgrind
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+exit 0

@@ -1,0 +1,43 @@
+"""pytest fixtures: a fresh redis-server and httpd per test module."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from harness import MPM, VALGRIND, Httpd, RedisServer  # noqa: E402
+
+
+def pytest_report_header(config):
+    return f"mod_chat: MPM={MPM} valgrind={'on' if VALGRIND else 'off'}"
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    r = RedisServer().start()
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture(scope="module")
+def httpd(request, redis_server):
+    extra = getattr(request.module, "HTTPD_EXTRA_CONF", "")
+    h = Httpd(redis_server, extra_conf=extra, name=request.module.__name__.split(".")[-1])
+    h.start()
+    yield h
+    h.stop()
+    if VALGRIND:
+        report = h.valgrind_report()
+        assert "ERROR SUMMARY: 0 errors" in report, report[-4000:]
+    h.cleanup()
+
+
+@pytest.fixture(params=["plain", "tls"])
+def tls(request):
+    return request.param == "tls"
+
+
+@pytest.fixture
+def port(httpd, tls):
+    return httpd.tls_port if tls else httpd.port
