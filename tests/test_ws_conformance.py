@@ -229,3 +229,35 @@ def test_data_after_close_is_not_echoed(ws):
     assert op == OP_CLOSE
     with pytest.raises(Closed):
         ws.recv_frame()
+
+
+def test_frames_pipelined_with_the_handshake(port, tls):
+    # bytes httpd read past the request head belong to the WebSocket
+    from wsclient import _connect, upgrade_request
+    sock = _connect(port, tls, 5)
+    req, _ = upgrade_request("/chat-echo", f"127.0.0.1:{port}")
+    frames = b"".join(WS.frame(OP_TEXT, f"early{i}".encode()) for i in range(3))
+    sock.sendall(req + frames + WS.frame(OP_BINARY, b"z" * 30000))
+    w = WS(sock)
+    while b"\r\n\r\n" not in w.buf:
+        w.buf += sock.recv(4096)
+    head, _, w.buf = w.buf.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    for i in range(3):
+        assert w.recv_message() == (OP_TEXT, f"early{i}".encode())
+    assert w.recv_message() == (OP_BINARY, b"z" * 30000)
+    w.close()
+
+
+@pytest.mark.parametrize("split", [8000, 16384, 65536])
+def test_large_message_right_after_handshake(port, tls, split):
+    # the client sends at once; httpd may still hold part of it when the
+    # socket changes hands
+    payload = os.urandom(70000)
+    for _ in range(5):
+        w = WS.connect(port, tls=tls)
+        f = WS.frame(OP_BINARY, payload)
+        w.send_raw(f[:split])
+        w.send_raw(f[split:])
+        assert w.recv_message(timeout=10) == (OP_BINARY, payload)
+        w.close()

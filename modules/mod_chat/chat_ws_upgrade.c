@@ -43,23 +43,41 @@ static int filters_transparent(ap_filter_t *f)
     return 1;
 }
 
-/* Anything httpd read past the request head belongs to the WebSocket. */
-static void take_buffered_input(conn_rec *c, chat_ws_session *s)
+/* Bytes of the WebSocket that httpd's input filters already took off the
+ * socket must go with it: the core input filter reads greedily and keeps the
+ * excess in its own brigade. Read until it has nothing left. Returns 0 when
+ * the client keeps sending so much that the socket is better left to the
+ * filters (thread mode). */
+#define PRE_READ_MAX (4 * 1024 * 1024)
+
+static int take_buffered_input(conn_rec *c, chat_ws_session *s)
 {
     apr_bucket_brigade *bb = apr_brigade_create(c->pool, c->bucket_alloc);
-    char buf[16384];
-    apr_size_t len = sizeof(buf);
+    int ok = 1;
 
-    if (ap_get_brigade(c->input_filters, bb, AP_MODE_READBYTES, APR_NONBLOCK_READ,
-                       sizeof(buf)) == APR_SUCCESS &&
-        apr_brigade_flatten(bb, buf, &len) == APR_SUCCESS && len > 0) {
-        s->pre = malloc(len);
-        if (s->pre) {
-            memcpy(s->pre, buf, len);
-            s->pre_len = len;
+    for (;;) {
+        apr_off_t len = 0;
+        apr_size_t got;
+        char *grown;
+
+        if (ap_get_brigade(c->input_filters, bb, AP_MODE_READBYTES, APR_NONBLOCK_READ, 65536) !=
+                APR_SUCCESS ||
+            apr_brigade_length(bb, 1, &len) != APR_SUCCESS || len <= 0) {
+            break;
         }
+        if (s->pre_len + (apr_size_t)len > PRE_READ_MAX ||
+            !(grown = realloc(s->pre, s->pre_len + (apr_size_t)len))) {
+            ok = 0;
+            break;
+        }
+        s->pre = grown;
+        got = (apr_size_t)len;
+        apr_brigade_flatten(bb, s->pre + s->pre_len, &got);
+        s->pre_len += got;
+        apr_brigade_cleanup(bb);
     }
     apr_brigade_destroy(bb);
+    return ok;
 }
 
 static int detach_to_reactor(request_rec *r, chat_ws_session *s)
@@ -68,8 +86,7 @@ static int detach_to_reactor(request_rec *r, chat_ws_session *s)
     apr_os_sock_t fd;
     int nfd;
 
-    take_buffered_input(c, s);
-    if (apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS ||
+    if (!take_buffered_input(c, s) || apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS ||
         (nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
         return 0;
     }
