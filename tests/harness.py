@@ -270,7 +270,8 @@ Include {self.dir}/conf/locations.conf
             self.proc = subprocess.Popen(
                 ["valgrind", "--tool=memcheck", "--leak-check=full",
                  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-                 "--trace-children=no", f"--log-file={self.valgrind_log}",
+                 "--trace-children=no", "--keep-debuginfo=yes",
+                 f"--log-file={self.valgrind_log}",
                  "--suppressions=" + str(ROOT / "tests" / "valgrind.supp"),
                  APACHE, "-X", "-f", str(self.conf)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

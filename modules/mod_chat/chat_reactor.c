@@ -99,43 +99,52 @@ static apr_status_t reactor_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t chat_reactor_create(apr_pool_t *p, int private_loop, chat_reactor **out)
+apr_status_t chat_reactor_create(apr_pool_t *parent, int private_loop, chat_reactor **out)
 {
-    chat_reactor *r = apr_pcalloc(p, sizeof(*r));
+    chat_reactor *r;
     struct epoll_event ev;
+    apr_allocator_t *allocator;
+    apr_pool_t *p;
     apr_status_t rv;
 
-    if (!registry_lock) {
-        return APR_EINIT;
-    }
-    r->private_loop = private_loop;
-    r->pool = p;
-    r->epfd = epoll_create1(EPOLL_CLOEXEC);
-    r->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (r->epfd < 0 || r->evfd < 0) {
-        rv = APR_FROM_OS_ERROR(errno);
-        reactor_cleanup(r);
+    /* The reactor's thread allocates on its own: a pool with its own
+     * allocator, so it never races the thread that made it. */
+    if ((rv = apr_allocator_create(&allocator)) != APR_SUCCESS) {
         return rv;
     }
+    apr_allocator_max_free_set(allocator, 4096 * 64);
+    if ((rv = apr_pool_create_ex(&p, parent, NULL, allocator)) != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, p);
+    r = apr_pcalloc(p, sizeof(*r));
+    r->pool = p;
+    r->private_loop = private_loop;
+    r->epfd = r->evfd = -1;
+    apr_pool_cleanup_register(p, r, reactor_cleanup, apr_pool_cleanup_null);
+    if (!registry_lock) {
+        apr_pool_destroy(p);
+        return APR_EINIT;
+    }
+    r->epfd = epoll_create1(EPOLL_CLOEXEC);
+    r->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     memset(&ev, 0, sizeof(ev));
     ev.events = EPOLLIN;
     ev.data.ptr = NULL; /* the wakeup fd */
-    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) < 0) {
+    if (r->epfd < 0 || r->evfd < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->evfd, &ev) < 0) {
         rv = APR_FROM_OS_ERROR(errno);
-        close(r->epfd);
-        close(r->evfd);
+        apr_pool_destroy(p);
         return rv;
     }
     if ((rv = apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
-        close(r->epfd);
-        close(r->evfd);
+        apr_pool_destroy(p);
         return rv;
     }
     apr_thread_mutex_lock(registry_lock);
     r->reg_next = registry;
     registry = r;
     apr_thread_mutex_unlock(registry_lock);
-    apr_pool_cleanup_register(p, r, reactor_cleanup, apr_pool_cleanup_null);
     *out = r;
     return APR_SUCCESS;
 }

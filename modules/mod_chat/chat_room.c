@@ -201,6 +201,17 @@ static void cmd_state(chat_redis *rc, int up, void *data)
 
 static void presence_tick(chat_reactor *r, apr_time_t now, void *data);
 
+/* The reactor is going away: its sessions are gone, close Redis (waiting
+ * commands get NULL replies and let go of their members). */
+static apr_status_t hub_cleanup(void *data)
+{
+    chat_hub *hub = data;
+
+    chat_redis_destroy(hub->cmd);
+    chat_redis_destroy(hub->sub);
+    return APR_SUCCESS;
+}
+
 static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
 {
     apr_hash_t *hubs = chat_reactor_data(r);
@@ -231,6 +242,7 @@ static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
     apr_hash_set(hubs, apr_pmemdup(p, &sc, sizeof(sc)), sizeof(sc), hub);
     hub->cmd = chat_redis_create(r, sc, "command", cmd_state, hub);
     hub->sub = chat_redis_create(r, sc, "subscriber", sub_state, hub);
+    apr_pool_cleanup_register(p, hub, hub_cleanup, apr_pool_cleanup_null);
     chat_reactor_add_tick(r, presence_tick, hub);
     hub->next_presence = apr_time_now() + hub->presence_ttl / 3;
     return hub;

@@ -59,7 +59,9 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     chat_child_reactor = r;
-    apr_pool_cleanup_register(pchild, r, child_reactor_stop, apr_pool_cleanup_null);
+    /* A pre-cleanup: the thread must end before pchild's subpools (the
+     * reactor's own among them) are destroyed. */
+    apr_pool_pre_cleanup_register(pchild, r, child_reactor_stop);
 }
 
 /* Graceful restart or stop of this child: every WebSocket gets 1001 so its
