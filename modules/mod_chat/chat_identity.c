@@ -4,6 +4,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -173,14 +174,30 @@ const char *chat_query_param(apr_pool_t *p, const char *args, const char *name)
         apr_size_t len = amp ? (apr_size_t)(amp - args) : strlen(args);
 
         if (len > nlen && args[nlen] == '=' && !strncmp(args, name, nlen)) {
-            char *v = apr_pstrndup(p, args + nlen + 1, len - nlen - 1);
-            char *c;
-            for (c = v; *c; c++) {
-                if (*c == '+') {
-                    *c = ' ';
+            const char *in = args + nlen + 1, *end = args + len;
+            char *v = apr_palloc(p, len - nlen), *o = v;
+            for (; in < end; in++) {
+                if (*in == '+') {
+                    *o++ = ' ';
+                }
+                else if (*in != '%') {
+                    *o++ = *in;
+                }
+                else if (end - in >= 3 && apr_isxdigit(in[1]) && apr_isxdigit(in[2])) {
+                    char hex[3] = {in[1], in[2], 0};
+                    char c = (char)strtol(hex, NULL, 16);
+                    if (c == '\0') {
+                        return NULL; /* no NUL inside a name */
+                    }
+                    *o++ = c;
+                    in += 2;
+                }
+                else {
+                    return NULL;
                 }
             }
-            return ap_unescape_url(v) == OK ? v : NULL;
+            *o = '\0';
+            return v;
         }
         args = amp ? amp + 1 : NULL;
     }
