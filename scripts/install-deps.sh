@@ -9,7 +9,7 @@ PACKAGES=(
   apache2 apache2-dev libhiredis-dev libjson-c-dev libcurl4-openssl-dev libgd-dev libssl-dev
   check
   # run
-  redis-server openssl ssl-cert fonts-noto-cjk
+  redis-server openssl ssl-cert fonts-noto-cjk curl
   # test (Debian's python3, not a pyenv one)
   python3 python3-pytest python3-websockets python3-redis python3-requests
   valgrind

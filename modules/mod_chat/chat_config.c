@@ -102,12 +102,12 @@ void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out)
         dc->max_message >= 0 ? (apr_uint64_t)dc->max_message : CHAT_DEFAULT_MAX_MESSAGE;
     out->sendq_limit =
         dc->sendq_limit >= 0 ? (apr_size_t)dc->sendq_limit : CHAT_DEFAULT_SENDQ_LIMIT;
-    out->ping_interval = apr_time_from_sec(
-        dc->ping_interval >= 0 ? dc->ping_interval : CHAT_DEFAULT_PING_INTERVAL);
+    out->ping_interval =
+        apr_time_from_sec(dc->ping_interval >= 0 ? dc->ping_interval : CHAT_DEFAULT_PING_INTERVAL);
     out->idle_timeout =
         apr_time_from_sec(dc->idle_timeout >= 0 ? dc->idle_timeout : CHAT_DEFAULT_IDLE_TIMEOUT);
-    out->close_timeout = apr_time_from_sec(dc->close_timeout >= 0 ? dc->close_timeout
-                                                                  : CHAT_DEFAULT_CLOSE_TIMEOUT);
+    out->close_timeout =
+        apr_time_from_sec(dc->close_timeout >= 0 ? dc->close_timeout : CHAT_DEFAULT_CLOSE_TIMEOUT);
 }
 
 const char *chat_config_redis_host(const chat_srv_conf *sc, int *port)
@@ -153,8 +153,8 @@ chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc)
     return sc->conn_mode == CHAT_MODE_UNSET ? CHAT_MODE_AUTO : sc->conn_mode;
 }
 
-static const char *parse_number(cmd_parms *cmd, const char *arg, const char *unit, int min,
-                                int max, int *out)
+static const char *parse_number(cmd_parms *cmd, const char *arg, const char *unit, int min, int max,
+                                int *out)
 {
     char *end = NULL;
     apr_int64_t v;
@@ -254,8 +254,7 @@ static const char *set_conn_mode(cmd_parms *cmd, void *dummy, const char *arg)
         sc->conn_mode = CHAT_MODE_THREAD;
     }
     else {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not one of auto, thread", cmd->cmd->name,
-                            arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of auto, thread", cmd->cmd->name, arg);
     }
     return NULL;
 }
@@ -343,8 +342,7 @@ static const char *set_key_prefix(cmd_parms *cmd, void *dummy, const char *arg)
     }
     for (p = arg; *p; p++) {
         if (apr_iscntrl(*p) || *p == ' ' || *p == '*' || *p == '?' || *p == '[') {
-            return apr_psprintf(cmd->pool,
-                                "%s: '%s' has a space, control or glob character",
+            return apr_psprintf(cmd->pool, "%s: '%s' has a space, control or glob character",
                                 cmd->cmd->name, arg);
         }
     }

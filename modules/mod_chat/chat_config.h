@@ -9,16 +9,16 @@
 
 #include "chat_util.h"
 
-#define CHAT_DEFAULT_MAX_FRAME 1048576
-#define CHAT_DEFAULT_MAX_MESSAGE 1048576
+#define CHAT_DEFAULT_MAX_FRAME     1048576
+#define CHAT_DEFAULT_MAX_MESSAGE   1048576
 #define CHAT_DEFAULT_PING_INTERVAL 30
-#define CHAT_DEFAULT_IDLE_TIMEOUT 120
+#define CHAT_DEFAULT_IDLE_TIMEOUT  120
 #define CHAT_DEFAULT_CLOSE_TIMEOUT 5
-#define CHAT_DEFAULT_SENDQ_LIMIT 4194304
+#define CHAT_DEFAULT_SENDQ_LIMIT   4194304
 
 typedef enum {
     CHAT_MODE_UNSET = 0,
-    CHAT_MODE_AUTO, /* event MPM: idle sockets live on the child's I/O thread */
+    CHAT_MODE_AUTO,  /* event MPM: idle sockets live on the child's I/O thread */
     CHAT_MODE_THREAD /* the request's worker thread runs the socket */
 } chat_conn_mode;
 
@@ -30,16 +30,16 @@ typedef enum {
 } chat_identity_mode;
 
 #define CHAT_DEFAULT_HISTORY_SIZE 1000
-#define CHAT_DEFAULT_MAX_TEXT 4000
-#define CHAT_DEFAULT_RATE 5
-#define CHAT_DEFAULT_BURST 10
+#define CHAT_DEFAULT_MAX_TEXT     4000
+#define CHAT_DEFAULT_RATE         5
+#define CHAT_DEFAULT_BURST        10
 #define CHAT_DEFAULT_PRESENCE_TTL 45
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
-    int history_size;  /* messages kept per room, -1 = unset */
-    int max_text;      /* characters of a text message, -1 = unset */
-    int rate;          /* messages per second per user, -1 = unset, 0 = off */
+    int history_size; /* messages kept per room, -1 = unset */
+    int max_text;     /* characters of a text message, -1 = unset */
+    int rate;         /* messages per second per user, -1 = unset, 0 = off */
     int burst;
     apr_int64_t max_frame; /* -1 = unset */
     apr_int64_t max_message;
@@ -105,6 +105,5 @@ void *chat_config_srv_merge(apr_pool_t *p, void *base, void *add);
 
 void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out);
 chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc);
-
 
 #endif

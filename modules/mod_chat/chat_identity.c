@@ -98,12 +98,10 @@ static int b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen, char *
 static void sign(const char *secret, const char *data, apr_size_t len, unsigned char *mac,
                  unsigned int *maclen)
 {
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, len, mac,
-         maclen);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, len, mac, maclen);
 }
 
-const char *chat_token_mint(apr_pool_t *p, const char *user, apr_time_t expires,
-                            const char *secret)
+const char *chat_token_mint(apr_pool_t *p, const char *user, apr_time_t expires, const char *secret)
 {
     json_object *o = json_object_new_object();
     const char *json, *payload;
@@ -119,8 +117,8 @@ const char *chat_token_mint(apr_pool_t *p, const char *user, apr_time_t expires,
     return apr_pstrcat(p, payload, ".", b64url_encode(p, mac, maclen), NULL);
 }
 
-const char *chat_token_verify(apr_pool_t *p, const char *token, const char *secret,
-                              apr_time_t now, const char **why)
+const char *chat_token_verify(apr_pool_t *p, const char *token, const char *secret, apr_time_t now,
+                              const char **why)
 {
     const char *dot = token ? strchr(token, '.') : NULL;
     unsigned char mac[EVP_MAX_MD_SIZE];

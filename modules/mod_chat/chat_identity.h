@@ -11,8 +11,8 @@ int chat_username_valid(const char *name);
 
 /* Token: base64url(JSON {"u":user,"exp":unix-seconds}) "." base64url(HMAC-
  * SHA256(secret, first part)). Returns the user name, or NULL with *why set. */
-const char *chat_token_verify(apr_pool_t *p, const char *token, const char *secret,
-                              apr_time_t now, const char **why);
+const char *chat_token_verify(apr_pool_t *p, const char *token, const char *secret, apr_time_t now,
+                              const char **why);
 const char *chat_token_mint(apr_pool_t *p, const char *user, apr_time_t expires,
                             const char *secret);
 

@@ -17,7 +17,7 @@
 #include "chat_util.h"
 
 #define FILENAME_MAX_LEN 255
-#define URL_MAX_LEN 2048
+#define URL_MAX_LEN      2048
 
 static const char *get_str(json_object *o, const char *key)
 {
@@ -101,8 +101,7 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     }
     if (!chat_hub_rate_take(m->hub, m->username, m->lim.rate, m->lim.burst)) {
         chat_member_error(m, "rate_limited",
-                          apr_psprintf(p, "too many messages: at most %d per second",
-                                       m->lim.rate));
+                          apr_psprintf(p, "too many messages: at most %d per second", m->lim.rate));
         return;
     }
     body = json_object_new_object();
@@ -129,9 +128,9 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
         const char *filename = get_str(payload, "filename");
         const char *caption = get_str(payload, "caption");
         if (!url_safe(url)) {
-            chat_member_error(m, "invalid",
-                              apr_psprintf(p, "%s must be a path on this server or an http(s) URL",
-                                           key));
+            chat_member_error(
+                m, "invalid",
+                apr_psprintf(p, "%s must be a path on this server or an http(s) URL", key));
             goto out;
         }
         if (filename && strlen(filename) > FILENAME_MAX_LEN) {
@@ -314,7 +313,7 @@ static void handle_signal(chat_member *m, const char *type, json_object *payload
     json_object_object_add(ev, "target", json_object_new_string(target));
     json_object_object_add(ev, "p", copy);
     chat_room_publish(m, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(ev);
 }
 

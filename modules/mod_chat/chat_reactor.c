@@ -19,7 +19,7 @@
 APLOG_USE_MODULE(chat);
 
 #define MAX_EVENTS 256
-#define TICK_MS 250
+#define TICK_MS    250
 
 typedef struct chat_tick_hook {
     struct chat_tick_hook *next;
@@ -384,8 +384,8 @@ static void take_inbox(chat_reactor *r)
         }
         /* Give clients a moment to answer our close, but never hold up a
          * stopping child for long. */
-        r->shutdown_deadline = apr_time_now() + (wait < apr_time_from_sec(2) ? wait
-                                                                            : apr_time_from_sec(2));
+        r->shutdown_deadline =
+            apr_time_now() + (wait < apr_time_from_sec(2) ? wait : apr_time_from_sec(2));
     }
 }
 
@@ -434,8 +434,7 @@ void chat_reactor_run(chat_reactor *r)
         chat_ws_session *s, *ready;
 
         take_inbox(r);
-        if (r->shutting_down &&
-            (r->nsessions == 0 || apr_time_now() >= r->shutdown_deadline)) {
+        if (r->shutting_down && (r->nsessions == 0 || apr_time_now() >= r->shutdown_deadline)) {
             break;
         }
         if (r->private_loop && r->nsessions == 0) {

@@ -28,7 +28,7 @@ struct chat_redis {
     int closing;
     apr_time_t next_attempt;
     apr_interval_time_t timeout;
-    apr_uint32_t pending;    /* commands without a reply yet */
+    apr_uint32_t pending;     /* commands without a reply yet */
     apr_time_t last_progress; /* last reply, or when pending went from 0 */
     chat_redis_state_fn on_state;
     void *state_data;
@@ -47,8 +47,7 @@ static void update_watch(chat_redis *rc)
     if (!rc->ac) {
         return;
     }
-    if (chat_reactor_watch(rc->reactor, &rc->pollable, rc->fd, ev, rc->watched) ==
-        APR_SUCCESS) {
+    if (chat_reactor_watch(rc->reactor, &rc->pollable, rc->fd, ev, rc->watched) == APR_SUCCESS) {
         rc->watched = 1;
     }
 }
@@ -124,8 +123,8 @@ static void set_down(chat_redis *rc, const char *why)
     rc->next_attempt = apr_time_now() + RETRY_INTERVAL;
     if (was_up || !rc->logged_down) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                     "chat: Redis (%s connection) unavailable: %s; retrying every second",
-                     rc->name, why ? why : "connection lost");
+                     "chat: Redis (%s connection) unavailable: %s; retrying every second", rc->name,
+                     why ? why : "connection lost");
         rc->logged_down = 1;
     }
     if (was_up && rc->on_state) {
@@ -194,8 +193,8 @@ static void on_ready(chat_redis *rc, redisReply *reply, void *data)
     }
 }
 
-static int send_raw(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc,
-                    const char **argv, const size_t *lens)
+static int send_raw(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc, const char **argv,
+                    const size_t *lens)
 {
     pending_cmd *pc = malloc(sizeof(*pc));
 

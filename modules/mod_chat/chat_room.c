@@ -65,7 +65,7 @@ struct chat_hub {
 
 /* Members are shared with in-flight Redis commands: freed when the last
  * holder lets go. */
-#define member_hold chat_member_hold
+#define member_hold    chat_member_hold
 #define member_release chat_member_release
 
 /* ---------------------------------------------------------------- sending */
@@ -370,8 +370,8 @@ static void send_messages_as_chat(chat_member *m, const char *array_json)
         }
         if (s > m->last_seq) {
             chat_member_send(m, "chat",
-                             json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
-                                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+                             json_object_to_json_string_ext(
+                                 msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             m->last_seq = s;
         }
     }
@@ -428,8 +428,8 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         return;
     }
     if (!strcmp(status, "inactive") || !strcmp(status, "denied")) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                     "chat: %s refused in room %s: %s", m->username, m->room_name,
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf, "chat: %s refused in room %s: %s",
+                     m->username, m->room_name,
                      *status == 'i' ? "room is not active" : "not a member");
         member_refuse(m, *status == 'i' ? "this room is not active"
                                         : "you are not a member of this room");
@@ -468,10 +468,10 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
             send_messages_as_chat(m, replay);
         }
         else if (!strcmp(mode, "reset")) {
-            chat_member_send(m, "history_reset",
-                             apr_psprintf(p, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT
-                                             ",\"history\":%s}",
-                                          chat_json_quote(p, epoch), seq, history));
+            chat_member_send(
+                m, "history_reset",
+                apr_psprintf(p, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT ",\"history\":%s}",
+                             chat_json_quote(p, epoch), seq, history));
         }
         if (m->last_seq < seq) {
             m->last_seq = seq;
@@ -508,8 +508,8 @@ static void member_run_join(chat_member *m)
     argv[6] = chat_store_key(p, hub->prefix, m->room_name, "presence");
     argv[7] = m->username;
     argv[8] = m->entry;
-    argv[9] = apr_psprintf(p, "%" APR_TIME_T_FMT,
-                           apr_time_as_msec(apr_time_now() + hub->presence_ttl));
+    argv[9] =
+        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now() + hub->presence_ttl));
     argv[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
     argv[11] = m->has_since ? apr_psprintf(p, "%" APR_UINT64_T_FMT, m->since) : "-1";
     argv[12] = m->epoch_hint;
@@ -648,10 +648,10 @@ static void deliver_chat(chat_room *room, const char *payload, apr_size_t len)
             /* Redis lost or reset the room since this member joined */
             apr_pool_t *tmp;
             apr_pool_create(&tmp, NULL);
-            chat_member_send(m, "history_reset",
-                             apr_psprintf(tmp, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT
-                                               ",\"history\":[]}",
-                                          chat_json_quote(tmp, epoch), seq - 1));
+            chat_member_send(
+                m, "history_reset",
+                apr_psprintf(tmp, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT ",\"history\":[]}",
+                             chat_json_quote(tmp, epoch), seq - 1));
             apr_pool_destroy(tmp);
             apr_cpystrn(m->epoch, epoch, sizeof(m->epoch));
             m->last_seq = 0;
@@ -716,20 +716,20 @@ static void deliver_event(chat_room *room, const char *payload)
                                            chat_json_quote(pool, user), n),
                               NULL, NULL);
         }
-        deliver_to_joined(room, "user_list_update",
-                          apr_psprintf(pool, "{\"users\":%s,\"userCount\":%d}",
-                                       users ? json_object_to_json_string_ext(
-                                                   users, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE)
-                                             : "[]",
-                                       n),
-                          NULL, NULL);
+        deliver_to_joined(
+            room, "user_list_update",
+            apr_psprintf(pool, "{\"users\":%s,\"userCount\":%d}",
+                         users ? json_object_to_json_string_ext(
+                                     users, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                               : "[]",
+                         n),
+            NULL, NULL);
     }
     else if (!strcmp(t, "delete") && jstr(ev, "id")) {
-        deliver_to_joined(room, "delete",
-                          apr_psprintf(pool, "{\"messageId\":%s}",
-                                       chat_json_quote(pool, jstr(ev, "id"))),
-                          NULL, NULL);
+        deliver_to_joined(
+            room, "delete",
+            apr_psprintf(pool, "{\"messageId\":%s}", chat_json_quote(pool, jstr(ev, "id"))), NULL,
+            NULL);
     }
     else if (!strcmp(t, "signal") && jstr(ev, "type") && jstr(ev, "target") &&
              json_object_object_get_ex(ev, "p", &p)) {
@@ -831,10 +831,9 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
         APR_ARRAY_PUSH(argv, const char *) = "EVAL";
         APR_ARRAY_PUSH(argv, const char *) = chat_lua_presence;
         APR_ARRAY_PUSH(argv, const char *) = "1";
-        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name,
-                                                            "presence");
-        APR_ARRAY_PUSH(argv, const char *) = apr_psprintf(p, "%" APR_TIME_T_FMT,
-                                                          apr_time_as_msec(now));
+        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "presence");
+        APR_ARRAY_PUSH(argv, const char *) =
+            apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
         APR_ARRAY_PUSH(argv, const char *) =
             apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
         APR_ARRAY_PUSH(argv, const char *) = room->channel;
@@ -843,8 +842,8 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
                 APR_ARRAY_PUSH(argv, const char *) = m->entry;
             }
         }
-        chat_redis_command(hub->cmd, ignore_reply, NULL, argv->nelts,
-                           (const char **)argv->elts, NULL);
+        chat_redis_command(hub->cmd, ignore_reply, NULL, argv->nelts, (const char **)argv->elts,
+                           NULL);
     }
     apr_pool_destroy(p);
 }
@@ -903,8 +902,8 @@ static void room_on_open(chat_ws_session *s)
 
     m->s = s;
     m->hub = hub_for(s->reactor, m->sc);
-    apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username,
-                 m->hub->node, s->id);
+    apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username, m->hub->node,
+                 s->id);
     room = room_get(m->hub, m->room_name);
     if (!room) {
         chat_ws_session_close(s, CHAT_WS_CLOSE_INTERNAL, "out of memory");

@@ -20,9 +20,9 @@ typedef struct chat_member {
     chat_hub *hub;
     chat_room *room;
     struct chat_member *prev, *next; /* in room->members */
-    int refs;      /* the session's and in-flight commands' */
-    int join_sent; /* the join script was sent */
-    int present;   /* our presence entry exists in Redis */
+    int refs;                        /* the session's and in-flight commands' */
+    int join_sent;                   /* the join script was sent */
+    int present;                     /* our presence entry exists in Redis */
 
     char *username;
     char *room_name;

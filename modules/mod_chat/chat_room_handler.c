@@ -57,8 +57,8 @@ static const char *identify(request_rec *r, const chat_room_limits *lim, int *st
             why = "no token";
             *status = HTTP_UNAUTHORIZED;
         }
-        else if (!(name = chat_token_verify(r->pool, token, sc->token_secret, apr_time_now(),
-                                            &why))) {
+        else if (!(name =
+                       chat_token_verify(r->pool, token, sc->token_secret, apr_time_now(), &why))) {
             *status = HTTP_UNAUTHORIZED;
         }
         break;

@@ -5,8 +5,7 @@
 
 #include "chat_store.h"
 
-const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room,
-                           const char *what)
+const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what)
 {
     return apr_pstrcat(p, prefix, "room:", room, ":", what, NULL);
 }
@@ -18,12 +17,12 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
 
 /* Shared Lua helpers, prepended to the scripts that need them. */
 #define LUA_HELPERS                                                                                \
-    "local function jarr(t) if #t == 0 then return '[]' end return cjson.encode(t) end\n"        \
+    "local function jarr(t) if #t == 0 then return '[]' end return cjson.encode(t) end\n"          \
     "local function users(key, now)\n"                                                             \
     "  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)\n"                                         \
     "  local seen, list = {}, {}\n"                                                                \
     "  for _, e in ipairs(redis.call('ZRANGE', key, 0, -1)) do\n"                                  \
-    "    local u = string.match(e, '^(.-)\\n')\n"                                                 \
+    "    local u = string.match(e, '^(.-)\\n')\n"                                                  \
     "    if u and not seen[u] then seen[u] = true; list[#list + 1] = u end\n"                      \
     "  end\n"                                                                                      \
     "  table.sort(list)\n"                                                                         \
@@ -33,13 +32,13 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
     "  local out = {}\n"                                                                           \
     "  for _, e in ipairs(entries) do\n"                                                           \
     "    local f = e[2]\n"                                                                         \
-    "    for i = 1, #f, 2 do if f[i] == 'm' then out[#out + 1] = f[i + 1] end end\n"              \
+    "    for i = 1, #f, 2 do if f[i] == 'm' then out[#out + 1] = f[i + 1] end end\n"               \
     "  end\n"                                                                                      \
     "  return '[' .. table.concat(out, ',') .. ']'\n"                                              \
     "end\n"                                                                                        \
     "local function page(key, before, limit)\n"                                                    \
     "  local hi = '+'\n"                                                                           \
-    "  if before > 0 then hi = '(' .. before .. '-0' end\n"                                         \
+    "  if before > 0 then hi = '(' .. before .. '-0' end\n"                                        \
     "  local e = redis.call('XREVRANGE', key, hi, '-', 'COUNT', limit + 1)\n"                      \
     "  local more = 0\n"                                                                           \
     "  if #e > limit then more = 1; e[#e] = nil end\n"                                             \
@@ -48,8 +47,7 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
     "  return msgs(r), more\n"                                                                     \
     "end\n"
 
-const char chat_lua_join[] =
-    LUA_HELPERS
+const char chat_lua_join[] = LUA_HELPERS
     "if redis.call('SCARD', KEYS[1]) == 0 then return {'inactive'} end\n"
     "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {'denied'} end\n"
     "local epoch = redis.call('HGET', KEYS[2], 'epoch')\n"
@@ -72,7 +70,8 @@ const char chat_lua_join[] =
     "    local oldest = seq + 1\n"
     "    if first[1] then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end\n"
     "    if oldest > since + 1 then mode = 'reset'\n"
-    "    else mode = 'replay'; replay = msgs(redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+')) end\n"
+    "    else mode = 'replay'; replay = msgs(redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', "
+    "'+')) end\n"
     "  else mode = 'replay' end\n"
     "end\n"
     "local ev = {t = 'users', users = list, entry = ARGV[2]}\n"
@@ -93,13 +92,13 @@ const char chat_lua_post[] =
     "redis.call('HSET', KEYS[1], 'last_ts', ARGV[6])\n"
     "local m = '{\"id\":\"' .. seq .. '\",\"seq\":' .. seq .. ',' .. string.sub(ARGV[3], 2)\n"
     "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'u', ARGV[4], 'm', m)\n"
-    "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. '\",\"m\":' .. m .. '}')\n"
+    "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. "
+    "'\",\"m\":' .. m .. '}')\n"
     "return {seq, epoch, m}\n";
 
 const char chat_lua_history[] =
-    LUA_HELPERS
-    "local m, more = page(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
-    "return {m, more}\n";
+    LUA_HELPERS "local m, more = page(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
+                "return {m, more}\n";
 
 const char chat_lua_delete[] =
     "local e = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', ARGV[1] .. '-0')\n"
@@ -111,8 +110,7 @@ const char chat_lua_delete[] =
     "redis.call('PUBLISH', ARGV[3], cjson.encode({t = 'delete', id = ARGV[1]}))\n"
     "return 'ok'\n";
 
-const char chat_lua_leave[] =
-    LUA_HELPERS
+const char chat_lua_leave[] = LUA_HELPERS
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
     "local list, seen = users(KEYS[1], ARGV[2])\n"
     "local ev = {t = 'users', users = list}\n"
@@ -122,8 +120,7 @@ const char chat_lua_leave[] =
     "redis.call('PUBLISH', ARGV[3], payload)\n"
     "return jarr(list)\n";
 
-const char chat_lua_presence[] =
-    LUA_HELPERS
+const char chat_lua_presence[] = LUA_HELPERS
     "local _, old = users(KEYS[1], '-inf')\n"
     "for i = 4, #ARGV do redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i]) end\n"
     "local list, seen = users(KEYS[1], ARGV[1])\n"

@@ -12,8 +12,7 @@
  *   P room:R:presence  ZSET  "user\nsession" scored by expiry (ms)
  *   P rooms            SET   every room that ever had a member
  * Channel P ch:R carries events as JSON {"t": kind, ...}. */
-const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room,
-                           const char *what);
+const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
 
 /* KEYS members meta log presence; ARGV user entry expiry_ms now_ms since

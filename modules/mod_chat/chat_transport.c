@@ -79,8 +79,7 @@ apr_status_t chat_transport_read(chat_transport *t, char *buf, apr_size_t *len)
     }
 
     apr_brigade_cleanup(t->bb);
-    rv = ap_get_brigade(t->c->input_filters, t->bb, AP_MODE_READBYTES, APR_NONBLOCK_READ,
-                        *len);
+    rv = ap_get_brigade(t->c->input_filters, t->bb, AP_MODE_READBYTES, APR_NONBLOCK_READ, *len);
     if (rv == APR_SUCCESS) {
         apr_size_t got = *len;
         int eos = !APR_BRIGADE_EMPTY(t->bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(t->bb));
@@ -118,8 +117,7 @@ apr_status_t chat_transport_writev(chat_transport *t, const struct iovec *iov, i
             *written = (apr_size_t)w;
             return APR_SUCCESS;
         }
-        return (errno == EAGAIN || errno == EWOULDBLOCK) ? APR_SUCCESS
-                                                          : APR_FROM_OS_ERROR(errno);
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
     }
 
     if (t->c->aborted) {
@@ -135,8 +133,8 @@ apr_status_t chat_transport_writev(chat_transport *t, const struct iovec *iov, i
             len = FILTER_WRITE_MAX - total;
         }
         /* heap copy: the core may set it aside after we return */
-        APR_BRIGADE_INSERT_TAIL(t->bb, apr_bucket_heap_create(iov[i].iov_base, len, NULL,
-                                                              t->c->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(
+            t->bb, apr_bucket_heap_create(iov[i].iov_base, len, NULL, t->c->bucket_alloc));
         total += len;
     }
     rv = ap_pass_brigade(t->c->output_filters, t->bb);

@@ -12,9 +12,9 @@
 #include <util_filter.h>
 
 typedef struct chat_transport {
-    int fd;          /* what to poll */
-    int owned;       /* raw: we close fd */
-    conn_rec *c;     /* filters: the connection */
+    int fd;      /* what to poll */
+    int owned;   /* raw: we close fd */
+    conn_rec *c; /* filters: the connection */
     apr_bucket_brigade *bb;
     ap_filter_t *core_out;
 } chat_transport;

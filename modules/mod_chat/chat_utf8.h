@@ -6,8 +6,8 @@
 #include <apr.h>
 
 typedef struct chat_utf8_state {
-    unsigned int need;  /* continuation bytes still expected */
-    unsigned char lo;   /* allowed range of the next continuation byte */
+    unsigned int need; /* continuation bytes still expected */
+    unsigned char lo;  /* allowed range of the next continuation byte */
     unsigned char hi;
 } chat_utf8_state;
 

@@ -33,9 +33,9 @@ const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t 
         }
     }
     if (v > max / mult || v * mult < min || v * mult > max) {
-        return apr_psprintf(p, "'%s' is out of range (%" APR_INT64_T_FMT " to %" APR_INT64_T_FMT
-                               " bytes)",
-                            arg, min, max);
+        return apr_psprintf(
+            p, "'%s' is out of range (%" APR_INT64_T_FMT " to %" APR_INT64_T_FMT " bytes)", arg,
+            min, max);
     }
     *out = v * mult;
     return NULL;

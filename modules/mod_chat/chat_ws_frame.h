@@ -7,22 +7,22 @@
 #include <apr.h>
 #include "chat_utf8.h"
 
-#define CHAT_WS_OP_CONT 0x0
-#define CHAT_WS_OP_TEXT 0x1
+#define CHAT_WS_OP_CONT   0x0
+#define CHAT_WS_OP_TEXT   0x1
 #define CHAT_WS_OP_BINARY 0x2
-#define CHAT_WS_OP_CLOSE 0x8
-#define CHAT_WS_OP_PING 0x9
-#define CHAT_WS_OP_PONG 0xA
+#define CHAT_WS_OP_CLOSE  0x8
+#define CHAT_WS_OP_PING   0x9
+#define CHAT_WS_OP_PONG   0xA
 
 /* Close codes we send (RFC 6455 section 7.4.1). */
-#define CHAT_WS_CLOSE_NORMAL 1000
+#define CHAT_WS_CLOSE_NORMAL     1000
 #define CHAT_WS_CLOSE_GOING_AWAY 1001
-#define CHAT_WS_CLOSE_PROTOCOL 1002
-#define CHAT_WS_CLOSE_NO_STATUS 1005 /* never on the wire */
-#define CHAT_WS_CLOSE_BAD_DATA 1007
-#define CHAT_WS_CLOSE_POLICY 1008
-#define CHAT_WS_CLOSE_TOO_BIG 1009
-#define CHAT_WS_CLOSE_INTERNAL 1011
+#define CHAT_WS_CLOSE_PROTOCOL   1002
+#define CHAT_WS_CLOSE_NO_STATUS  1005 /* never on the wire */
+#define CHAT_WS_CLOSE_BAD_DATA   1007
+#define CHAT_WS_CLOSE_POLICY     1008
+#define CHAT_WS_CLOSE_TOO_BIG    1009
+#define CHAT_WS_CLOSE_INTERNAL   1011
 
 /* What the decoder hands to its owner. Every callback may queue output; none
  * may free the decoder. A non-zero return from a callback stops feeding and is
@@ -71,9 +71,8 @@ typedef struct chat_ws_decoder {
     const char *error; /* static text describing the last error */
 } chat_ws_decoder;
 
-void chat_ws_decoder_init(chat_ws_decoder *d, apr_uint64_t max_frame,
-                          apr_uint64_t max_message, const chat_ws_callbacks *cb,
-                          void *cb_ctx);
+void chat_ws_decoder_init(chat_ws_decoder *d, apr_uint64_t max_frame, apr_uint64_t max_message,
+                          const chat_ws_callbacks *cb, void *cb_ctx);
 void chat_ws_decoder_cleanup(chat_ws_decoder *d);
 
 /* Feed received bytes. Returns 0 when all bytes were consumed, a close code

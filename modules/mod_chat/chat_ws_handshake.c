@@ -131,8 +131,8 @@ int chat_ws_handshake_check(request_rec *r, const chat_dir_conf *dc)
     version = apr_table_get(r->headers_in, "Sec-WebSocket-Version");
     if (!version || strcmp(version, "13")) {
         apr_table_setn(r->err_headers_out, "Sec-WebSocket-Version", "13");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "chat: unsupported Sec-WebSocket-Version '%s'", version ? version : "");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "chat: unsupported Sec-WebSocket-Version '%s'",
+                      version ? version : "");
         return HTTP_UPGRADE_REQUIRED;
     }
     if (!key_valid(apr_table_get(r->headers_in, "Sec-WebSocket-Key"))) {

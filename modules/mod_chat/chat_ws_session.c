@@ -15,8 +15,8 @@ APLOG_USE_MODULE(chat);
 
 /* Bytes read from one socket per turn before others get theirs. */
 #define READ_BUDGET (256 * 1024)
-#define READ_CHUNK 16384
-#define WRITE_IOV 16
+#define READ_CHUNK  16384
+#define WRITE_IOV   16
 
 chat_outbuf *chat_outbuf_frame(int opcode, const char *payload, apr_size_t len)
 {
@@ -251,8 +251,8 @@ void chat_ws_session_close(chat_ws_session *s, int code, const char *reason)
 static void fail(chat_ws_session *s, int code, const char *why)
 {
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
-                 "chat: session %" APR_UINT64_T_FMT " (%s): closing %d: %s", s->id,
-                 s->remote_ip, code, why);
+                 "chat: session %" APR_UINT64_T_FMT " (%s): closing %d: %s", s->id, s->remote_ip,
+                 code, why);
     send_close_frame(s, code, why);
     s->state = CHAT_WS_FLUSHING;
     s->deadline = apr_time_now() + s->lim.close_timeout;

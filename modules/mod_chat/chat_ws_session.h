@@ -45,7 +45,7 @@ typedef struct chat_outq_item {
 
 typedef enum {
     CHAT_WS_OPEN = 0,
-    CHAT_WS_CLOSING, /* our close frame is queued; waiting for the peer's */
+    CHAT_WS_CLOSING,  /* our close frame is queued; waiting for the peer's */
     CHAT_WS_FLUSHING, /* nothing more to read; drop once the queue is out */
     CHAT_WS_DEAD      /* removed from the reactor, freed at the end of the turn */
 } chat_ws_state;
@@ -58,7 +58,7 @@ typedef struct chat_pollable {
 } chat_pollable;
 
 #define CHAT_POLL_SESSION 1
-#define CHAT_POLL_OTHER 2
+#define CHAT_POLL_OTHER   2
 
 struct chat_ws_session {
     chat_pollable pollable; /* first: the reactor's epoll data points here */
@@ -91,7 +91,7 @@ struct chat_ws_session {
     char *pre;
     apr_size_t pre_len;
 
-    conn_rec *c;   /* filters transport only */
+    conn_rec *c; /* filters transport only */
     char remote_ip[48];
 };
 

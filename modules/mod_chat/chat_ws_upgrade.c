@@ -25,8 +25,7 @@ chat_reactor *chat_child_reactor;
  * else can be read and written on its socket directly. */
 static int filters_transparent(ap_filter_t *f)
 {
-    static const char *const ok[] = {"core", "core_in", "reqtimeout", "log_input_output",
-                                     NULL};
+    static const char *const ok[] = {"core", "core_in", "reqtimeout", "log_input_output", NULL};
 
     for (; f; f = f->next) {
         int i, found = 0;

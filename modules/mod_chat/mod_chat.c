@@ -89,15 +89,10 @@ static void chat_register_hooks(apr_pool_t *p)
     ap_hook_handler(chat_room_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(chat) = {
-    STANDARD20_MODULE_STUFF,
-    chat_config_dir_create,
-    chat_config_dir_merge,
-    chat_config_srv_create,
-    chat_config_srv_merge,
-    chat_cmds,
-    chat_register_hooks,
+AP_DECLARE_MODULE(chat) = {STANDARD20_MODULE_STUFF, chat_config_dir_create, chat_config_dir_merge,
+                           chat_config_srv_create,  chat_config_srv_merge,  chat_cmds,
+                           chat_register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
+                           AP_MODULE_FLAG_NONE
 #endif
 };

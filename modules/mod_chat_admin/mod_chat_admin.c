@@ -106,8 +106,8 @@ static int send_json_error(request_rec *r, int status, const char *code, const c
 
     json_object_object_add(o, "error", json_object_new_string(message));
     json_object_object_add(o, "code", json_object_new_string(code));
-    text = apr_pstrcat(r->pool, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), "\n",
-                       NULL);
+    text =
+        apr_pstrcat(r->pool, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), "\n", NULL);
     json_object_put(o);
     r->status = status;
     ap_set_content_type(r, "application/json");

@@ -19,8 +19,8 @@ END_TEST
 
 START_TEST(test_refusals)
 {
-    static const char *bad[] = {"", "K", "-1", "1.5M", "12KB", "1T", "abc", " 1",
-                                "99999999999999999999", "100000000000G"};
+    static const char *bad[] = {
+        "", "K", "-1", "1.5M", "12KB", "1T", "abc", " 1", "99999999999999999999", "100000000000G"};
     apr_int64_t v = 7;
     size_t i;
 

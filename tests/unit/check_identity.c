@@ -12,8 +12,8 @@
 START_TEST(test_usernames)
 {
     static const char *good[] = {"alice", "Bob Smith", "张三", "a", "x_y-z.1@desk"};
-    static const char *bad[] = {"", " alice", "alice ", "a\tb", "a\nb", "a\x7f", "\xc2\x85x",
-                                "\xff", NULL};
+    static const char *bad[] = {"",      " alice",    "alice ", "a\tb", "a\nb",
+                                "a\x7f", "\xc2\x85x", "\xff",   NULL};
     char longname[70];
     size_t i;
 
@@ -50,8 +50,7 @@ START_TEST(test_tokens)
     ck_assert_str_eq(chat_token_verify(test_pool, t, SECRET, now, &why), "alice");
     ck_assert_ptr_null(chat_token_verify(test_pool, t, SECRET "x", now, &why));
     ck_assert_str_eq(why, "token signature does not match");
-    ck_assert_ptr_null(
-        chat_token_verify(test_pool, t, SECRET, now + apr_time_from_sec(61), &why));
+    ck_assert_ptr_null(chat_token_verify(test_pool, t, SECRET, now + apr_time_from_sec(61), &why));
     ck_assert_str_eq(why, "token expired");
     tampered = apr_pstrdup(test_pool, t);
     tampered[2] = tampered[2] == 'A' ? 'B' : 'A';

@@ -25,33 +25,35 @@ static const struct {
 } cases[] = {
     {"", 0, 1},
     {"hello", 5, 1},
-    {"\xc2\x80", 2, 1},             /* U+0080 */
-    {"\xdf\xbf", 2, 1},             /* U+07FF */
-    {"\xe0\xa0\x80", 3, 1},         /* U+0800 */
-    {"\xef\xbf\xbf", 3, 1},         /* U+FFFF */
-    {"\xed\x9f\xbf", 3, 1},         /* U+D7FF */
-    {"\xee\x80\x80", 3, 1},         /* U+E000 */
-    {"\xf0\x90\x80\x80", 4, 1},     /* U+10000 */
-    {"\xf4\x8f\xbf\xbf", 4, 1},     /* U+10FFFF */
+    {"\xc2\x80", 2, 1},         /* U+0080 */
+    {"\xdf\xbf", 2, 1},         /* U+07FF */
+    {"\xe0\xa0\x80", 3, 1},     /* U+0800 */
+    {"\xef\xbf\xbf", 3, 1},     /* U+FFFF */
+    {"\xed\x9f\xbf", 3, 1},     /* U+D7FF */
+    {"\xee\x80\x80", 3, 1},     /* U+E000 */
+    {"\xf0\x90\x80\x80", 4, 1}, /* U+10000 */
+    {"\xf4\x8f\xbf\xbf", 4, 1}, /* U+10FFFF */
     {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 11, 1},
-    {"\x80", 1, 0},                 /* lone continuation */
+    {"\x80", 1, 0}, /* lone continuation */
     {"\xbf", 1, 0},
-    {"\xc0\x80", 2, 0},             /* overlong NUL */
-    {"\xc1\xbf", 2, 0},             /* overlong */
-    {"\xe0\x80\x80", 3, 0},         /* overlong 3-byte */
+    {"\xc0\x80", 2, 0},     /* overlong NUL */
+    {"\xc1\xbf", 2, 0},     /* overlong */
+    {"\xe0\x80\x80", 3, 0}, /* overlong 3-byte */
     {"\xe0\x9f\xbf", 3, 0},
-    {"\xf0\x80\x80\x80", 4, 0},     /* overlong 4-byte */
+    {"\xf0\x80\x80\x80", 4, 0}, /* overlong 4-byte */
     {"\xf0\x8f\xbf\xbf", 4, 0},
-    {"\xed\xa0\x80", 3, 0},         /* U+D800 surrogate */
-    {"\xed\xbf\xbf", 3, 0},         /* U+DFFF */
-    {"\xf4\x90\x80\x80", 4, 0},     /* > U+10FFFF */
+    {"\xed\xa0\x80", 3, 0},     /* U+D800 surrogate */
+    {"\xed\xbf\xbf", 3, 0},     /* U+DFFF */
+    {"\xf4\x90\x80\x80", 4, 0}, /* > U+10FFFF */
     {"\xf5\x80\x80\x80", 4, 0},
     {"\xfe", 1, 0},
     {"\xff", 1, 0},
-    {"\xc2", 1, 0},                 /* truncated */
+    {"\xc2", 1, 0}, /* truncated */
     {"\xe2\x82", 2, 0},
     {"\xf0\x9d\x84", 3, 0},
-    {"a\xc2" "b", 3, 0},            /* lead byte then ASCII */
+    {"a\xc2"
+     "b",
+     3, 0}, /* lead byte then ASCII */
 };
 
 START_TEST(test_table)
@@ -61,8 +63,8 @@ START_TEST(test_table)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ck_assert_msg(chat_utf8_valid(cases[i].bytes, cases[i].len) == cases[i].valid,
                       "case %zu whole", i);
-        ck_assert_msg(bytewise(cases[i].bytes, cases[i].len) == cases[i].valid,
-                      "case %zu bytewise", i);
+        ck_assert_msg(bytewise(cases[i].bytes, cases[i].len) == cases[i].valid, "case %zu bytewise",
+                      i);
     }
 }
 END_TEST

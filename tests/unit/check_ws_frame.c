@@ -97,8 +97,8 @@ static size_t frame(unsigned char *out, int fin, int rsv, int op, int masked, co
 }
 
 /* Feed whole and byte by byte; both must agree. Returns the result code. */
-static int run(const unsigned char *buf, size_t n, apr_uint64_t max_frame,
-               apr_uint64_t max_msg, rec *out)
+static int run(const unsigned char *buf, size_t n, apr_uint64_t max_frame, apr_uint64_t max_msg,
+               rec *out)
 {
     chat_ws_decoder d1, d2;
     rec r2;
@@ -288,8 +288,7 @@ START_TEST(test_close_code_rule)
     int c;
 
     for (c = 0; c < 65536; c++) {
-        int want = (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) ||
-                   (c >= 3000 && c <= 4999);
+        int want = (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);
         ck_assert_int_eq(chat_ws_close_code_valid(c), want);
     }
 }
