@@ -206,6 +206,15 @@ class Httpd:
 <LocationMatch "^/chat/[^/]+$">
     SetHandler chat
     ChatIdentity query
+    # bulk-posting tests; the limits have their own location (/lchat)
+    ChatRateLimit 0
+</LocationMatch>
+<LocationMatch "^/lchat/[^/]+$">
+    SetHandler chat
+    ChatIdentity query
+    ChatRateLimit 2 3
+    ChatMaxTextLength 10
+    ChatHistorySize 30
 </LocationMatch>
 <LocationMatch "^/tchat/[^/]+$">
     SetHandler chat

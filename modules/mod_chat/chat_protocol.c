@@ -99,11 +99,6 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     if (!kind) {
         kind = "text";
     }
-    if (!chat_hub_rate_take(m->hub, m->username, m->lim.rate, m->lim.burst)) {
-        chat_member_error(m, "rate_limited",
-                          apr_psprintf(p, "too many messages: at most %d per second", m->lim.rate));
-        return;
-    }
     body = json_object_new_object();
     json_object_object_add(body, "username", json_object_new_string(m->username));
     json_object_object_add(body, "timestamp",
@@ -158,6 +153,12 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
         goto out;
     }
 
+    /* only valid messages spend the sender's allowance */
+    if (!chat_hub_rate_take(m->hub, m->username, m->lim.rate, m->lim.burst)) {
+        chat_member_error(m, "rate_limited",
+                          apr_psprintf(p, "too many messages: at most %d per second", m->lim.rate));
+        goto out;
+    }
     apr_generate_random_bytes(rnd, sizeof(rnd));
     for (i = 0; i < 8; i++) {
         apr_snprintf(epoch + 2 * i, 3, "%02x", rnd[i]);

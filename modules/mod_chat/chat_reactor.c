@@ -53,6 +53,8 @@ struct chat_reactor {
     apr_time_t next_tick;
 
     chat_tick_hook *tick_hooks;
+    chat_reactor_linger_fn linger;
+    void *linger_data;
     void *app_data;
     apr_pool_t *pool;
 
@@ -289,6 +291,12 @@ void chat_reactor_add_tick(chat_reactor *r, chat_reactor_tick_fn fn, void *data)
     r->tick_hooks = h;
 }
 
+void chat_reactor_set_linger(chat_reactor *r, chat_reactor_linger_fn fn, void *data)
+{
+    r->linger = fn;
+    r->linger_data = data;
+}
+
 void *chat_reactor_data(chat_reactor *r)
 {
     return r->app_data;
@@ -423,6 +431,7 @@ void chat_reactor_run(chat_reactor *r)
 {
     struct epoll_event events[MAX_EVENTS];
     int threaded_mpm = AP_MPMQ_NOT_SUPPORTED;
+    apr_time_t linger_until = 0;
 
     ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded_mpm);
     threaded_mpm = threaded_mpm != AP_MPMQ_NOT_SUPPORTED;
@@ -434,10 +443,20 @@ void chat_reactor_run(chat_reactor *r)
         chat_ws_session *s, *ready;
 
         take_inbox(r);
-        if (r->shutting_down && (r->nsessions == 0 || apr_time_now() >= r->shutdown_deadline)) {
-            break;
+        if (r->nsessions == 0 && (r->shutting_down || r->private_loop)) {
+            /* let the layers above finish what the last sessions started
+             * (a presence update on their way out), but not for long */
+            if (!r->linger || !r->linger(r->linger_data)) {
+                break;
+            }
+            if (!linger_until) {
+                linger_until = apr_time_now() + apr_time_from_sec(2);
+            }
+            else if (apr_time_now() >= linger_until) {
+                break;
+            }
         }
-        if (r->private_loop && r->nsessions == 0) {
+        if (r->shutting_down && r->nsessions > 0 && apr_time_now() >= r->shutdown_deadline) {
             break;
         }
 

@@ -12,6 +12,7 @@
 
 typedef void (*chat_reactor_fn)(chat_reactor *r, void *arg);
 typedef void (*chat_reactor_tick_fn)(chat_reactor *r, apr_time_t now, void *data);
+typedef int (*chat_reactor_linger_fn)(void *data);
 
 /* Per-process setup, from the child_init hook. */
 apr_status_t chat_reactor_child_init(apr_pool_t *pchild);
@@ -55,6 +56,9 @@ apr_status_t chat_reactor_watch(chat_reactor *r, chat_pollable *p, int fd, unsig
                                 int modify);
 void chat_reactor_unwatch(chat_reactor *r, int fd);
 void chat_reactor_add_tick(chat_reactor *r, chat_reactor_tick_fn fn, void *data);
+/* fn returns true while work of ended sessions is still in flight: an ending
+ * loop (private, or shutting down) keeps running for it, 2 s at most. */
+void chat_reactor_set_linger(chat_reactor *r, chat_reactor_linger_fn fn, void *data);
 void *chat_reactor_data(chat_reactor *r);
 void chat_reactor_set_data(chat_reactor *r, void *data);
 apr_pool_t *chat_reactor_pool(chat_reactor *r);

@@ -320,6 +320,11 @@ void chat_redis_destroy(chat_redis *rc)
     }
 }
 
+int chat_redis_pending(const chat_redis *rc)
+{
+    return rc->ac ? (int)rc->pending : 0;
+}
+
 int chat_redis_is_up(const chat_redis *rc)
 {
     return rc->up;

@@ -24,6 +24,8 @@ chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const ch
                               chat_redis_state_fn on_state, void *data);
 void chat_redis_destroy(chat_redis *rc);
 int chat_redis_is_up(const chat_redis *rc);
+/* Commands sent and not answered yet. */
+int chat_redis_pending(const chat_redis *rc);
 
 /* Send a command; returns 0, or -1 when the connection is down (fn is then
  * not called). */

@@ -212,6 +212,21 @@ static apr_status_t hub_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* Keep an ending reactor alive while our Redis commands are answered. */
+static int hub_busy(void *data)
+{
+    apr_hash_t *hubs = data;
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, hubs); hi; hi = apr_hash_next(hi)) {
+        chat_hub *hub = apr_hash_this_val(hi);
+        if (chat_redis_pending(hub->cmd) > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
 {
     apr_hash_t *hubs = chat_reactor_data(r);
@@ -222,6 +237,7 @@ static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
     if (!hubs) {
         hubs = apr_hash_make(chat_reactor_pool(r));
         chat_reactor_set_data(r, hubs);
+        chat_reactor_set_linger(r, hub_busy, hubs);
     }
     hub = apr_hash_get(hubs, &sc, sizeof(sc));
     if (hub) {
@@ -463,6 +479,10 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
                          m->hub->node, m->s->id, chat_json_quote(p, m->username),
                          chat_json_quote(p, m->room_name), history, more ? "true" : "false",
                          count_json_array(users), seq, chat_json_quote(p, epoch)));
+        /* the joiner's own list now, not whenever its join event comes back */
+        chat_member_send(
+            m, "user_list_update",
+            apr_psprintf(p, "{\"users\":%s,\"userCount\":%d}", users, count_json_array(users)));
         if (!strcmp(mode, "replay")) {
             m->last_seq = m->since;
             send_messages_as_chat(m, replay);
@@ -723,7 +743,7 @@ static void deliver_event(chat_room *room, const char *payload)
                                      users, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                                : "[]",
                          n),
-            NULL, NULL);
+            jstr(ev, "entry"), NULL); /* the joiner had its list with the welcome */
     }
     else if (!strcmp(t, "delete") && jstr(ev, "id")) {
         deliver_to_joined(

@@ -1,0 +1,66 @@
+"""A chat-protocol client over the raw WebSocket client, for room tests."""
+import json
+import time
+import uuid
+
+from wsclient import WS, Closed
+
+
+class Chat:
+    def __init__(self, port, room, user, tls=False, prefix="/chat", since=None, epoch=None,
+                 query=None, expect_welcome=True):
+        q = f"username={user}" if query is None else query
+        if since is not None:
+            q += f"&since={since}&epoch={epoch}"
+        self.user = user
+        self.ws = WS.connect(port, tls=tls, path=f"{prefix}/{room}?{q}")
+        self.welcome = self.expect("welcome") if expect_welcome else None
+
+    def send(self, type_, **payload):
+        self.ws.send_json({"type": type_, "payload": payload})
+
+    def say(self, text):
+        self.send("chat", type="text", text=text)
+
+    def recv(self, timeout=5):
+        return self.ws.recv_json(timeout)
+
+    def expect(self, type_, timeout=5):
+        """The next message of type_, skipping presence chatter."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.recv(max(0.01, deadline - time.monotonic()))
+            if msg["type"] == type_:
+                return msg["payload"]
+            if msg["type"] in ("user_join", "user_leave", "user_list_update"):
+                continue
+            raise AssertionError(f"expected {type_}, got {msg}")
+
+    def chats(self, n, timeout=10):
+        """The next n chat messages (skipping presence)."""
+        return [self.expect("chat", timeout) for _ in range(n)]
+
+    def quiet(self, seconds=0.5):
+        """Nothing but presence chatter arrives for a while."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                msg = self.recv(deadline - time.monotonic())
+            except TimeoutError:
+                return True
+            assert msg["type"] in ("user_join", "user_leave", "user_list_update"), msg
+        return True
+
+    def close(self):
+        self.ws.close()
+
+
+def unique_room(prefix="r"):
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def closed_with(chat, timeout=5):
+    try:
+        return chat.ws.expect_close(timeout)
+    except Closed:
+        return (1006, "")

@@ -1,0 +1,290 @@
+"""The chat protocol of SPEC "WebSocket protocol" against a real httpd and
+redis: welcome, chat, delete, history paging, presence, signaling, errors,
+ACL, identity, reconnect with since/epoch, limits."""
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from chatclient import Chat, closed_with, unique_room
+from harness import TOKEN_SECRET
+from wsclient import WS, HandshakeRefused
+
+
+@pytest.fixture
+def room(redis_server):
+    name = unique_room()
+    redis_server.client().sadd(f"chat:room:{name}:members", "alice", "bob", "张三")
+    return name
+
+
+def test_welcome_and_chat_both_ways(httpd, room, tls):
+    port = httpd.tls_port if tls else httpd.port
+    a = Chat(port, room, "alice", tls=tls)
+    w = a.welcome
+    assert w["username"] == "alice" and w["room"] == room
+    assert w["history"] == [] and w["hasMoreHistory"] is False
+    assert w["seq"] == 0 and isinstance(w["epoch"], str) and w["epoch"]
+    assert w["userCount"] == 1 and w["sessionId"]
+    b = Chat(port, room, "bob", tls=tls)
+    assert b.welcome["userCount"] == 2
+    assert b.welcome["epoch"] == w["epoch"]
+
+    a.say("hello bob")
+    ma, mb = a.expect("chat"), b.expect("chat")
+    assert ma == mb
+    assert ma["username"] == "alice" and ma["text"] == "hello bob" and ma["type"] == "text"
+    assert ma["seq"] == 1 and ma["id"] and abs(ma["timestamp"] / 1000 - time.time()) < 60
+    b.say("hi alice ✓")
+    assert a.expect("chat")["text"] == "hi alice ✓"
+    assert b.expect("chat")["seq"] == 2
+    a.close()
+    b.close()
+
+
+def test_image_and_audio_messages(httpd, room):
+    a = Chat(httpd.port, room, "alice")
+    a.send("chat", type="image", imageUrl="/chat/files/x.png", filename="x.png", size=123,
+           caption="chart")
+    m = a.expect("chat")
+    assert (m["type"], m["imageUrl"], m["filename"], m["size"], m["caption"]) == \
+        ("image", "/chat/files/x.png", "x.png", 123, "chart")
+    a.send("chat", type="audio", audioUrl="/chat/files/v.webm", filename="v.webm", size=9)
+    m = a.expect("chat")
+    assert (m["type"], m["audioUrl"]) == ("audio", "/chat/files/v.webm")
+    for bad in ("javascript:alert(1)", "//evil.example/x.png", "data:image/png;base64,AA", ""):
+        a.send("chat", type="image", imageUrl=bad, filename="x.png", size=1)
+        assert a.expect("error")["code"] == "invalid"
+    a.close()
+
+
+def test_delete_own_only(httpd, room):
+    a, b = Chat(httpd.port, room, "alice"), Chat(httpd.port, room, "bob")
+    a.say("mine")
+    mid = a.expect("chat")["id"]
+    b.expect("chat")
+    b.send("delete", messageId=mid)
+    assert b.expect("error")["code"] == "forbidden"
+    b.send("delete", messageId="999999")
+    assert b.expect("error")["code"] == "not_found"
+    a.send("delete", messageId=mid)
+    assert a.expect("delete") == {"messageId": mid}
+    assert b.expect("delete") == {"messageId": mid}
+    a.send("history")
+    assert a.expect("history")["messages"] == []
+    a.close()
+    b.close()
+
+
+def test_history_paging(httpd, room):
+    a = Chat(httpd.port, room, "alice")
+    for i in range(45):
+        a.say(f"m{i}")
+    a.chats(45)
+    b = Chat(httpd.port, room, "bob")
+    h = b.welcome["history"]
+    assert [m["text"] for m in h] == [f"m{i}" for i in range(25, 45)]  # oldest first
+    assert b.welcome["hasMoreHistory"] is True and b.welcome["seq"] == 45
+    b.send("history", beforeSeq=h[0]["seq"])
+    page = b.expect("history")
+    assert [m["text"] for m in page["messages"]] == [f"m{i}" for i in range(5, 25)]
+    assert page["hasMore"] is True
+    b.send("history", beforeSeq=page["messages"][0]["seq"], limit=100)
+    page = b.expect("history")
+    assert [m["text"] for m in page["messages"]] == [f"m{i}" for i in range(5)]
+    assert page["hasMore"] is False
+    b.send("history", limit=1000)  # capped at 100
+    assert len(b.expect("history")["messages"]) == 45
+    b.send("history", limit=3)
+    page = b.expect("history")
+    assert [m["text"] for m in page["messages"]] == ["m42", "m43", "m44"]
+    a.close()
+    b.close()
+
+
+def test_presence_join_leave_and_lists(httpd, room):
+    def update(users):
+        return {"type": "user_list_update", "payload": {"users": users, "userCount": len(users)}}
+
+    a = Chat(httpd.port, room, "alice")
+    assert a.recv() == update(["alice"])  # right after the welcome
+    b = Chat(httpd.port, room, "bob")
+    assert b.welcome["userCount"] == 2
+    assert b.recv() == update(["alice", "bob"])
+    assert a.recv() == {"type": "user_join", "payload": {"username": "bob", "userCount": 2}}
+    assert a.recv() == update(["alice", "bob"])
+    # a second session of bob: still two users, no second user_join
+    b2 = Chat(httpd.port, room, "bob")
+    assert b2.welcome["userCount"] == 2
+    assert a.recv() == update(["alice", "bob"])
+    b.close()  # bob still has b2: no user_leave
+    assert a.recv() == update(["alice", "bob"])
+    b2.close()
+    assert a.recv() == {"type": "user_leave", "payload": {"username": "bob", "userCount": 1}}
+    assert a.recv() == update(["alice"])
+    a.quiet(0.3)
+    a.close()
+
+
+def test_signaling_reaches_every_session_of_target_only(httpd, room, redis_server):
+    a = Chat(httpd.port, room, "alice")
+    b1, b2 = Chat(httpd.port, room, "bob"), Chat(httpd.port, room, "bob")
+    c = Chat(httpd.port, room, "张三")
+    a.send("offer", target="bob", sdp="v=0 fake")
+    for b in (b1, b2):
+        assert b.expect("offer") == {"target": "bob", "sdp": "v=0 fake", "from": "alice"}
+    b1.send("answer", target="alice", sdp="answer")
+    assert a.expect("answer")["from"] == "bob"
+    a.send("candidate", target="bob", candidate={"c": 1})
+    for b in (b1, b2):
+        assert b.expect("candidate")["candidate"] == {"c": 1}
+    a.send("call_end", target="bob")
+    assert b1.expect("call_end")["from"] == "alice"
+    c.quiet(0.5)  # 张三 got none of it
+    assert redis_server.client().xlen(f"chat:room:{room}:log") == 0  # never stored
+    a.send("offer", sdp="x")
+    assert a.expect("error")["code"] == "invalid"
+    for x in (a, b1, b2, c):
+        x.close()
+
+
+def test_bad_messages_get_errors_and_keep_the_connection(httpd, room):
+    a = Chat(httpd.port, room, "alice")
+    a.ws.send_text("{not json")
+    assert a.expect("error")["code"] == "malformed"
+    a.ws.send_text("[1,2]")
+    assert a.expect("error")["code"] == "malformed"
+    a.ws.send_text('{"type":"chat","payload":"x"}')
+    assert a.expect("error")["code"] == "malformed"
+    a.send("teleport")
+    assert a.expect("error")["code"] == "unknown_type"
+    a.send("chat", type="text", text="   ")
+    assert a.expect("error")["code"] == "invalid"
+    a.send("chat", type="video", url="/x")
+    assert a.expect("error")["code"] == "invalid"
+    a.send("heartbeat")
+    a.send("gemini_chat", text="hi")
+    assert a.expect("error")["code"] == "ai_unavailable"
+    a.say("still works")
+    assert a.expect("chat")["text"] == "still works"
+    a.close()
+
+
+def test_inactive_room_and_non_member_get_auth_failed_1008(httpd, room):
+    for r, user in ((unique_room(), "alice"), (room, "mallory")):
+        c = Chat(httpd.port, r, user, expect_welcome=False)
+        assert "message" in c.expect("auth_failed")
+        assert closed_with(c)[0] == 1008
+
+
+def test_identity_refusals_before_upgrade(httpd, room):
+    for q in ("", "username=", "username=%20bob", "username=" + "x" * 65, "username=a%0Ab"):
+        with pytest.raises(HandshakeRefused) as e:
+            WS.connect(httpd.port, path=f"/chat/{room}?{q}")
+        assert e.value.status == 400
+    for bad in ("upload", "ai", "a.b", "x" * 65):
+        with pytest.raises(HandshakeRefused) as e:
+            WS.connect(httpd.port, path=f"/chat/{bad}?username=alice")
+        assert e.value.status == 400
+
+
+def token(user, exp, secret=TOKEN_SECRET):
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    payload = b64(json.dumps({"u": user, "exp": exp}).encode())
+    sig = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+    return payload + "." + b64(sig)
+
+
+def test_token_identity(httpd, room):
+    good = token("bob", int(time.time()) + 60)
+    c = Chat(httpd.port, room, "bob", prefix="/tchat", query=f"token={good}")
+    assert c.welcome["username"] == "bob"
+    c.close()
+    c = WS.connect(httpd.port, path=f"/tchat/{room}",
+                   headers={"Cookie": f"chat_token={good}"})
+    assert c.recv_json()["payload"]["username"] == "bob"
+    c.close()
+    for bad in (token("bob", int(time.time()) - 1), token("bob", 2 ** 40, secret="x" * 20),
+                good[:-2] + "AA", "garbage"):
+        with pytest.raises(HandshakeRefused) as e:
+            WS.connect(httpd.port, path=f"/tchat/{room}?token={bad}")
+        assert e.value.status == 401
+    with pytest.raises(HandshakeRefused) as e:
+        WS.connect(httpd.port, path=f"/tchat/{room}")
+    assert e.value.status == 401
+
+
+def test_reconnect_with_since_replays_exactly_the_missed(httpd, room):
+    a = Chat(httpd.port, room, "alice")
+    for i in range(5):
+        a.say(f"before{i}")
+    got = a.chats(5)
+    last, epoch = got[-1]["seq"], a.welcome["epoch"]
+    a.close()
+    b = Chat(httpd.port, room, "bob")
+    for i in range(7):
+        b.say(f"missed{i}")
+    b.chats(7)
+    a2 = Chat(httpd.port, room, "alice", since=last, epoch=epoch)
+    replay = a2.chats(7)
+    assert [m["text"] for m in replay] == [f"missed{i}" for i in range(7)]
+    assert [m["seq"] for m in replay] == list(range(last + 1, last + 8))
+    a2.quiet(0.5)
+    # nothing missed: nothing replayed
+    a3 = Chat(httpd.port, room, "alice", since=last + 7, epoch=epoch)
+    a3.quiet(0.5)
+    # wrong epoch: history_reset with the current history
+    a4 = Chat(httpd.port, room, "alice", since=last, epoch="not-the-epoch")
+    reset = a4.expect("history_reset")
+    assert reset["epoch"] == epoch and reset["seq"] == last + 7
+    assert [m["text"] for m in reset["history"]][-1] == "missed6"
+    for x in (b, a2, a3, a4):
+        x.close()
+
+
+def test_reconnect_older_than_kept_history_is_reset(httpd, redis_server):
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob")
+    a = Chat(httpd.port, room, "alice", prefix="/lchat")  # ChatHistorySize 30
+    epoch = a.welcome["epoch"]
+    a.close()
+    p = Chat(httpd.port, room, "alice")  # no rate limit, history 1000
+    for i in range(40):
+        p.say(f"n{i}")
+    p.chats(40)
+    p.close()
+    # a post under ChatHistorySize 30 trims the stream to 30
+    q = Chat(httpd.port, room, "bob", prefix="/lchat")
+    q.say("trim")
+    assert q.expect("chat")["seq"] == 41
+    q.close()
+    a2 = Chat(httpd.port, room, "alice", prefix="/lchat", since=1, epoch=epoch)
+    reset = a2.expect("history_reset")
+    assert reset["epoch"] == epoch and reset["seq"] == 41
+    assert [m["seq"] for m in reset["history"]] == list(range(22, 42))
+    a2.close()
+    # within what is kept: replay, not reset
+    a3 = Chat(httpd.port, room, "alice", prefix="/lchat", since=35, epoch=epoch)
+    assert [m["seq"] for m in a3.chats(6)] == list(range(36, 42))
+    a3.close()
+
+
+def test_limits_text_length_and_rate(httpd, redis_server):
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice")
+    a = Chat(httpd.port, room, "alice", prefix="/lchat")  # max 10 chars, 2/s burst 3
+    a.say("x" * 11)
+    assert a.expect("error")["code"] == "too_long"
+    a.say("é" * 10)  # characters, not bytes
+    assert a.expect("chat")["text"] == "é" * 10
+    for i in range(5):
+        a.say(f"r{i}")
+    got = [a.recv() for _ in range(5)]
+    kinds = [m["type"] for m in got]
+    assert kinds.count("chat") == 2 and kinds.count("error") == 3  # burst 3, one used above
+    assert all(m["payload"]["code"] == "rate_limited" for m in got if m["type"] == "error")
+    a.close()
