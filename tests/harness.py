@@ -213,6 +213,7 @@ class Httpd:
     SetHandler chat
     ChatIdentity query
     ChatRateLimit 2 3
+    ChatMaxConnectionsPerUser 3
     ChatMaxTextLength 10
     ChatHistorySize 30
 </LocationMatch>

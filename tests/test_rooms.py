@@ -288,3 +288,45 @@ def test_limits_text_length_and_rate(httpd, redis_server):
     assert kinds.count("chat") == 2 and kinds.count("error") == 3  # burst 3, one used above
     assert all(m["payload"]["code"] == "rate_limited" for m in got if m["type"] == "error")
     a.close()
+
+
+def test_connections_per_user(httpd, redis_server):
+    room, other = unique_room(), unique_room()
+    for r in (room, other):
+        redis_server.client().sadd(f"chat:room:{r}:members", "alice", "bob")
+    # ChatMaxConnectionsPerUser 3 on /lchat, counted across rooms
+    a = [Chat(httpd.port, room, "alice", prefix="/lchat") for _ in range(2)]
+    a.append(Chat(httpd.port, other, "alice", prefix="/lchat"))
+    extra = Chat(httpd.port, room, "alice", prefix="/lchat", expect_welcome=False)
+    assert extra.expect("error")["code"] == "too_many_connections"
+    assert closed_with(extra)[0] == 1008
+    Chat(httpd.port, room, "bob", prefix="/lchat").close()  # others unaffected
+    a.pop().close()
+    # the freed slot is usable again once the leave is recorded
+    b = None
+    for _ in range(50):
+        c = Chat(httpd.port, room, "alice", prefix="/lchat", expect_welcome=False)
+        first = c.recv()
+        if first["type"] == "welcome":
+            b = c
+            break
+        closed_with(c)
+    assert b is not None
+    for x in a + [b]:
+        x.close()
+
+
+def test_removed_member_is_closed_with_1008(httpd, redis_server, room):
+    a, b = Chat(httpd.port, room, "alice"), Chat(httpd.port, room, "bob")
+    # what the admin API does on DELETE .../members?username=bob
+    r = redis_server.client()
+    r.srem(f"chat:room:{room}:members", "bob")
+    r.publish(f"chat:ch:{room}", json.dumps({"t": "kick", "username": "bob"}))
+    assert b.expect("auth_failed")["message"]
+    assert closed_with(b)[0] == 1008
+    # alice stays; bob cannot come back
+    a.say("still here")
+    assert a.expect("chat")["text"] == "still here"
+    c = Chat(httpd.port, room, "bob", expect_welcome=False)
+    assert c.expect("auth_failed")
+    a.close()

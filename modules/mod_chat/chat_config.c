@@ -23,6 +23,7 @@ void *chat_config_dir_create(apr_pool_t *p, char *dir)
     dc->max_text = -1;
     dc->rate = -1;
     dc->burst = -1;
+    dc->max_conns = -1;
     return dc;
 }
 
@@ -44,6 +45,7 @@ void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     dc->max_text = MERGE(max_text, -1);
     dc->rate = MERGE(rate, -1);
     dc->burst = MERGE(burst, -1);
+    dc->max_conns = MERGE(max_conns, -1);
     if (add->origins_set) {
         dc->origins_set = 1;
         dc->origins_any = add->origins_any;
@@ -136,6 +138,7 @@ void chat_config_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
     out->identity = dc->identity != CHAT_ID_UNSET ? dc->identity : CHAT_ID_REMOTE_USER;
     out->history_size = dc->history_size >= 0 ? dc->history_size : CHAT_DEFAULT_HISTORY_SIZE;
     out->max_text = dc->max_text >= 0 ? dc->max_text : CHAT_DEFAULT_MAX_TEXT;
+    out->max_conns = dc->max_conns >= 0 ? dc->max_conns : CHAT_DEFAULT_MAX_CONNS;
     out->rate = dc->rate >= 0 ? dc->rate : CHAT_DEFAULT_RATE;
     out->burst = dc->burst >= 0 ? dc->burst : (out->rate ? 2 * out->rate : 0);
     if (dc->burst < 0 && dc->rate < 0) {
@@ -377,8 +380,10 @@ static const char *set_room_number(cmd_parms *cmd, void *dcv, const char *arg)
     switch ((long)cmd->info) {
     case 0:
         return parse_number(cmd, arg, " of messages", 1, 1000000, &dc->history_size);
-    default:
+    case 1:
         return parse_number(cmd, arg, " of characters", 1, 1000000, &dc->max_text);
+    default:
+        return parse_number(cmd, arg, " of connections", 0, 100000, &dc->max_conns);
     }
 }
 
@@ -481,6 +486,9 @@ const command_rec chat_cmds[] = {
                   "Messages kept per room (default 1000)"),
     AP_INIT_TAKE1("ChatMaxTextLength", set_room_number, (void *)1, RSRC_CONF | ACCESS_CONF,
                   "Characters allowed in one text message (default 4000)"),
+    AP_INIT_TAKE1("ChatMaxConnectionsPerUser", set_room_number, (void *)2, RSRC_CONF | ACCESS_CONF,
+                  "Open chat connections one user may have across all servers (default 20; "
+                  "0 = no limit)"),
     AP_INIT_TAKE12("ChatRateLimit", set_rate, NULL, RSRC_CONF | ACCESS_CONF,
                    "Messages per second per user and the burst allowed (default 5 10; 0 = off)"),
     AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, NULL, RSRC_CONF,

@@ -34,12 +34,14 @@ typedef enum {
 #define CHAT_DEFAULT_RATE         5
 #define CHAT_DEFAULT_BURST        10
 #define CHAT_DEFAULT_PRESENCE_TTL 45
+#define CHAT_DEFAULT_MAX_CONNS    20
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
     int history_size; /* messages kept per room, -1 = unset */
     int max_text;     /* characters of a text message, -1 = unset */
     int rate;         /* messages per second per user, -1 = unset, 0 = off */
+    int max_conns;    /* sessions per user across servers, -1 = unset, 0 = any */
     int burst;
     apr_int64_t max_frame; /* -1 = unset */
     apr_int64_t max_message;
@@ -73,6 +75,7 @@ typedef struct chat_room_limits {
     int max_text;
     int rate;
     int burst;
+    int max_conns;
 } chat_room_limits;
 
 void chat_config_room_limits(const chat_dir_conf *dc, chat_room_limits *out);

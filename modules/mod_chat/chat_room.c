@@ -443,6 +443,14 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         member_release(m);
         return;
     }
+    if (!strcmp(status, "toomany")) {
+        chat_member_error(
+            m, "too_many_connections",
+            apr_psprintf(m->hub->pool, "at most %d connections per user", m->lim.max_conns));
+        chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, "too many connections");
+        member_release(m);
+        return;
+    }
     if (!strcmp(status, "inactive") || !strcmp(status, "denied")) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf, "chat: %s refused in room %s: %s",
                      m->username, m->room_name,
@@ -509,7 +517,7 @@ static void member_run_join(chat_member *m)
 {
     chat_hub *hub = m->hub;
     apr_pool_t *p;
-    const char *argv[16];
+    const char *argv[18];
     unsigned char rnd[8];
     char epoch[17];
     int i;
@@ -536,8 +544,10 @@ static void member_run_join(chat_member *m)
     argv[13] = "20";
     argv[14] = epoch;
     argv[15] = chat_store_channel(p, hub->prefix, m->room_name);
+    argv[16] = hub->prefix;
+    argv[17] = apr_itoa(p, m->lim.max_conns);
     member_hold(m);
-    if (chat_redis_command(hub->cmd, on_join_reply, m, 16, argv, NULL) != 0) {
+    if (chat_redis_command(hub->cmd, on_join_reply, m, 18, argv, NULL) != 0) {
         member_release(m);
         chat_member_error(m, "unavailable", "chat storage unavailable, try again");
         chat_ws_session_close(m->s, CHAT_WS_CLOSE_INTERNAL, "storage unavailable");
@@ -857,6 +867,7 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
         APR_ARRAY_PUSH(argv, const char *) =
             apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
         APR_ARRAY_PUSH(argv, const char *) = room->channel;
+        APR_ARRAY_PUSH(argv, const char *) = hub->prefix;
         for (m = room->members; m; m = m->next) {
             if (m->joined) {
                 APR_ARRAY_PUSH(argv, const char *) = m->entry;
@@ -954,7 +965,7 @@ static void leave_presence(chat_member *m)
 {
     chat_hub *hub = m->hub;
     apr_pool_t *p;
-    const char *argv[8];
+    const char *argv[9];
 
     if (!chat_redis_is_up(hub->cmd)) {
         return; /* the entry expires by itself */
@@ -968,7 +979,8 @@ static void leave_presence(chat_member *m)
     argv[5] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
     argv[6] = chat_store_channel(p, hub->prefix, m->room_name);
     argv[7] = m->username;
-    chat_redis_command(hub->cmd, ignore_reply, NULL, 8, argv, NULL);
+    argv[8] = hub->prefix;
+    chat_redis_command(hub->cmd, ignore_reply, NULL, 9, argv, NULL);
     apr_pool_destroy(p);
 }
 

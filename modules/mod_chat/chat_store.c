@@ -56,6 +56,12 @@ const char chat_lua_join[] = LUA_HELPERS
     "  redis.call('HSET', KEYS[2], 'epoch', epoch)\n"
     "  redis.call('DEL', KEYS[3])\n"
     "end\n"
+    "local ukey = ARGV[10] .. 'user:' .. ARGV[1] .. ':sessions'\n"
+    "redis.call('ZREMRANGEBYSCORE', ukey, '-inf', ARGV[4])\n"
+    "local limit = tonumber(ARGV[11])\n"
+    "if limit > 0 and redis.call('ZCARD', ukey) >= limit then return {'toomany'} end\n"
+    "redis.call('ZADD', ukey, ARGV[3], ARGV[2])\n"
+    "redis.call('PEXPIREAT', ukey, ARGV[3])\n"
     "local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')\n"
     "local _, before = users(KEYS[4], ARGV[4])\n"
     "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
@@ -112,6 +118,7 @@ const char chat_lua_delete[] =
 
 const char chat_lua_leave[] = LUA_HELPERS
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "redis.call('ZREM', ARGV[5] .. 'user:' .. ARGV[4] .. ':sessions', ARGV[1])\n"
     "local list, seen = users(KEYS[1], ARGV[2])\n"
     "local ev = {t = 'users', users = list}\n"
     "if not seen[ARGV[4]] then ev.t = 'leave'; ev.username = ARGV[4] end\n"
@@ -122,7 +129,12 @@ const char chat_lua_leave[] = LUA_HELPERS
 
 const char chat_lua_presence[] = LUA_HELPERS
     "local _, old = users(KEYS[1], '-inf')\n"
-    "for i = 4, #ARGV do redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i]) end\n"
+    "for i = 5, #ARGV do\n"
+    "  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])\n"
+    "  local ukey = ARGV[4] .. 'user:' .. string.match(ARGV[i], '^(.-)\\n') .. ':sessions'\n"
+    "  redis.call('ZADD', ukey, ARGV[2], ARGV[i])\n"
+    "  redis.call('PEXPIREAT', ukey, ARGV[2])\n"
+    "end\n"
     "local list, seen = users(KEYS[1], ARGV[1])\n"
     "local gone = {}\n"
     "for u, _ in pairs(old) do if not seen[u] then gone[#gone + 1] = u end end\n"

@@ -10,14 +10,15 @@
  *   P room:R:meta      HASH  seq (last assigned), epoch, last_ts
  *   P room:R:log       STREAM entries "SEQ-0" {u: username, m: message JSON}
  *   P room:R:presence  ZSET  "user\nsession" scored by expiry (ms)
+ *   P user:U:sessions  ZSET  the user's sessions on any room and server, by expiry
  *   P rooms            SET   every room that ever had a member
  * Channel P ch:R carries events as JSON {"t": kind, ...}. */
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
 
 /* KEYS members meta log presence; ARGV user entry expiry_ms now_ms since
- * epoch_hint limit new_epoch channel.
- * -> {"inactive"} | {"denied"} | {"ok", seq, epoch, history, hasMore(0/1),
+ * epoch_hint limit new_epoch channel prefix max_sessions_of_user (0 = any).
+ * -> {"inactive"} | {"denied"} | {"toomany"} | {"ok", seq, epoch, history, hasMore(0/1),
  *    users, mode ("welcome"|"replay"|"reset"), replay} (JSON strings) */
 extern const char chat_lua_join[];
 
@@ -32,10 +33,10 @@ extern const char chat_lua_history[];
 /* KEYS log; ARGV id user ("" = anyone) channel -> "ok" | "notfound" | "forbidden" */
 extern const char chat_lua_delete[];
 
-/* KEYS presence; ARGV entry now_ms channel user -> users JSON */
+/* KEYS presence; ARGV entry now_ms channel user prefix -> users JSON */
 extern const char chat_lua_leave[];
 
-/* KEYS presence; ARGV now_ms expiry_ms channel entry... (refresh these,
+/* KEYS presence; ARGV now_ms expiry_ms channel prefix entry... (refresh these,
  * drop expired ones, announce the list if it changed) */
 extern const char chat_lua_presence[];
 
