@@ -153,8 +153,9 @@ class RedisServer:
 class Httpd:
     """One httpd with its own root. extra_conf goes at server level."""
 
-    def __init__(self, redis, extra_conf="", mpm=None, name="chat"):
+    def __init__(self, redis, extra_conf="", mpm=None, name="chat", proxy_to=None):
         self.redis = redis
+        self.proxy_to = proxy_to  # backend ports: a front balancing /chat/ over them
         self.mpm = mpm or MPM
         self.extra_conf = extra_conf
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"chat-httpd-{name}-"))
@@ -224,6 +225,19 @@ class Httpd:
 <Location /chat-admin/api>
     SetHandler chat-admin
 </Location>
+"""
+        if self.proxy_to:
+            for m in ("proxy", "proxy_http", "proxy_wstunnel", "proxy_balancer",
+                      "lbmethod_byrequests", "slotmem_shm"):
+                loads += f"\nLoadModule {m}_module {STOCK_MODULES}/mod_{m}.so"
+            members = "\n".join(f"    BalancerMember ws://127.0.0.1:{p} retry=1"
+                                 for p in self.proxy_to)
+            locations = f"""
+<Proxy balancer://chat>
+{members}
+    ProxySet lbmethod=byrequests
+</Proxy>
+ProxyPass /chat/ balancer://chat/chat/
 """
         (self.dir / "conf" / "locations.conf").write_text(locations)
         text = f"""# written by tests/harness.py
