@@ -112,7 +112,8 @@ def client_tls_context():
 
 
 class RedisServer:
-    def __init__(self, appendonly=False):
+    def __init__(self, appendonly=False, extra_args=()):
+        self.extra_args = list(extra_args)
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="chat-redis-"))
         self.port = free_port()
         self.appendonly = appendonly
@@ -122,7 +123,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "yes" if self.appendonly else "no",
-             "--appendfsync", "always", "--dir", str(self.dir)],
+             "--appendfsync", "always", "--dir", str(self.dir)] + self.extra_args,
             stdout=open(self.dir / "redis.log", "ab"), stderr=subprocess.STDOUT)
         wait_for(self.ping, 10, "redis-server to answer PING")
         return self
@@ -131,7 +132,8 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                # a password-protected server answers NOAUTH: it is up
+                return s.recv(64)[:1] in (b"+", b"-")
         except OSError:
             return False
 

@@ -205,3 +205,34 @@ def test_two_backends_behind_a_balancer_and_one_dies(two_backends, redis_server)
     a2.quiet(0.5)
     a2.close()
     b.close()
+
+
+def test_redis_auth_database_and_prefix():
+    """ChatRedisAuth / ChatRedisDatabase / ChatKeyPrefix reach Redis."""
+    redis = RedisServer(extra_args=["--requirepass", "s3cret-pass"]).start()
+    h = Httpd(redis, name="auth", extra_conf="ChatRedisAuth s3cret-pass\n"
+                                             "ChatRedisDatabase 3\nChatKeyPrefix desk1:").start()
+    try:
+        import redis as redislib
+        r = redislib.Redis(port=redis.port, password="s3cret-pass", db=3, decode_responses=True)
+        r.sadd("desk1:room:lobby:members", "alice")
+        a = Chat(h.port, "lobby", "alice")
+        a.say("stored where configured")
+        assert a.expect("chat")["seq"] == 1
+        assert r.xlen("desk1:room:lobby:log") == 1
+        a.close()
+    finally:
+        h.cleanup()
+        redis.cleanup()
+
+
+def test_wrong_redis_password_is_logged_and_join_refused():
+    redis = RedisServer(extra_args=["--requirepass", "s3cret-pass"]).start()
+    h = Httpd(redis, name="badauth", extra_conf="ChatRedisAuth wrong-pass").start()
+    try:
+        c = Chat(h.port, "lobby", "alice", expect_welcome=False)
+        assert c.expect("error", timeout=15)["code"] == "unavailable"
+        assert wait_for(lambda: "check ChatRedisAuth" in h.log(), 10, "the AUTH error in the log")
+    finally:
+        h.cleanup()
+        redis.cleanup()

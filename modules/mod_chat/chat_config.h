@@ -33,7 +33,7 @@ typedef enum {
 #define CHAT_DEFAULT_MAX_TEXT     4000
 #define CHAT_DEFAULT_RATE         5
 #define CHAT_DEFAULT_BURST        10
-#define CHAT_DEFAULT_PRESENCE_TTL 45
+#define CHAT_DEFAULT_PRESENCE_TTL 40
 #define CHAT_DEFAULT_MAX_CONNS    20
 
 typedef struct chat_dir_conf {

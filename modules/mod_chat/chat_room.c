@@ -848,6 +848,18 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
     apr_pool_t *p;
 
     (void)r;
+    /* joins still waiting for Redis after ChatRedisTimeout give up */
+    for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
+        chat_room *room = apr_hash_this_val(hi);
+        chat_member *m;
+        for (m = room->members; m; m = m->next) {
+            if (!m->join_sent && m->s && m->s->state == CHAT_WS_OPEN &&
+                now - m->opened_at > chat_config_redis_timeout(hub->sc)) {
+                chat_member_error(m, "unavailable", "chat storage unavailable, try again");
+                chat_ws_session_close(m->s, CHAT_WS_CLOSE_INTERNAL, "storage unavailable");
+            }
+        }
+    }
     if (now < hub->next_presence || !chat_redis_is_up(hub->cmd)) {
         return;
     }
@@ -932,6 +944,7 @@ static void room_on_open(chat_ws_session *s)
     chat_room *room;
 
     m->s = s;
+    m->opened_at = apr_time_now();
     m->hub = hub_for(s->reactor, m->sc);
     apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username, m->hub->node,
                  s->id);

@@ -23,6 +23,7 @@ typedef struct chat_member {
     int refs;                        /* the session's and in-flight commands' */
     int join_sent;                   /* the join script was sent */
     int present;                     /* our presence entry exists in Redis */
+    apr_time_t opened_at;            /* when the session started */
 
     char *username;
     char *room_name;
