@@ -61,9 +61,11 @@ stage "unit tests (Check)" unit
 stage "pytest, event MPM" env CHAT_MPM=event $PY -m pytest tests -q -p no:cacheprovider
 stage "pytest, prefork MPM" env CHAT_MPM=prefork $PY -m pytest tests -q -p no:cacheprovider
 if [ "${CHAT_SKIP_VALGRIND:-0}" != 1 ]; then
-  stage "conformance under valgrind (event MPM, httpd -X)" \
+  # one process (httpd -X): the suites that need several processes, signals
+  # or timing (rate limits) stay out
+  stage "conformance and rooms under valgrind (event MPM, httpd -X)" \
     env CHAT_MPM=event CHAT_VALGRIND=1 $PY -m pytest -q -p no:cacheprovider \
-      tests/test_ws_conformance.py tests/test_ws_handshake.py
+      tests/test_ws_conformance.py tests/test_ws_handshake.py tests/test_rooms.py -k "not rate"
 fi
 
 echo

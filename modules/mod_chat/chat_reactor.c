@@ -402,6 +402,9 @@ static void bury(chat_reactor *r)
     while (r->graveyard) {
         chat_ws_session *s = r->graveyard;
         r->graveyard = s->next;
+        if (s->app->on_close) {
+            s->app->on_close(s); /* may queue work for other sessions */
+        }
         chat_ws_session_free(s);
     }
 }

@@ -385,9 +385,9 @@ void chat_ws_session_abort(chat_ws_session *s)
     if (s->state == CHAT_WS_DEAD) {
         return;
     }
+    /* The app hears of it at the end of the reactor's turn (chat_reactor.c
+     * bury()): a write error in the middle of a broadcast must not free the
+     * member the broadcast is iterating over. */
     s->state = CHAT_WS_DEAD;
-    if (s->app->on_close) {
-        s->app->on_close(s);
-    }
     chat_reactor_drop(s->reactor, s);
 }

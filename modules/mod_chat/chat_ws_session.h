@@ -114,7 +114,8 @@ void chat_ws_session_start(chat_ws_session *s);
 void chat_ws_session_readable(chat_ws_session *s, int *more);
 void chat_ws_session_writable(chat_ws_session *s);
 void chat_ws_session_tick(chat_ws_session *s, apr_time_t now);
-/* The peer vanished or the reactor is going away: no more I/O. */
+/* The peer vanished or the reactor is going away: no more I/O. The app's
+ * on_close runs at the end of the reactor's current turn. */
 void chat_ws_session_abort(chat_ws_session *s);
 
 #endif
