@@ -11,24 +11,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from harness import Httpd, RedisServer  # noqa: E402
+from harness import Httpd, RedisServer, process_tree  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 HOLD = float(sys.argv[2]) if len(sys.argv) > 2 else 15
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_capacity")
-
-
-def httpd_pids(root_pid):
-    pids = [root_pid]
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().split()[3]) == root_pid:
-                        pids.append(int(d))
-            except OSError:
-                pass
-    return pids
 
 
 def status_of(pid, key):
@@ -40,7 +27,7 @@ def status_of(pid, key):
 
 
 def sample(h):
-    pids = httpd_pids(h.pid)
+    pids = process_tree(h.pid)
     rss = sum(status_of(p, "VmRSS") for p in pids)
     threads = sum(status_of(p, "Threads") for p in pids)
     auto = urllib.request.urlopen(h.url("/server-status?auto"), timeout=5).read().decode()

@@ -11,23 +11,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from harness import Httpd, RedisServer  # noqa: E402
+from harness import Httpd, RedisServer, process_tree  # noqa: E402
 
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_fanout")
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def children(pid):
-    out = [pid]
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
 
 
 def cpu_seconds(pids):
@@ -46,11 +33,11 @@ def run(h, redis, n, rooms, rate, seconds, prefix):
     r = redis.client()
     for k in range(rooms):
         r.sadd(f"chat:room:{prefix}{k}:members", *[f"b{i}" for i in range(n) if i % rooms == k])
-    hp = children(h.pid)
+    hp = process_tree(h.pid)
     before = cpu_seconds(hp), cpu_seconds([redis.proc.pid])
     out = subprocess.run([CLIENT, str(h.port), str(n), str(rooms), str(rate), str(seconds), prefix],
                          capture_output=True, text=True, timeout=seconds + 120).stdout
-    after = cpu_seconds(children(h.pid)), cpu_seconds([redis.proc.pid])
+    after = cpu_seconds(process_tree(h.pid)), cpu_seconds([redis.proc.pid])
     print(out, end="")
     print(f"server_cpu_seconds httpd={after[0] - before[0]:.1f} redis={after[1] - before[1]:.1f} "
           f"(over {seconds} s measured + joins/drain)", flush=True)

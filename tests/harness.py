@@ -60,6 +60,20 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
+def process_tree(pid):
+    """pid and its direct children (an httpd parent and its worker processes)."""
+    out = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
 def port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from chatclient import Chat, unique_room
-from harness import MPM, Httpd, RedisServer, wait_for
+from harness import Httpd, RedisServer, process_tree, wait_for
 from wsclient import Closed, HandshakeRefused
 
 HTTPD_EXTRA_CONF = "ChatPresenceTTL 3"
@@ -144,16 +144,7 @@ def two_backends(redis_server):
 
 
 def backend_pids(h):
-    out = {h.pid}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().split()[3]) == h.pid:
-                        out.add(int(d))
-            except OSError:
-                pass
-    return out
+    return set(process_tree(h.pid))
 
 
 def test_two_backends_behind_a_balancer_and_one_dies(two_backends, redis_server):

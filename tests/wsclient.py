@@ -33,24 +33,29 @@ class Closed(Exception):
     """The TCP connection ended."""
 
 
+def read_head(sock):
+    """Read an HTTP response head: (status, headers lower-cased, bytes after it)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise Closed("closed before the response head")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), headers, rest
+
+
 def raw_http(port, request, tls=False, timeout=5):
     """Send raw request bytes; return (status, headers dict lower-cased, body)."""
     sock = _connect(port, tls, timeout)
     try:
         sock.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
+        status, headers, body = read_head(sock)
         length = int(headers.get("content-length", "0"))
         while len(body) < length:
             chunk = sock.recv(65536)
@@ -94,19 +99,7 @@ class WS:
         sock = _connect(port, tls, timeout)
         req, key = upgrade_request(path, f"127.0.0.1:{port}", headers=headers, omit=omit)
         sock.sendall(req)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise Closed("closed during handshake")
-            data += chunk
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        hdrs = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
+        status, hdrs, rest = read_head(sock)
         if status != 101:
             sock.close()
             raise HandshakeRefused(status, hdrs, rest)

@@ -91,10 +91,8 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     const char *kind = get_str(payload, "type");
     json_object *body;
     const char *argv[10];
-    unsigned char rnd[8];
     char epoch[17];
     apr_int64_t size = 0;
-    int i;
 
     if (!kind) {
         kind = "text";
@@ -159,10 +157,7 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
                           apr_psprintf(p, "too many messages: at most %d per second", m->lim.rate));
         goto out;
     }
-    apr_generate_random_bytes(rnd, sizeof(rnd));
-    for (i = 0; i < 8; i++) {
-        apr_snprintf(epoch + 2 * i, 3, "%02x", rnd[i]);
-    }
+    chat_store_new_epoch(epoch);
     argv[0] = "EVAL";
     argv[1] = chat_lua_post;
     argv[2] = "2";

@@ -518,15 +518,10 @@ static void member_run_join(chat_member *m)
     chat_hub *hub = m->hub;
     apr_pool_t *p;
     const char *argv[18];
-    unsigned char rnd[8];
     char epoch[17];
-    int i;
 
     apr_pool_create(&p, NULL);
-    apr_generate_random_bytes(rnd, sizeof(rnd));
-    for (i = 0; i < 8; i++) {
-        apr_snprintf(epoch + 2 * i, 3, "%02x", rnd[i]);
-    }
+    chat_store_new_epoch(epoch);
     argv[0] = "EVAL";
     argv[1] = chat_lua_join;
     argv[2] = "4";

@@ -1,6 +1,7 @@
 /* Key names and Lua scripts of the room store; see chat_store.h. Scripts run
  * atomically in Redis, so a message gets its seq, enters the capped stream
  * and is published in one step, and subscribers see seq order. */
+#include <apr_general.h>
 #include <apr_strings.h>
 
 #include "chat_store.h"
@@ -8,6 +9,17 @@
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what)
 {
     return apr_pstrcat(p, prefix, "room:", room, ":", what, NULL);
+}
+
+void chat_store_new_epoch(char out[17])
+{
+    unsigned char rnd[8];
+    int i;
+
+    apr_generate_random_bytes(rnd, sizeof(rnd));
+    for (i = 0; i < 8; i++) {
+        apr_snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+    }
 }
 
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room)

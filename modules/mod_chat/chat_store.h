@@ -14,6 +14,8 @@
  *   P rooms            SET   every room that ever had a member
  * Channel P ch:R carries events as JSON {"t": kind, ...}. */
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
+/* A fresh room epoch: 16 random hex digits (NUL-terminated). */
+void chat_store_new_epoch(char out[17]);
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
 
 /* KEYS members meta log presence; ARGV user entry expiry_ms now_ms since
