@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chatclient import Chat, unique_room
+from chatclient import Chat, closed_with, unique_room
 from harness import Httpd, RedisServer, process_tree, wait_for
 from wsclient import Closed, HandshakeRefused
 
@@ -227,3 +227,20 @@ def test_wrong_redis_password_is_logged_and_join_refused():
     finally:
         h.cleanup()
         redis.cleanup()
+
+
+def test_member_removed_in_redis_is_closed_at_next_presence_refresh(httpd, redis_server):
+    # no kick event: ChatPresenceTTL 3 refreshes every second and notices
+    room = unique_room()
+    add_members(redis_server, room, ["ria", "rob"])
+    a, b = Chat(httpd.port, room, "ria"), Chat(httpd.port, room, "rob")
+    redis_server.client().srem(f"chat:room:{room}:members", "rob")
+    deadline = time.monotonic() + 10
+    while True:
+        m = b.recv(timeout=max(0.01, deadline - time.monotonic()))
+        if m["type"] == "auth_failed":
+            break
+    assert closed_with(b)[0] == 1008
+    a.say("ria stays")
+    assert a.expect("chat")["text"] == "ria stays"
+    a.close()

@@ -836,6 +836,50 @@ static void ignore_reply(chat_redis *rc, redisReply *reply, void *data)
     (void)data;
 }
 
+typedef struct presence_ctx {
+    chat_hub *hub;
+    char room[72];
+} presence_ctx;
+
+static presence_ctx *presence_ctx_make(chat_hub *hub, chat_room *room)
+{
+    presence_ctx *c = malloc(sizeof(*c));
+
+    if (c) {
+        c->hub = hub;
+        apr_cpystrn(c->room, room->name, sizeof(c->room));
+    }
+    return c;
+}
+
+/* Members removed from a room by any means (admin API or Redis itself) are
+ * closed here at the latest; the admin API's kick event does it at once. */
+static void on_presence_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    presence_ctx *c = data;
+    chat_room *room;
+    size_t i;
+
+    (void)rc;
+    if (!c) {
+        return;
+    }
+    room = apr_hash_get(c->hub->rooms, c->room, APR_HASH_KEY_STRING);
+    for (i = 0; room && reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+        chat_member *m, *next;
+        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        for (m = room->members; m; m = next) {
+            next = m->next;
+            if (m->joined && !strcmp(m->username, reply->element[i]->str)) {
+                member_refuse(m, "you were removed from this room");
+            }
+        }
+    }
+    free(c);
+}
+
 static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
 {
     chat_hub *hub = data;
@@ -863,12 +907,14 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
     for (hi = apr_hash_first(p, hub->rooms); hi; hi = apr_hash_next(hi)) {
         chat_room *room = apr_hash_this_val(hi);
         apr_array_header_t *argv = apr_array_make(p, 8 + room->count, sizeof(const char *));
+        presence_ctx *ctx;
         chat_member *m;
 
         APR_ARRAY_PUSH(argv, const char *) = "EVAL";
         APR_ARRAY_PUSH(argv, const char *) = chat_lua_presence;
-        APR_ARRAY_PUSH(argv, const char *) = "1";
+        APR_ARRAY_PUSH(argv, const char *) = "2";
         APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "presence");
+        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "members");
         APR_ARRAY_PUSH(argv, const char *) =
             apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
         APR_ARRAY_PUSH(argv, const char *) =
@@ -880,8 +926,12 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
                 APR_ARRAY_PUSH(argv, const char *) = m->entry;
             }
         }
-        chat_redis_command(hub->cmd, ignore_reply, NULL, argv->nelts, (const char **)argv->elts,
-                           NULL);
+        /* the reply names local users removed from the room meanwhile */
+        ctx = presence_ctx_make(hub, room);
+        if (chat_redis_command(hub->cmd, on_presence_reply, ctx, argv->nelts,
+                               (const char **)argv->elts, NULL) != 0) {
+            free(ctx);
+        }
     }
     apr_pool_destroy(p);
 }

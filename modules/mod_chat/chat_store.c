@@ -157,4 +157,9 @@ const char chat_lua_presence[] = LUA_HELPERS
     "    redis.call('PUBLISH', ARGV[3], payload)\n"
     "  end\n"
     "end\n"
-    "return #list\n";
+    "local removed = {}\n"
+    "for i = 5, #ARGV do\n"
+    "  local u = string.match(ARGV[i], '^(.-)\\n')\n"
+    "  if redis.call('SISMEMBER', KEYS[2], u) == 0 then removed[#removed + 1] = u end\n"
+    "end\n"
+    "return removed\n";

@@ -38,8 +38,9 @@ extern const char chat_lua_delete[];
 /* KEYS presence; ARGV entry now_ms channel user prefix -> users JSON */
 extern const char chat_lua_leave[];
 
-/* KEYS presence; ARGV now_ms expiry_ms channel prefix entry... (refresh these,
+/* KEYS presence members; ARGV now_ms expiry_ms channel prefix entry... (refresh these,
  * drop expired ones, announce the list if it changed) */
 extern const char chat_lua_presence[];
+/* -> the users among those entries who are no longer members of the room */
 
 #endif
