@@ -68,6 +68,7 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->redis_db = -1;
     sc->redis_timeout = -1;
     sc->presence_ttl = -1;
+    sc->debug_log_size = -1;
     return sc;
 }
 
@@ -94,6 +95,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
     sc->token_secret = add->token_secret ? add->token_secret : base->token_secret;
     sc->presence_ttl = MERGE(presence_ttl, -1);
+    sc->debug_log_size = MERGE(debug_log_size, -1);
     return sc;
 }
 
@@ -110,27 +112,6 @@ void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out)
         apr_time_from_sec(dc->idle_timeout >= 0 ? dc->idle_timeout : CHAT_DEFAULT_IDLE_TIMEOUT);
     out->close_timeout =
         apr_time_from_sec(dc->close_timeout >= 0 ? dc->close_timeout : CHAT_DEFAULT_CLOSE_TIMEOUT);
-}
-
-const char *chat_config_redis_host(const chat_srv_conf *sc, int *port)
-{
-    if (sc->redis_socket) {
-        *port = 0;
-        return sc->redis_socket;
-    }
-    *port = sc->redis_host ? sc->redis_port : 6379;
-    return sc->redis_host ? sc->redis_host : "127.0.0.1";
-}
-
-const char *chat_config_key_prefix(const chat_srv_conf *sc)
-{
-    return sc->key_prefix ? sc->key_prefix : "chat:";
-}
-
-apr_interval_time_t chat_config_redis_timeout(const chat_srv_conf *sc)
-{
-    return apr_time_from_sec(sc->redis_timeout >= 0 ? sc->redis_timeout
-                                                    : CHAT_DEFAULT_REDIS_TIMEOUT);
 }
 
 void chat_config_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
@@ -445,7 +426,13 @@ static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
 
     (void)dummy;
-    return err ? err : parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
+    if (err) {
+        return err;
+    }
+    if ((long)cmd->info == 1) {
+        return parse_number(cmd, arg, " of events", 0, 100000, &sc->debug_log_size);
+    }
+    return parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
 }
 
 const command_rec chat_cmds[] = {
@@ -491,6 +478,9 @@ const command_rec chat_cmds[] = {
                   "0 = no limit)"),
     AP_INIT_TAKE12("ChatRateLimit", set_rate, NULL, RSRC_CONF | ACCESS_CONF,
                    "Messages per second per user and the burst allowed (default 5 10; 0 = off)"),
-    AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ChatDebugLogSize", set_presence_ttl, (void *)1, RSRC_CONF,
+                  "Recent events kept per room for the admin API's debug log (default 200; "
+                  "0 = off)"),
+    AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, (void *)0, RSRC_CONF,
                   "Seconds before the presence of a crashed server expires (default 45)"),
     {NULL}};

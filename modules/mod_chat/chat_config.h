@@ -35,6 +35,7 @@ typedef enum {
 #define CHAT_DEFAULT_BURST        10
 #define CHAT_DEFAULT_PRESENCE_TTL 40
 #define CHAT_DEFAULT_MAX_CONNS    20
+#define CHAT_DEFAULT_DEBUG_LOG    200
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -66,6 +67,7 @@ typedef struct chat_srv_conf {
     const char *key_prefix;     /* NULL = "chat:" */
     const char *token_secret;   /* NULL = token identity unusable */
     int presence_ttl;           /* seconds, -1 = unset */
+    int debug_log_size;         /* events kept per room, -1 = unset, 0 = off */
 } chat_srv_conf;
 
 /* The effective room settings of one location, defaults applied. */
@@ -83,10 +85,27 @@ apr_interval_time_t chat_config_presence_ttl(const chat_srv_conf *sc);
 
 #define CHAT_DEFAULT_REDIS_TIMEOUT 5
 
-/* Effective Redis settings. */
-const char *chat_config_redis_host(const chat_srv_conf *sc, int *port);
-const char *chat_config_key_prefix(const chat_srv_conf *sc);
-apr_interval_time_t chat_config_redis_timeout(const chat_srv_conf *sc);
+/* Effective Redis settings (inline: mod_chat_admin uses them too). */
+static APR_INLINE const char *chat_config_redis_host(const chat_srv_conf *sc, int *port)
+{
+    if (sc->redis_socket) {
+        *port = 0;
+        return sc->redis_socket;
+    }
+    *port = sc->redis_host ? sc->redis_port : 6379;
+    return sc->redis_host ? sc->redis_host : "127.0.0.1";
+}
+
+static APR_INLINE const char *chat_config_key_prefix(const chat_srv_conf *sc)
+{
+    return sc->key_prefix ? sc->key_prefix : "chat:";
+}
+
+static APR_INLINE apr_interval_time_t chat_config_redis_timeout(const chat_srv_conf *sc)
+{
+    return apr_time_from_sec(sc->redis_timeout >= 0 ? sc->redis_timeout
+                                                    : CHAT_DEFAULT_REDIS_TIMEOUT);
+}
 
 /* The effective WebSocket settings of one location, defaults applied. */
 typedef struct chat_ws_limits {
@@ -99,6 +118,7 @@ typedef struct chat_ws_limits {
 } chat_ws_limits;
 
 extern module AP_MODULE_DECLARE_DATA chat_module;
+
 extern const command_rec chat_cmds[];
 
 void *chat_config_dir_create(apr_pool_t *p, char *dir);
@@ -108,5 +128,10 @@ void *chat_config_srv_merge(apr_pool_t *p, void *base, void *add);
 
 void chat_config_limits(const chat_dir_conf *dc, chat_ws_limits *out);
 chat_conn_mode chat_config_conn_mode(const chat_srv_conf *sc);
+
+/* mod_chat_admin reads mod_chat's settings (Redis, prefix, token secret)
+ * through this optional function, so the two modules share no symbols. */
+#include <apr_optional.h>
+APR_DECLARE_OPTIONAL_FN(const chat_srv_conf *, chat_server_conf, (server_rec * s));
 
 #endif

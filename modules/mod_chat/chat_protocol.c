@@ -173,6 +173,7 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
         const char *all[11];
         memcpy(all, argv, sizeof(argv));
         all[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
+        chat_hub_count_post(m->hub);
         chat_member_hold(m);
         if (chat_redis_command(chat_hub_cmd(m->hub), on_post_reply, m, 11, all, NULL) != 0) {
             chat_member_release(m);
@@ -199,6 +200,9 @@ static void on_delete_reply(chat_redis *rc, redisReply *reply, void *data)
             }
             else if (!strcmp(reply->str, "forbidden")) {
                 chat_member_error(m, "forbidden", "you can only delete your own messages");
+            }
+            else {
+                chat_room_debug(m, "delete", NULL);
             }
         }
     }

@@ -61,7 +61,46 @@ struct chat_hub {
     char node[96];
     apr_interval_time_t presence_ttl;
     apr_time_t next_presence;
+    apr_time_t last_stats;
+    apr_uint64_t posts; /* since last_stats */
 };
+
+void chat_hub_count_post(chat_hub *hub)
+{
+    hub->posts++;
+}
+
+/* This process's figures for the admin API's /stats, expiring with it. */
+static void hub_write_stats(chat_hub *hub, apr_time_t now, apr_pool_t *p)
+{
+    apr_hash_index_t *hi;
+    int sessions = 0;
+    double secs = hub->last_stats ? (double)(now - hub->last_stats) / APR_USEC_PER_SEC : 0;
+    const char *argv[16];
+    const char *key = apr_pstrcat(p, hub->prefix, "node:", hub->node, NULL);
+
+    for (hi = apr_hash_first(p, hub->rooms); hi; hi = apr_hash_next(hi)) {
+        sessions += ((chat_room *)apr_hash_this_val(hi))->count;
+    }
+    argv[0] = "HSET";
+    argv[1] = key;
+    argv[2] = "pid";
+    argv[3] = apr_itoa(p, (int)getpid());
+    argv[4] = "sessions";
+    argv[5] = apr_itoa(p, sessions);
+    argv[6] = "rooms";
+    argv[7] = apr_itoa(p, (int)apr_hash_count(hub->rooms));
+    argv[8] = "messages_per_s";
+    argv[9] = apr_psprintf(p, "%.2f", secs > 0 ? hub->posts / secs : 0.0);
+    argv[10] = "updated";
+    argv[11] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
+    chat_redis_command(hub->cmd, NULL, NULL, 12, argv, NULL);
+    argv[0] = "PEXPIRE";
+    argv[2] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(hub->presence_ttl));
+    chat_redis_command(hub->cmd, NULL, NULL, 3, argv, NULL);
+    hub->posts = 0;
+    hub->last_stats = now;
+}
 
 /* Members are shared with in-flight Redis commands: freed when the last
  * holder lets go. */
@@ -89,6 +128,41 @@ void chat_member_send(chat_member *m, const char *type, const char *payload_json
     free(frame);
 }
 
+/* One event in the room's debug log (chat_lua_debug), readable through the
+ * admin API; LogLevel chat:debug puts it in the error log too. */
+void chat_room_debug(chat_member *m, const char *event, const char *detail)
+{
+    int cap = m->sc->debug_log_size >= 0 ? m->sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
+    json_object *o;
+    const char *argv[6];
+    apr_pool_t *p;
+
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "chat: room %s: %s %s%s%s",
+                 m->room_name, event, m->username, detail ? ": " : "", detail ? detail : "");
+    if (!cap || !m->hub || !chat_redis_is_up(m->hub->cmd)) {
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    o = json_object_new_object();
+    json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
+    json_object_object_add(o, "event", json_object_new_string(event));
+    json_object_object_add(o, "username", json_object_new_string(m->username));
+    json_object_object_add(o, "node", json_object_new_string(m->hub->node));
+    if (detail) {
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    }
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_debug;
+    argv[2] = "1";
+    argv[3] = chat_store_key(p, m->hub->prefix, m->room_name, "debug");
+    argv[4] = apr_pstrdup(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+    argv[5] = apr_itoa(p, cap);
+    chat_redis_command(m->hub->cmd, NULL, NULL, 6, argv, NULL);
+    json_object_put(o);
+    apr_pool_destroy(p);
+}
+
 void chat_member_error(chat_member *m, const char *code, const char *message)
 {
     apr_pool_t *p;
@@ -97,6 +171,7 @@ void chat_member_error(chat_member *m, const char *code, const char *message)
     chat_member_send(m, "error",
                      apr_psprintf(p, "{\"message\":%s,\"code\":%s}", chat_json_quote(p, message),
                                   chat_json_quote(p, code)));
+    chat_room_debug(m, "error", apr_pstrcat(p, code, ": ", message, NULL));
     apr_pool_destroy(p);
 }
 
@@ -455,6 +530,7 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf, "chat: %s refused in room %s: %s",
                      m->username, m->room_name,
                      *status == 'i' ? "room is not active" : "not a member");
+        chat_room_debug(m, "refused", *status == 'i' ? "room is not active" : "not a member");
         member_refuse(m, *status == 'i' ? "this room is not active"
                                         : "you are not a member of this room");
         member_release(m);
@@ -508,6 +584,10 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         if (m->room) {
             room_send_recent(m->room, m);
         }
+        chat_room_debug(m, "join",
+                        m->has_since
+                            ? apr_psprintf(p, "since %" APR_UINT64_T_FMT " (%s)", m->since, mode)
+                            : NULL);
     }
     apr_pool_destroy(p);
     member_release(m);
@@ -772,9 +852,10 @@ static void deliver_event(chat_room *room, const char *payload)
             apr_cpystrn(m->epoch, jstr(ev, "epoch"), sizeof(m->epoch));
         }
         deliver_to_joined(room, "history_reset",
-                          apr_psprintf(pool, "{\"epoch\":%s,\"seq\":%lld,\"history\":[]}",
+                          apr_psprintf(pool,
+                                       "{\"epoch\":%s,\"seq\":%" APR_INT64_T_FMT ",\"history\":[]}",
                                        chat_json_quote(pool, jstr(ev, "epoch")),
-                                       seq ? (long long)json_object_get_int64(seq) : 0LL),
+                                       seq ? (apr_int64_t)json_object_get_int64(seq) : 0),
                           NULL, NULL);
     }
     else if (!strcmp(t, "kick") && jstr(ev, "username")) {
@@ -904,6 +985,7 @@ static void presence_tick(chat_reactor *r, apr_time_t now, void *data)
     }
     hub->next_presence = now + hub->presence_ttl / 3;
     apr_pool_create(&p, NULL);
+    hub_write_stats(hub, now, p);
     for (hi = apr_hash_first(p, hub->rooms); hi; hi = apr_hash_next(hi)) {
         chat_room *room = apr_hash_this_val(hi);
         apr_array_header_t *argv = apr_array_make(p, 8 + room->count, sizeof(const char *));
@@ -1048,6 +1130,9 @@ static void room_on_close(chat_ws_session *s)
     chat_room *room = m->room;
 
     if (room) {
+        if (m->joined) {
+            chat_room_debug(m, "leave", NULL);
+        }
         if (m->present) {
             leave_presence(m);
         }

@@ -51,11 +51,14 @@ extern const chat_ws_app chat_room_app;
 /* Send {"type":type,"payload":payload_json} to one member. */
 void chat_member_send(chat_member *m, const char *type, const char *payload_json);
 void chat_member_error(chat_member *m, const char *code, const char *message);
+/* Record event in the room's debug log (admin API) and at LogLevel chat:debug. */
+void chat_room_debug(chat_member *m, const char *event, const char *detail);
 
 /* Used by the protocol handlers (chat_protocol.c). */
 struct chat_redis *chat_hub_cmd(chat_hub *hub);
 const char *chat_hub_prefix(chat_hub *hub);
 int chat_hub_rate_take(chat_hub *hub, const char *user, int rate, int burst);
+void chat_hub_count_post(chat_hub *hub);
 void chat_room_publish(chat_member *m, const char *payload);
 
 /* Client -> server message dispatch (chat_protocol.c). */

@@ -16,22 +16,6 @@
 
 APLOG_USE_MODULE(chat);
 
-int chat_room_name_valid(const char *name)
-{
-    apr_size_t i, n = strlen(name);
-
-    if (n < 1 || n > 64 || !strcmp(name, "upload") || !strcmp(name, "ai")) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        char c = name[i];
-        if (!(apr_isalnum(c) || c == '_' || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Who is asking, per ChatIdentity. NULL with *status set when refused. */
 static const char *identify(request_rec *r, const chat_room_limits *lim, int *status)
 {

@@ -3,8 +3,8 @@
 
 #include <httpd.h>
 
-/* 1-64 characters of [A-Za-z0-9_-], not a reserved name. */
-int chat_room_name_valid(const char *name);
+#include "chat_util.h"
+
 int chat_room_handler(request_rec *r);
 
 #endif

@@ -163,3 +163,14 @@ const char chat_lua_presence[] = LUA_HELPERS
     "  if redis.call('SISMEMBER', KEYS[2], u) == 0 then removed[#removed + 1] = u end\n"
     "end\n"
     "return removed\n";
+
+const char chat_lua_debug[] = "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+                              "redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)\n"
+                              "return 1\n";
+
+const char chat_lua_reset[] =
+    "local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')\n"
+    "redis.call('HSET', KEYS[1], 'epoch', ARGV[2])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('PUBLISH', ARGV[1], cjson.encode({t = 'reset', epoch = ARGV[2], seq = seq}))\n"
+    "return seq\n";

@@ -11,6 +11,7 @@
  *   P room:R:log       STREAM entries "SEQ-0" {u: username, m: message JSON}
  *   P room:R:presence  ZSET  "user\nsession" scored by expiry (ms)
  *   P user:U:sessions  ZSET  the user's sessions on any room and server, by expiry
+ *   P room:R:debug     LIST  recent events (JSON, newest first), capped
  *   P rooms            SET   every room that ever had a member
  * Channel P ch:R carries events as JSON {"t": kind, ...}. */
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
@@ -42,5 +43,12 @@ extern const char chat_lua_leave[];
  * drop expired ones, announce the list if it changed) */
 extern const char chat_lua_presence[];
 /* -> the users among those entries who are no longer members of the room */
+
+/* KEYS meta log; ARGV channel new_epoch: clear the history under a new epoch,
+ * seq keeps counting; connected clients get history_reset. -> seq */
+extern const char chat_lua_reset[];
+
+/* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
+extern const char chat_lua_debug[];
 
 #endif

@@ -90,3 +90,19 @@ const char *chat_json_quote(apr_pool_t *p, const char *s)
     *o = '\0';
     return out;
 }
+
+int chat_room_name_valid(const char *name)
+{
+    apr_size_t i, n = strlen(name);
+
+    if (n < 1 || n > 64 || !strcmp(name, "upload") || !strcmp(name, "ai")) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = name[i];
+        if (!(apr_isalnum(c) || c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -13,4 +13,7 @@ const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t 
 /* s as a JSON string literal, quotes included. */
 const char *chat_json_quote(apr_pool_t *p, const char *s);
 
+/* A room name: 1-64 characters of [A-Za-z0-9_-], not "upload" or "ai". */
+int chat_room_name_valid(const char *name);
+
 #endif

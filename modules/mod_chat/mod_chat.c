@@ -80,9 +80,15 @@ static void chat_child_stopping(apr_pool_t *pchild, int graceful)
     }
 }
 
+static const chat_srv_conf *chat_server_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &chat_module);
+}
+
 static void chat_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    APR_REGISTER_OPTIONAL_FN(chat_server_conf);
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_echo_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1,8 +1,8 @@
 /* mod_chat_admin: the JSON management API of mod_chat (SetHandler chat-admin).
  * Every call needs `Authorization: Bearer <secret>`; the secret comes from
  * ChatAdminSecret or ChatAdminSecretFile and is compared in constant time.
- * The endpoints themselves arrive with the admin work; until then an
- * authenticated call to an unknown path gets a JSON 404. */
+ * This file: configuration, authentication and routing; the endpoints live
+ * in admin_rooms.c and admin_misc.c. */
 #include <httpd.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -12,18 +12,28 @@
 #include <http_protocol.h>
 #include <json-c/json.h>
 
-#define ADMIN_SECRET_MIN 16
+#include "admin.h"
+#include "chat_util.h"
+
+#define ADMIN_SECRET_MIN       16
+#define ADMIN_MAX_BODY_DEFAULT 65536
 
 module AP_MODULE_DECLARE_DATA chat_admin_module;
 
 typedef struct {
     const char *secret;
+    apr_int64_t max_body; /* -1 = unset */
 } admin_srv_conf;
+
+static APR_OPTIONAL_FN_TYPE(chat_server_conf) * chat_server_conf_fn;
 
 static void *admin_srv_create(apr_pool_t *p, server_rec *s)
 {
+    admin_srv_conf *conf = apr_pcalloc(p, sizeof(admin_srv_conf));
+
     (void)s;
-    return apr_pcalloc(p, sizeof(admin_srv_conf));
+    conf->max_body = -1;
+    return conf;
 }
 
 static void *admin_srv_merge(apr_pool_t *p, void *basev, void *addv)
@@ -31,6 +41,7 @@ static void *admin_srv_merge(apr_pool_t *p, void *basev, void *addv)
     admin_srv_conf *base = basev, *add = addv, *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->secret = add->secret ? add->secret : base->secret;
+    conf->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
     return conf;
 }
 
@@ -116,10 +127,58 @@ static int send_json_error(request_rec *r, int status, const char *code, const c
     return OK;
 }
 
+/* Route /.../api/<path> to an endpoint. */
+static int route(admin_req *a, const char *path)
+{
+    char *copy = apr_pstrdup(a->r->pool, path), *state = NULL;
+    const char *seg[6] = {NULL};
+    int n = 0;
+    char *tok;
+
+    for (tok = apr_strtok(copy, "/", &state); tok && n < 6; tok = apr_strtok(NULL, "/", &state)) {
+        seg[n++] = tok;
+    }
+    if (tok) {
+        return admin_error(a, HTTP_NOT_FOUND, "not_found", "no such admin endpoint");
+    }
+    if (n >= 1 && !strcmp(seg[0], "rooms")) {
+        if (n == 1) {
+            return admin_rooms_list(a);
+        }
+        if (!chat_room_name_valid(seg[1])) {
+            return admin_error(a, HTTP_BAD_REQUEST, "invalid_room",
+                               "room names are 1-64 characters of A-Z a-z 0-9 _ -");
+        }
+        if (n == 3 && !strcmp(seg[2], "members")) {
+            return admin_room_members(a, seg[1]);
+        }
+        if ((n == 3 || n == 4) && !strcmp(seg[2], "messages")) {
+            return admin_room_messages(a, seg[1], n == 4 ? seg[3] : NULL);
+        }
+        if (n == 3 && !strcmp(seg[2], "reset")) {
+            return admin_room_reset(a, seg[1]);
+        }
+        if (n == 3 && !strcmp(seg[2], "log")) {
+            return admin_room_log(a, seg[1]);
+        }
+    }
+    if (n == 1 && !strcmp(seg[0], "tokens")) {
+        return admin_tokens(a);
+    }
+    if (n == 1 && !strcmp(seg[0], "stats")) {
+        return admin_stats(a);
+    }
+    if (n >= 1 && n <= 3 && !strcmp(seg[0], "jobs")) {
+        return admin_jobs(a, seg[1], seg[2]);
+    }
+    return admin_error(a, HTTP_NOT_FOUND, "not_found", "no such admin endpoint");
+}
+
 static int admin_handler(request_rec *r)
 {
     admin_srv_conf *conf;
-    const char *auth;
+    const char *auth, *path;
+    admin_req a;
 
     if (!r->handler || strcmp(r->handler, "chat-admin")) {
         return DECLINED;
@@ -140,7 +199,32 @@ static int admin_handler(request_rec *r)
         return send_json_error(r, HTTP_UNAUTHORIZED, "unauthorized",
                                "missing or wrong Authorization: Bearer secret");
     }
-    return send_json_error(r, HTTP_NOT_FOUND, "not_found", "no such admin endpoint");
+    if (!chat_server_conf_fn) {
+        return send_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "not_configured",
+                               "mod_chat is not loaded");
+    }
+    memset(&a, 0, sizeof(a));
+    a.r = r;
+    a.chat = chat_server_conf_fn(r->server);
+    a.prefix = chat_config_key_prefix(a.chat);
+    a.max_body = (apr_size_t)(conf->max_body >= 0 ? conf->max_body : ADMIN_MAX_BODY_DEFAULT);
+    path = ap_strstr_c(r->uri, "/api/");
+    return route(&a, path ? path + 5 : "");
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    admin_srv_conf *conf = ap_get_module_config(cmd->server->module_config, &chat_admin_module);
+    const char *err =
+        chat_config_parse_bytes(cmd->pool, arg, 1024, 64 * 1024 * 1024, &conf->max_body);
+
+    (void)dummy;
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
+
+static void admin_optional_fns(void)
+{
+    chat_server_conf_fn = APR_RETRIEVE_OPTIONAL_FN(chat_server_conf);
 }
 
 static const command_rec admin_cmds[] = {
@@ -148,12 +232,15 @@ static const command_rec admin_cmds[] = {
                   "Bearer secret of the admin API (at least 16 characters)"),
     AP_INIT_TAKE1("ChatAdminSecretFile", set_secret_file, NULL, RSRC_CONF,
                   "File holding the bearer secret of the admin API"),
+    AP_INIT_TAKE1("ChatAdminMaxBody", set_max_body, NULL, RSRC_CONF,
+                  "Largest request body of the admin API (default 64K)"),
     {NULL}};
 
 static void admin_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_handler(admin_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_optional_fn_retrieve(admin_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(chat_admin) = {

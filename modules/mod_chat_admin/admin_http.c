@@ -1,0 +1,169 @@
+/* JSON replies, request bodies and the per-request Redis connection. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "admin.h"
+
+APLOG_USE_MODULE(chat_admin);
+
+int admin_reply(admin_req *a, int status, json_object *body)
+{
+    const char *text =
+        apr_pstrcat(a->r->pool,
+                    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE),
+                    "\n", NULL);
+
+    json_object_put(body);
+    a->r->status = status;
+    ap_set_content_type(a->r, "application/json");
+    apr_table_setn(a->r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(a->r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_rputs(text, a->r);
+    return OK;
+}
+
+int admin_error(admin_req *a, int status, const char *code, const char *message)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "error", json_object_new_string(message));
+    json_object_object_add(o, "code", json_object_new_string(code));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r, "chat-admin: %s %s -> %d %s: %s", a->r->method,
+                  a->r->uri, status, code, message);
+    return admin_reply(a, status, o);
+}
+
+json_object *admin_read_json(admin_req *a, int *status)
+{
+    request_rec *r = a->r;
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    apr_size_t got = 0;
+    char *buf;
+    long n;
+    json_object *o;
+    json_tokener *tok;
+
+    *status = OK;
+    if (!ctype || strncasecmp(ctype, "application/json", 16)) {
+        admin_error(a, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                    "send Content-Type: application/json");
+        return NULL;
+    }
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        admin_error(a, HTTP_BAD_REQUEST, "bad_request", "unreadable request body");
+        return NULL;
+    }
+    buf = apr_palloc(r->pool, a->max_body + 1);
+    while ((n = ap_get_client_block(r, buf + got, a->max_body + 1 - got)) > 0) {
+        got += (apr_size_t)n;
+        if (got > a->max_body) {
+            admin_error(
+                a, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
+                apr_psprintf(r->pool, "body larger than %" APR_SIZE_T_FMT " bytes", a->max_body));
+            return NULL;
+        }
+    }
+    if (n < 0) {
+        admin_error(a, HTTP_BAD_REQUEST, "bad_request", "unreadable request body");
+        return NULL;
+    }
+    tok = json_tokener_new();
+    o = json_tokener_parse_ex(tok, buf, (int)got);
+    if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_is_type(o, json_type_object)) {
+        json_tokener_free(tok);
+        json_object_put(o);
+        admin_error(a, HTTP_BAD_REQUEST, "malformed", "the body must be a JSON object");
+        return NULL;
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+static apr_status_t close_redis(void *data)
+{
+    redisFree(data);
+    return APR_SUCCESS;
+}
+
+redisContext *admin_redis(admin_req *a, int *status)
+{
+    const chat_srv_conf *sc = a->chat;
+    struct timeval tv;
+    redisContext *c;
+    redisReply *rep;
+    int port;
+    const char *host;
+
+    *status = OK;
+    if (a->redis) {
+        return a->redis;
+    }
+    host = chat_config_redis_host(sc, &port);
+    tv.tv_sec = apr_time_sec(chat_config_redis_timeout(sc));
+    tv.tv_usec = 0;
+    c = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
+    if (!c || c->err) {
+        admin_error(a, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                    apr_psprintf(a->r->pool, "chat storage unavailable: %s",
+                                 c ? c->errstr : "out of memory"));
+        if (c) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    apr_pool_cleanup_register(a->r->pool, c, close_redis, apr_pool_cleanup_null);
+    a->redis = c;
+    if (sc->redis_password) {
+        rep = sc->redis_user ? redisCommand(c, "AUTH %s %s", sc->redis_user, sc->redis_password)
+                             : redisCommand(c, "AUTH %s", sc->redis_password);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            if (rep) {
+                freeReplyObject(rep);
+            }
+            a->redis = NULL;
+            admin_error(a, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                        "chat storage refused ChatRedisAuth");
+            return NULL;
+        }
+        freeReplyObject(rep);
+    }
+    if (sc->redis_db > 0) {
+        rep = redisCommand(c, "SELECT %d", sc->redis_db);
+        if (rep) {
+            freeReplyObject(rep);
+        }
+    }
+    return c;
+}
+
+redisReply *admin_cmd(admin_req *a, int *status, int argc, const char **argv)
+{
+    redisContext *c = admin_redis(a, status);
+    redisReply *rep;
+
+    if (!c) {
+        return NULL;
+    }
+    rep = redisCommandArgv(c, argc, argv, NULL);
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        admin_error(a, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                    apr_psprintf(a->r->pool, "chat storage error: %s", rep ? rep->str : c->errstr));
+        if (rep) {
+            freeReplyObject(rep);
+        }
+        *status = OK;
+        return NULL;
+    }
+    return rep;
+}
+
+void admin_log_write(admin_req *a, const char *what)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, a->r, "chat-admin: %s %s by %s: %s", a->r->method,
+                  a->r->uri, a->r->useragent_ip, what);
+}

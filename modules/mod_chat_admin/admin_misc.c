@@ -1,0 +1,139 @@
+/* /chat-admin/api/tokens, /stats and /jobs. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_protocol.h>
+
+#include "admin.h"
+#include "chat_identity.h"
+
+#define TOKEN_TTL_MAX (366 * 24 * 3600)
+
+int admin_tokens(admin_req *a)
+{
+    json_object *body, *u, *ttl, *out;
+    apr_int64_t seconds = 3600;
+    const char *user;
+    apr_time_t exp;
+    int status;
+
+    if (a->r->method_number != M_POST) {
+        return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST");
+    }
+    if (!a->chat->token_secret) {
+        return admin_error(a, HTTP_SERVICE_UNAVAILABLE, "not_configured",
+                           "set ChatTokenSecret (or ChatTokenSecretFile) to mint tokens");
+    }
+    if (!(body = admin_read_json(a, &status))) {
+        return status;
+    }
+    if (!json_object_object_get_ex(body, "username", &u) ||
+        !json_object_is_type(u, json_type_string) ||
+        !chat_username_valid(json_object_get_string(u))) {
+        json_object_put(body);
+        return admin_error(a, HTTP_BAD_REQUEST, "invalid_username", "invalid or missing username");
+    }
+    if (json_object_object_get_ex(body, "ttl", &ttl)) {
+        if (!json_object_is_type(ttl, json_type_int) || json_object_get_int64(ttl) < 1 ||
+            json_object_get_int64(ttl) > TOKEN_TTL_MAX) {
+            json_object_put(body);
+            return admin_error(a, HTTP_BAD_REQUEST, "invalid_ttl",
+                               "ttl: whole seconds from 1 to 31622400");
+        }
+        seconds = json_object_get_int64(ttl);
+    }
+    user = apr_pstrdup(a->r->pool, json_object_get_string(u));
+    json_object_put(body);
+    exp = apr_time_now() + apr_time_from_sec(seconds);
+    out = json_object_new_object();
+    json_object_object_add(
+        out, "token",
+        json_object_new_string(chat_token_mint(a->r->pool, user, exp, a->chat->token_secret)));
+    json_object_object_add(out, "username", json_object_new_string(user));
+    json_object_object_add(out, "expires", json_object_new_int64(apr_time_sec(exp)));
+    admin_log_write(
+        a, apr_psprintf(a->r->pool, "token for %s, %" APR_INT64_T_FMT " s", user, seconds));
+    return admin_reply(a, HTTP_OK, out);
+}
+
+/* Every mod_chat process with chat sessions keeps a hash "node:NAME" with its
+ * figures, refreshed with its presence and expiring with it. */
+int admin_stats(admin_req *a)
+{
+    const char *argv[6];
+    redisReply *keys, *rep;
+    json_object *out, *nodes = json_object_new_array();
+    long long connections = 0, rooms = 0;
+    double rate = 0;
+    size_t i;
+    int status;
+
+    if (a->r->method_number != M_GET) {
+        json_object_put(nodes);
+        return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
+    }
+    argv[0] = "KEYS";
+    argv[1] = apr_pstrcat(a->r->pool, a->prefix, "node:*", NULL);
+    if (!(keys = admin_cmd(a, &status, 2, argv))) {
+        json_object_put(nodes);
+        return status;
+    }
+    for (i = 0; i < keys->elements; i++) {
+        json_object *n = json_object_new_object();
+        size_t k;
+        argv[0] = "HGETALL";
+        argv[1] = keys->element[i]->str;
+        if (!(rep = admin_cmd(a, &status, 2, argv))) {
+            json_object_put(n);
+            continue;
+        }
+        json_object_object_add(
+            n, "node", json_object_new_string(keys->element[i]->str + strlen(a->prefix) + 5));
+        for (k = 0; k + 1 < rep->elements; k += 2) {
+            const char *f = rep->element[k]->str, *v = rep->element[k + 1]->str;
+            if (!strcmp(f, "messages_per_s")) {
+                json_object_object_add(n, f, json_object_new_double(atof(v)));
+                rate += atof(v);
+            }
+            else {
+                json_object_object_add(n, f, json_object_new_int64(apr_atoi64(v)));
+                if (!strcmp(f, "sessions")) {
+                    connections += apr_atoi64(v);
+                }
+            }
+        }
+        freeReplyObject(rep);
+        json_object_array_add(nodes, n);
+    }
+    freeReplyObject(keys);
+    argv[0] = "SCARD";
+    argv[1] = apr_pstrcat(a->r->pool, a->prefix, "rooms", NULL);
+    if ((rep = admin_cmd(a, &status, 2, argv))) {
+        rooms = rep->integer;
+        freeReplyObject(rep);
+    }
+    out = json_object_new_object();
+    json_object_object_add(out, "connections", json_object_new_int64(connections));
+    json_object_object_add(out, "rooms", json_object_new_int64(rooms));
+    json_object_object_add(out, "messagesPerSecond", json_object_new_double(rate));
+    json_object_object_add(out, "processes", nodes);
+    return admin_reply(a, HTTP_OK, out);
+}
+
+int admin_jobs(admin_req *a, const char *name, const char *action)
+{
+    json_object *out;
+
+    if (!name) {
+        if (a->r->method_number != M_GET) {
+            return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
+        }
+        out = json_object_new_object();
+        json_object_object_add(out, "jobs", json_object_new_array());
+        return admin_reply(a, HTTP_OK, out);
+    }
+    if (!action || strcmp(action, "run") || a->r->method_number != M_POST) {
+        return admin_error(a, HTTP_NOT_FOUND, "not_found", "use POST /jobs/{name}/run");
+    }
+    return admin_error(a, HTTP_NOT_FOUND, "unknown_job",
+                       apr_psprintf(a->r->pool, "no scheduled job named %s", name));
+}
