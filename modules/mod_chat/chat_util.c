@@ -1,4 +1,6 @@
 /* Pure helpers; see chat_util.h. */
+#include <errno.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -13,7 +15,11 @@ const char *chat_config_parse_bytes(apr_pool_t *p, const char *arg, apr_int64_t 
     if (!apr_isdigit(*arg)) {
         return apr_psprintf(p, "'%s' is not a size (digits with optional K, M or G)", arg);
     }
+    errno = 0;
     v = apr_strtoi64(arg, &end, 10);
+    if (errno == ERANGE) {
+        return apr_psprintf(p, "'%s' is out of range", arg);
+    }
     if (end && *end) {
         switch (apr_toupper(*end)) {
         case 'K':
