@@ -4,19 +4,52 @@
 # the event MPM, both modules and htdocs/. Room "lobby" is active with
 # members alice and bob. Stays in the foreground until Ctrl-C or SIGTERM,
 # then stops httpd and redis and leaves nothing running.
+#   CHAT_PORT          httpd port (default 8080)
+#   CHAT_REDIS_PORT    private Redis port (default: first free from 6390)
+#   CHAT_ADMIN_SECRET  admin API secret, 16+ characters (default: generated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 PORT=${CHAT_PORT:-8080}
-REDIS_PORT=${CHAT_REDIS_PORT:-6390}
-RUN="$REPO/run/demo"
 SECRET=${CHAT_ADMIN_SECRET:-$(openssl rand -hex 16 2>/dev/null || head -c16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+RUN_USER=www-data
+
+die() { echo "demo: $*" >&2; exit 1; }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+[ "${#SECRET}" -ge 16 ] || die "CHAT_ADMIN_SECRET must have at least 16 characters"
+port_busy "$PORT" && die "port $PORT is in use: stop what listens there or set CHAT_PORT"
+if [ -n "${CHAT_REDIS_PORT:-}" ]; then
+  REDIS_PORT=$CHAT_REDIS_PORT
+  port_busy "$REDIS_PORT" && die "port $REDIS_PORT is in use: set another CHAT_REDIS_PORT"
+else
+  REDIS_PORT=6390
+  while port_busy "$REDIS_PORT"; do REDIS_PORT=$((REDIS_PORT + 1)); done
+fi
 
 bash scripts/install-deps.sh
 bash scripts/build.sh
 
-mkdir -p "$RUN/logs" "$RUN/redis" "$RUN/conf"
-chmod 755 "$REPO/run" "$RUN" "$RUN/logs"
+# httpd's children run as $RUN_USER and must read htdocs and write uploads.
+# A clone in a private directory (e.g. /root) is not reachable for them:
+# then the runtime dir and a copy of htdocs live under /tmp.
+if runuser -u "$RUN_USER" -- test -r "$REPO/htdocs/index.html" 2>/dev/null; then
+  RUN="$REPO/run/demo"
+  DOCROOT="$REPO/htdocs"
+  mkdir -p "$REPO/run"
+  chmod 755 "$REPO/run"
+else
+  RUN=/tmp/mod_chat-demo
+  DOCROOT="$RUN/htdocs"
+  rm -rf "$DOCROOT"
+  mkdir -p "$RUN"
+  cp -r "$REPO/htdocs" "$DOCROOT"
+  chmod -R a+rX "$DOCROOT"
+fi
+mkdir -p "$RUN/logs" "$RUN/redis" "$RUN/conf" "$RUN/uploads"
+chown "$RUN_USER:$RUN_USER" "$RUN/uploads"
+chmod 755 "$RUN" "$RUN/logs"
+chmod 700 "$RUN/conf"
 rm -f "$RUN/httpd.pid"
 
 cat > "$RUN/conf/redis.conf" <<CONF
@@ -34,11 +67,12 @@ cat > "$RUN/conf/httpd.conf" <<CONF
 # Demo configuration written by scripts/demo.sh (see conf/chat.conf for the
 # drop-in version a sysadmin uses).
 ServerRoot $RUN
+DefaultRuntimeDir $RUN/logs
 PidFile $RUN/httpd.pid
 Listen 127.0.0.1:$PORT
 ServerName 127.0.0.1
-User www-data
-Group www-data
+User $RUN_USER
+Group $RUN_USER
 LoadModule mpm_event_module $M/mod_mpm_event.so
 LoadModule authz_core_module $M/mod_authz_core.so
 LoadModule mime_module $M/mod_mime.so
@@ -52,14 +86,17 @@ TypesConfig /etc/mime.types
 ErrorLog $RUN/logs/error.log
 LogLevel info
 CustomLog $RUN/logs/access.log "%h %u %t \"%r\" %>s %b"
-DocumentRoot $REPO/htdocs
+DocumentRoot $DOCROOT
 DirectoryIndex index.html
-<Directory $REPO/htdocs>
+<Directory $DOCROOT>
     Require all granted
 </Directory>
 
+Alias /chat-admin/ $DOCROOT/admin/
+
 ChatRedis 127.0.0.1:$REDIS_PORT
 ChatAdminSecret $SECRET
+ChatUploadDir $RUN/uploads
 
 # Demo only: ?username= is trusted as is. Real servers use an Apache auth
 # module (ChatIdentity remote-user, the default) or signed tokens.
@@ -73,10 +110,17 @@ ChatAdminSecret $SECRET
 <Location /chat-echo>
     SetHandler chat-echo
 </Location>
+<Location /chat/files>
+    SetHandler chat-files
+</Location>
 CONF
+chmod 600 "$RUN/conf/httpd.conf"   # holds the admin secret
+/usr/sbin/apache2 -t -f "$RUN/conf/httpd.conf" >/dev/null 2>"$RUN/logs/configtest.log" \
+  || { cat "$RUN/logs/configtest.log" >&2; die "the generated httpd.conf does not pass apache2 -t"; }
 
 pids=()
 cleanup() {
+  local rc=$?
   trap - INT TERM EXIT
   echo
   echo "stopping..."
@@ -90,24 +134,36 @@ cleanup() {
     wait "$p" 2>/dev/null || true
   done
   echo "stopped: nothing left running"
+  exit "$rc"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 0' INT TERM
 
 redis-server "$RUN/conf/redis.conf" &
 pids+=($!)
 for _ in $(seq 100); do
   redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || die "redis-server did not start: see $RUN/logs/redis.log"
   sleep 0.1
 done
-redis-cli -p "$REDIS_PORT" SADD chat:room:lobby:members alice bob >/dev/null
-redis-cli -p "$REDIS_PORT" SADD chat:rooms lobby >/dev/null
 
 ulimit -n 65536 2>/dev/null || true
 /usr/sbin/apache2 -f "$RUN/conf/httpd.conf" -DFOREGROUND &
 pids+=($!)
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break
+for i in $(seq 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && break
+  kill -0 "${pids[1]}" 2>/dev/null || { tail -20 "$RUN/logs/error.log" >&2; die "httpd did not start"; }
+  [ "$i" -lt 100 ] || die "httpd does not answer on port $PORT: see $RUN/logs/error.log"
   sleep 0.1
+done
+
+# Room "lobby" with members alice and bob, through the admin API (so the
+# Redis key layout stays in the C code alone).
+for u in alice bob; do
+  curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $SECRET" \
+    -H 'Content-Type: application/json' -d "{\"username\": \"$u\"}" \
+    "http://127.0.0.1:$PORT/chat-admin/api/rooms/lobby/members" \
+    || die "could not add $u to room lobby through the admin API: see $RUN/logs/error.log"
 done
 
 cat <<MSG
@@ -116,6 +172,7 @@ mod_chat demo is running (event MPM, private Redis on port $REDIS_PORT).
   chat as alice:  http://127.0.0.1:$PORT/chat/lobby?username=alice
   chat as bob:    http://127.0.0.1:$PORT/chat/lobby?username=bob
   echo endpoint:  ws://127.0.0.1:$PORT/chat-echo
+  admin page:     http://127.0.0.1:$PORT/chat-admin/
   admin API:      http://127.0.0.1:$PORT/chat-admin/api/  (Authorization: Bearer $SECRET)
   admin secret:   $SECRET
   logs:           $RUN/logs/
