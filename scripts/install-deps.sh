@@ -13,6 +13,8 @@ PACKAGES=(
   # test (Debian's python3, not a pyenv one)
   python3 python3-pytest python3-websockets python3-redis python3-requests
   valgrind
+  # browser tests: Debian's Chromium driven by playwright-core (npm)
+  chromium
 )
 
 missing=()
@@ -24,5 +26,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# node and npm: the machine image has them; install Debian's only if missing
+if ! command -v npm >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends nodejs npm
 fi
 exit 0

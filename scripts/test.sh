@@ -55,6 +55,8 @@ if ! bash scripts/build.sh; then
   exit 1
 fi
 ulimit -n 65536 2>/dev/null || true
+# playwright-core (pinned in tests/browser/package.json) drives /usr/bin/chromium
+stage "browser test dependencies (npm)" npm install --prefix tests/browser --no-audit --no-fund --no-save
 
 unit() { make -s check; local rc=$?; cat tests/unit/check_units.log; return $rc; }
 stage "unit tests (Check)" unit

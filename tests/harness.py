@@ -193,10 +193,11 @@ class Httpd:
         return BUILD / "modules" / name / ".libs" / f"{name}.so"
 
     def _write(self):
-        for d in ("conf", "logs", "run", "htdocs"):
+        for d in ("conf", "logs", "run", "htdocs", "uploads"):
             (self.dir / d).mkdir(exist_ok=True)
+        shutil.chown(self.dir / "uploads", "www-data", "www-data")
         (self.dir / "htdocs" / "static.txt").write_text("static file\n")
-        (self.dir / "htdocs" / "index.html").write_text("<!doctype html><title>chat</title>\n")
+        shutil.copy(ROOT / "htdocs" / "index.html", self.dir / "htdocs" / "index.html")
         cert, key = tls_cert()
         mods = ["authz_core", "authz_host", "authn_core", "authn_file", "authz_user",
                 "auth_basic", "mime", "dir", "alias", "status",
@@ -241,6 +242,9 @@ class Httpd:
 <Location /chat-admin/api>
     SetHandler chat-admin
 </Location>
+<Location /chat/files>
+    SetHandler chat-files
+</Location>
 """
         if self.proxy_to:
             for m in ("proxy", "proxy_http", "proxy_wstunnel", "proxy_balancer",
@@ -279,12 +283,18 @@ DocumentRoot {self.dir}/htdocs
 <Directory {self.dir}/htdocs>
     Require all granted
 </Directory>
+Alias /chat-admin/ {ROOT}/htdocs/admin/
+<Directory {ROOT}/htdocs/admin>
+    Require all granted
+</Directory>
 <Location /server-status>
     SetHandler server-status
 </Location>
 ExtendedStatus On
 ChatRedis 127.0.0.1:{self.redis.port if self.redis else 6379}
 ChatTokenSecret {TOKEN_SECRET}
+ChatUploadDir {self.dir}/uploads
+ChatUploadMaxSize 256K
 ChatAdminSecret {ADMIN_SECRET}
 SSLSessionCache shmcb:{self.dir}/run/ssl_scache(512000)
 Include {self.dir}/conf/locations.conf
@@ -359,6 +369,10 @@ Include {self.dir}/conf/locations.conf
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def upload_dir(self):
+        return self.dir / "uploads"
 
     def url(self, path, tls=False):
         return f"{'https' if tls else 'http'}://127.0.0.1:{self.tls_port if tls else self.port}{path}"

@@ -171,3 +171,19 @@ def test_writes_are_logged_with_who_and_what(api, httpd):
     api("POST", f"/rooms/{room}/members", json={"username": "alice"})
     wait_for(lambda: f"member alice added to room {room}" in httpd.log(), 10, "the write log line")
     assert "by 127.0.0.1" in httpd.log()
+
+
+def test_server_status_shows_chat_figures(api, httpd):
+    room = unique_room()
+    api("POST", f"/rooms/{room}/members", json={"username": "alice"})
+    a = Chat(httpd.port, room, "alice")
+    url = f"http://127.0.0.1:{httpd.port}/server-status"
+
+    def counted():
+        auto = requests.get(url + "?auto", timeout=10).text
+        line = [x for x in auto.splitlines() if x.startswith("ChatConnections: ")]
+        return line and int(line[0].split()[1]) >= 1
+    wait_for(counted, 10, "server-status to count the chat session")
+    html = requests.get(url, timeout=10).text
+    assert "<h2>mod_chat</h2>" in html and "chat connections in" in html
+    a.close()

@@ -149,6 +149,13 @@ def test_stop_closes_with_1001(own_httpd):
     ("ChatRateLimit 0 5", "ChatRateLimit"),
     ("ChatPresenceTTL 1", "ChatPresenceTTL"),
     ("ChatAdminSecret short", "ChatAdminSecret"),
+    ("ChatAdminMaxBody 10", "ChatAdminMaxBody"),
+    ("ChatUploadDir /nonexistent/dir", "ChatUploadDir"),
+    ("ChatUploadMaxSize 0", "ChatUploadMaxSize"),
+    ("ChatUploadTypes application/x-msdownload", "ChatUploadTypes"),
+    ("ChatUploadURL files", "ChatUploadURL"),
+    ("ChatDebugLogSize -1", "ChatDebugLogSize"),
+    ("ChatMaxConnectionsPerUser lots", "ChatMaxConnectionsPerUser"),
     ("ChatAdminSecretFile /nonexistent/secret", "ChatAdminSecretFile"),
 ])
 def test_configtest_names_the_bad_directive(httpd, line, name):
@@ -164,5 +171,7 @@ def test_configtest_accepts_good_values(httpd):
         "ChatAllowedOrigins * https://a.example", "ChatConnectionMode thread",
         "ChatRedis unix:/run/redis.sock", "ChatRedisDatabase 3", "ChatRedisAuth user pass",
         "ChatKeyPrefix desk:", "ChatHistorySize 50", "ChatMaxTextLength 100",
-        "ChatRateLimit 2 4", "ChatPresenceTTL 30"]))
+        "ChatRateLimit 2 4", "ChatPresenceTTL 30", "ChatUploadDir /tmp",
+        "ChatUploadMaxSize 20M", "ChatUploadTypes image/png audio/webm", "ChatUploadURL /f",
+        "ChatDebugLogSize 0", "ChatMaxConnectionsPerUser 0", "ChatAdminMaxBody 1M"]))
     assert rc == 0, out

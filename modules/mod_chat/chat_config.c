@@ -7,6 +7,7 @@
 #include <http_core.h>
 
 #include "chat_config.h"
+#include "chat_upload.h"
 
 void *chat_config_dir_create(apr_pool_t *p, char *dir)
 {
@@ -24,6 +25,7 @@ void *chat_config_dir_create(apr_pool_t *p, char *dir)
     dc->rate = -1;
     dc->burst = -1;
     dc->max_conns = -1;
+    dc->upload_max = -1;
     return dc;
 }
 
@@ -46,6 +48,10 @@ void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     dc->rate = MERGE(rate, -1);
     dc->burst = MERGE(burst, -1);
     dc->max_conns = MERGE(max_conns, -1);
+    dc->upload_max = MERGE(upload_max, -1);
+    dc->upload_dir = add->upload_dir ? add->upload_dir : base->upload_dir;
+    dc->upload_url = add->upload_url ? add->upload_url : base->upload_url;
+    dc->upload_types = add->upload_types ? add->upload_types : base->upload_types;
     if (add->origins_set) {
         dc->origins_set = 1;
         dc->origins_any = add->origins_any;
@@ -435,6 +441,49 @@ static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg
     return parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
 }
 
+static const char *set_upload(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+    apr_finfo_t fi;
+    const char *err;
+
+    switch ((long)cmd->info) {
+    case 0: {
+        const char *dir = ap_server_root_relative(cmd->pool, arg);
+        if (!dir || apr_stat(&fi, dir, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS ||
+            fi.filetype != APR_DIR) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not an existing directory", cmd->cmd->name,
+                                arg);
+        }
+        dc->upload_dir = dir;
+        return NULL;
+    }
+    case 1:
+        err = chat_config_parse_bytes(cmd->pool, arg, 1, APR_INT64_C(1) << 32, &dc->upload_max);
+        return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+    case 2:
+        if (!chat_upload_type_known(arg)) {
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' is not a type uploads know (image/png image/jpeg "
+                                "image/gif image/webp audio/webm audio/ogg audio/mpeg audio/mp4 "
+                                "audio/wav application/pdf text/plain)",
+                                cmd->cmd->name, arg);
+        }
+        if (!dc->upload_types) {
+            dc->upload_types = apr_array_make(cmd->pool, 8, sizeof(const char *));
+        }
+        APR_ARRAY_PUSH(dc->upload_types, const char *) = chat_upload_type_known(arg);
+        return NULL;
+    default:
+        if (arg[0] != '/' || strlen(arg) < 2) {
+            return apr_psprintf(cmd->pool, "%s: '%s' must be a URL path like /chat/files",
+                                cmd->cmd->name, arg);
+        }
+        dc->upload_url = arg;
+        return NULL;
+    }
+}
+
 const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
@@ -478,6 +527,17 @@ const command_rec chat_cmds[] = {
                   "0 = no limit)"),
     AP_INIT_TAKE12("ChatRateLimit", set_rate, NULL, RSRC_CONF | ACCESS_CONF,
                    "Messages per second per user and the burst allowed (default 5 10; 0 = off)"),
+    AP_INIT_TAKE1("ChatUploadDir", set_upload, (void *)0, RSRC_CONF | ACCESS_CONF,
+                  "Directory uploads are stored in (off when unset); must be writable by "
+                  "the httpd user"),
+    AP_INIT_TAKE1("ChatUploadMaxSize", set_upload, (void *)1, RSRC_CONF | ACCESS_CONF,
+                  "Largest upload (default 10M)"),
+    AP_INIT_ITERATE("ChatUploadTypes", set_upload, (void *)2, RSRC_CONF | ACCESS_CONF,
+                    "MIME types uploads may have (default: every known image, audio, PDF "
+                    "and text type)"),
+    AP_INIT_TAKE1("ChatUploadURL", set_upload, (void *)3, RSRC_CONF | ACCESS_CONF,
+                  "URL path uploads are served under by SetHandler chat-files (default "
+                  "/chat/files)"),
     AP_INIT_TAKE1("ChatDebugLogSize", set_presence_ttl, (void *)1, RSRC_CONF,
                   "Recent events kept per room for the admin API's debug log (default 200; "
                   "0 = off)"),

@@ -36,6 +36,7 @@ typedef enum {
 #define CHAT_DEFAULT_PRESENCE_TTL 40
 #define CHAT_DEFAULT_MAX_CONNS    20
 #define CHAT_DEFAULT_DEBUG_LOG    200
+#define CHAT_DEFAULT_UPLOAD_MAX   (10 * 1024 * 1024)
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -44,7 +45,11 @@ typedef struct chat_dir_conf {
     int rate;         /* messages per second per user, -1 = unset, 0 = off */
     int max_conns;    /* sessions per user across servers, -1 = unset, 0 = any */
     int burst;
-    apr_int64_t max_frame; /* -1 = unset */
+    const char *upload_dir;           /* NULL = uploads off */
+    const char *upload_url;           /* NULL = /chat/files */
+    apr_int64_t upload_max;           /* -1 = unset */
+    apr_array_header_t *upload_types; /* NULL = every known type */
+    apr_int64_t max_frame;            /* -1 = unset */
     apr_int64_t max_message;
     apr_int64_t sendq_limit;
     int ping_interval; /* seconds, -1 = unset, 0 = off */

@@ -11,13 +11,14 @@
 #include "chat_room_handler.h"
 #include "chat_identity.h"
 #include "chat_room.h"
+#include "chat_upload.h"
 #include "chat_ws_handshake.h"
 #include "chat_ws_upgrade.h"
 
 APLOG_USE_MODULE(chat);
 
 /* Who is asking, per ChatIdentity. NULL with *status set when refused. */
-static const char *identify(request_rec *r, const chat_room_limits *lim, int *status)
+const char *chat_identify(request_rec *r, const chat_room_limits *lim, int *status)
 {
     chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
     const char *name = NULL, *why = NULL;
@@ -77,6 +78,9 @@ int chat_room_handler(request_rec *r)
     }
     room = strrchr(r->uri, '/');
     room = room ? room + 1 : r->uri;
+    if (!strcmp(room, "upload") && !chat_ws_is_upgrade(r)) {
+        return chat_upload_handler(r); /* a WebSocket to it is a bad room name: 400 */
+    }
     if (!chat_room_name_valid(room)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "chat: invalid room name in %s", r->uri);
         return HTTP_BAD_REQUEST;
@@ -90,7 +94,7 @@ int chat_room_handler(request_rec *r)
         return OK;
     }
     chat_config_room_limits(ap_get_module_config(r->per_dir_config, &chat_module), &lim);
-    if (!(user = identify(r, &lim, &status))) {
+    if (!(user = chat_identify(r, &lim, &status))) {
         return status;
     }
     if (!(m = chat_member_create(r, room, user))) {

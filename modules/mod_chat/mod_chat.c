@@ -12,6 +12,8 @@
 #include "chat_echo.h"
 #include "chat_reactor.h"
 #include "chat_room_handler.h"
+#include "chat_status.h"
+#include "chat_upload.h"
 #include "chat_ws_upgrade.h"
 
 static int mpm_is_async(void)
@@ -93,6 +95,8 @@ static void chat_register_hooks(apr_pool_t *p)
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_echo_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_room_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(chat_files_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    chat_status_register();
 }
 
 AP_DECLARE_MODULE(chat) = {STANDARD20_MODULE_STUFF, chat_config_dir_create, chat_config_dir_merge,
