@@ -42,9 +42,9 @@ END_TEST
 
 START_TEST(test_bad_syntax)
 {
-    static const char *bad[] = {"",    "K",     "M",   "-1",  "-1K", "+1",   "1.5M", "12KB",
-                                "1T",  "1B",    "1KK", "abc", " 1",  "1 ",   "1 K",  "0x10",
-                                "1e3", "10\t",  "k1",  "G",   "1,0", "1_000"};
+    static const char *bad[] = {"",    "K",    "M",   "-1",  "-1K", "+1",   "1.5M", "12KB",
+                                "1T",  "1B",   "1KK", "abc", " 1",  "1 ",   "1 K",  "0x10",
+                                "1e3", "10\t", "k1",  "G",   "1,0", "1_000"};
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -77,7 +77,7 @@ START_TEST(test_overflow)
     refuses("99999999999999999999", 0, TB);
     refuses("99999999999999999999K", 0, TB);
     refuses("100000000000G", 0, TB);
-    refuses("9007199254740993G", 0, TB); /* v * 2^30 wraps around 64 bits */
+    refuses("9007199254740993G", 0, TB);       /* v * 2^30 wraps around 64 bits */
     refuses("17179869184G", 0, APR_INT64_MAX); /* 2^64: wraps to 0 */
     refuses("8589934592G", 0, APR_INT64_MAX);  /* 2^63 */
     accepts("8589934591G", 0, APR_INT64_MAX, APR_INT64_C(8589934591) << 30);

@@ -7,7 +7,7 @@
 #include "chat_utf8.h"
 #include "check_suites.h"
 
-#define VALID (-1)     /* valid UTF-8 */
+#define VALID     (-1) /* valid UTF-8 */
 #define TRUNCATED (-2) /* every byte accepted, but the text ends mid-sequence */
 
 static const struct {
@@ -18,22 +18,22 @@ static const struct {
     /* valid */
     {"", 0, VALID},
     {"hello", 5, VALID},
-    {"\x00", 1, VALID},                 /* U+0000 */
-    {"\x7f", 1, VALID},                 /* U+007F */
-    {"\xc2\x80", 2, VALID},             /* U+0080 */
-    {"\xdf\xbf", 2, VALID},             /* U+07FF */
-    {"\xe0\xa0\x80", 3, VALID},         /* U+0800 */
-    {"\xed\x9f\xbf", 3, VALID},         /* U+D7FF */
-    {"\xee\x80\x80", 3, VALID},         /* U+E000 */
-    {"\xef\xb7\x90", 3, VALID},         /* U+FDD0 (noncharacters are valid UTF-8) */
-    {"\xef\xbf\xbd", 3, VALID},         /* U+FFFD */
-    {"\xef\xbf\xbe", 3, VALID},         /* U+FFFE */
-    {"\xef\xbf\xbf", 3, VALID},         /* U+FFFF */
-    {"\xf0\x90\x80\x80", 4, VALID},     /* U+10000 */
-    {"\xf1\x80\x80\x80", 4, VALID},     /* U+40000 */
-    {"\xf3\xbf\xbf\xbf", 4, VALID},     /* U+FFFFF */
-    {"\xf4\x80\x80\x80", 4, VALID},     /* U+100000 */
-    {"\xf4\x8f\xbf\xbf", 4, VALID},     /* U+10FFFF */
+    {"\x00", 1, VALID},             /* U+0000 */
+    {"\x7f", 1, VALID},             /* U+007F */
+    {"\xc2\x80", 2, VALID},         /* U+0080 */
+    {"\xdf\xbf", 2, VALID},         /* U+07FF */
+    {"\xe0\xa0\x80", 3, VALID},     /* U+0800 */
+    {"\xed\x9f\xbf", 3, VALID},     /* U+D7FF */
+    {"\xee\x80\x80", 3, VALID},     /* U+E000 */
+    {"\xef\xb7\x90", 3, VALID},     /* U+FDD0 (noncharacters are valid UTF-8) */
+    {"\xef\xbf\xbd", 3, VALID},     /* U+FFFD */
+    {"\xef\xbf\xbe", 3, VALID},     /* U+FFFE */
+    {"\xef\xbf\xbf", 3, VALID},     /* U+FFFF */
+    {"\xf0\x90\x80\x80", 4, VALID}, /* U+10000 */
+    {"\xf1\x80\x80\x80", 4, VALID}, /* U+40000 */
+    {"\xf3\xbf\xbf\xbf", 4, VALID}, /* U+FFFFF */
+    {"\xf4\x80\x80\x80", 4, VALID}, /* U+100000 */
+    {"\xf4\x8f\xbf\xbf", 4, VALID}, /* U+10FFFF */
     {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 11, VALID}, /* kosme */
     {"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z", 11, VALID},
     /* lone and stray continuation bytes */
@@ -55,13 +55,13 @@ static const struct {
     {"\xf8\x80\x80\x80\xaf", 5, 0},
     {"\xfc\x80\x80\x80\x80\xaf", 6, 0},
     /* UTF-16 surrogates */
-    {"\xed\xa0\x80", 3, 1}, /* U+D800 */
-    {"\xed\xad\xbf", 3, 1}, /* U+DB7F */
-    {"\xed\xae\x80", 3, 1}, /* U+DB80 */
-    {"\xed\xaf\xbf", 3, 1}, /* U+DBFF */
-    {"\xed\xb0\x80", 3, 1}, /* U+DC00 */
-    {"\xed\xbe\x80", 3, 1}, /* U+DF80 */
-    {"\xed\xbf\xbf", 3, 1}, /* U+DFFF */
+    {"\xed\xa0\x80", 3, 1},             /* U+D800 */
+    {"\xed\xad\xbf", 3, 1},             /* U+DB7F */
+    {"\xed\xae\x80", 3, 1},             /* U+DB80 */
+    {"\xed\xaf\xbf", 3, 1},             /* U+DBFF */
+    {"\xed\xb0\x80", 3, 1},             /* U+DC00 */
+    {"\xed\xbe\x80", 3, 1},             /* U+DF80 */
+    {"\xed\xbf\xbf", 3, 1},             /* U+DFFF */
     {"\xed\xa0\x80\xed\xb0\x80", 6, 1}, /* a surrogate pair (CESU-8) */
     {"ab\xed\xa0", 4, 3},
     /* above U+10FFFF */
@@ -88,9 +88,15 @@ static const struct {
     {"\xf4\x8f\xbf", 3, TRUNCATED},
     {"abc\xf0\x9f\x98", 6, TRUNCATED},
     /* a sequence cut short by another character */
-    {"a\xc2" "b", 3, 2},
-    {"\xe2\x82" "A", 3, 2},
-    {"\xf0\x9d\x84" "A", 4, 3},
+    {"a\xc2"
+     "b",
+     3, 2},
+    {"\xe2\x82"
+     "A",
+     3, 2},
+    {"\xf0\x9d\x84"
+     "A",
+     4, 3},
     {"\xc2\xc2\x80", 3, 1},
     {"\xe2\xe2\x82\xac", 4, 1},
     {"\xf0\x9f\xf0\x9f\x98\x80", 6, 2},
@@ -327,8 +333,14 @@ END_TEST
 /* Random mixes of good characters and junk, fed in random pieces. */
 START_TEST(test_random_strings)
 {
-    static const char *pieces[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-                                   "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80", "\x00"};
+    static const char *pieces[] = {"a",
+                                   "\xc3\xa9",
+                                   "\xe2\x82\xac",
+                                   "\xf0\x9f\x98\x80",
+                                   "\xf4\x8f\xbf\xbf",
+                                   "\xed\x9f\xbf",
+                                   "\xee\x80\x80",
+                                   "\x00"};
     unsigned int seed = 42;
     int round;
 

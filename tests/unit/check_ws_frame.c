@@ -205,10 +205,8 @@ static void rec_same(const rec *a, const rec *b, const char *how)
 static void ev_is(const rec *r, int i, char kind, const void *data, size_t len)
 {
     ck_assert_msg(i < r->n, "callback %d missing (%d seen)", i, r->n);
-    ck_assert_msg(r->ev[i].kind == kind, "callback %d is '%c', want '%c'", i, r->ev[i].kind,
-                  kind);
-    ck_assert_msg(r->ev[i].len == len, "callback %d has %zu bytes, want %zu", i, r->ev[i].len,
-                  len);
+    ck_assert_msg(r->ev[i].kind == kind, "callback %d is '%c', want '%c'", i, r->ev[i].kind, kind);
+    ck_assert_msg(r->ev[i].len == len, "callback %d has %zu bytes, want %zu", i, r->ev[i].len, len);
     ck_assert_msg(!memcmp(r->ev[i].data, data, len), "callback %d payload differs", i);
 }
 
@@ -728,10 +726,10 @@ END_TEST
 
 START_TEST(test_length_top_bit)
 {
-    static const unsigned char hdr[] = {0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0x05,
-                                        0x11, 0x22, 0x33, 0x44};
+    static const unsigned char hdr[] = {0x82, 0x80 | 127, 0x80, 0,    0,    0,    0,
+                                        0,    0,          0x05, 0x11, 0x22, 0x33, 0x44};
     static const unsigned char hdr_max[] = {0x82, 0x80 | 127, 0x7f, 0xff, 0xff, 0xff, 0xff,
-                                            0xff, 0xff, 0xff, 0x11, 0x22, 0x33, 0x44};
+                                            0xff, 0xff,       0xff, 0x11, 0x22, 0x33, 0x44};
     buf_t b = {0};
 
     buf_put(&b, hdr, sizeof(hdr));
@@ -829,13 +827,17 @@ START_TEST(test_invalid_utf8_one_frame)
         size_t len;
         size_t bad_at; /* index of the first byte that proves it */
     } cases[] = {
-        {"abc\xff" "def", 7, 3},
-        {"\xc0\xaf", 2, 0},            /* overlong '/' */
-        {"ok \xe0\x80\xaf", 6, 4},     /* overlong, 3 bytes */
-        {"\xed\xa0\x80 x", 5, 1},      /* U+D800 */
-        {"\xf4\x90\x80\x80", 4, 1},    /* > U+10FFFF */
-        {"\xce\xba\x80", 3, 2},        /* stray continuation */
-        {"\xe2\x82" "A and more", 12, 2},
+        {"abc\xff"
+         "def",
+         7, 3},
+        {"\xc0\xaf", 2, 0},         /* overlong '/' */
+        {"ok \xe0\x80\xaf", 6, 4},  /* overlong, 3 bytes */
+        {"\xed\xa0\x80 x", 5, 1},   /* U+D800 */
+        {"\xf4\x90\x80\x80", 4, 1}, /* > U+10FFFF */
+        {"\xce\xba\x80", 3, 2},     /* stray continuation */
+        {"\xe2\x82"
+         "A and more",
+         12, 2},
     };
     size_t i;
 
@@ -1229,8 +1231,8 @@ START_TEST(test_header_encoding)
     static const unsigned char h65535[] = {0x82, 0x7e, 0xff, 0xff};
     static const unsigned char h65536[] = {0x81, 0x7f, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00};
     static const unsigned char h4g[] = {0x82, 0x7f, 0, 0, 0, 0x01, 0, 0, 0, 0};
-    static const unsigned char hbig[] = {0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff,
-                                         0xff, 0xff, 0xff, 0xfe};
+    static const unsigned char hbig[] = {0x82, 0x7f, 0x7f, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0xfe};
     static const unsigned char hcont[] = {0x00, 0x05};
     static const unsigned char hclose[] = {0x88, 0x02};
     static const unsigned char hpong[] = {0x8a, 0x00};
