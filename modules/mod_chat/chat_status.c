@@ -8,6 +8,7 @@
 #include <mod_status.h>
 
 #include "chat_config.h"
+#include "chat_redis_sync.h"
 #include "chat_status.h"
 
 APLOG_USE_MODULE(chat);
@@ -15,30 +16,15 @@ APLOG_USE_MODULE(chat);
 static int chat_status_hook(request_rec *r, int flags)
 {
     const chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
-    struct timeval tv = {1, 0};
-    int port;
-    const char *host = chat_config_redis_host(sc, &port);
-    const char *prefix = chat_config_key_prefix(sc);
-    redisContext *c =
-        port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
+    const char *prefix = chat_config_key_prefix(sc), *err = NULL;
+    redisContext *c = chat_redis_sync_open(sc, &err);
     redisReply *keys = NULL, *rep;
     apr_int64_t connections = 0, processes = 0;
     double rate = 0;
     size_t i;
     int short_report = flags & AP_STATUS_SHORT;
 
-    if (c && !c->err) {
-        redisSetTimeout(c, tv);
-        if (sc->redis_password) {
-            rep = sc->redis_user ? redisCommand(c, "AUTH %s %s", sc->redis_user, sc->redis_password)
-                                 : redisCommand(c, "AUTH %s", sc->redis_password);
-            if (rep) {
-                freeReplyObject(rep);
-            }
-        }
-        if (sc->redis_db > 0 && (rep = redisCommand(c, "SELECT %d", sc->redis_db))) {
-            freeReplyObject(rep);
-        }
+    if (c) {
         keys = redisCommand(c, "KEYS %snode:*", prefix);
     }
     if (!keys || keys->type != REDIS_REPLY_ARRAY) {

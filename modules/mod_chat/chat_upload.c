@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "chat_identity.h"
+#include "chat_redis_sync.h"
 #include "chat_room_handler.h"
 #include "chat_store.h"
 #include "chat_upload.h"
@@ -168,44 +169,24 @@ static int json_error(request_rec *r, int status, const char *code, const char *
 static int is_member(request_rec *r, const char *room, const char *user)
 {
     const chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
-    struct timeval tv = {apr_time_sec(chat_config_redis_timeout(sc)), 0};
-    int port, rv = -1;
-    const char *host = chat_config_redis_host(sc, &port);
-    redisContext *c =
-        port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
-    redisReply *rep = NULL;
+    const char *err = NULL;
+    redisContext *c = chat_redis_sync_open(sc, &err);
+    redisReply *rep;
+    int rv = -1;
 
-    if (!c || c->err) {
-        goto out;
-    }
-    redisSetTimeout(c, tv);
-    if (sc->redis_password) {
-        rep = sc->redis_user ? redisCommand(c, "AUTH %s %s", sc->redis_user, sc->redis_password)
-                             : redisCommand(c, "AUTH %s", sc->redis_password);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            goto out;
-        }
-        freeReplyObject(rep);
-    }
-    if (sc->redis_db > 0) {
-        rep = redisCommand(c, "SELECT %d", sc->redis_db);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            goto out;
-        }
-        freeReplyObject(rep);
+    if (!c) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "chat: upload membership check: %s", err);
+        return -1;
     }
     rep = redisCommand(c, "SISMEMBER %s %s",
                        chat_store_key(r->pool, chat_config_key_prefix(sc), room, "members"), user);
     if (rep && rep->type == REDIS_REPLY_INTEGER) {
         rv = rep->integer == 1;
     }
-out:
     if (rep) {
         freeReplyObject(rep);
     }
-    if (c) {
-        redisFree(c);
-    }
+    redisFree(c);
     return rv;
 }
 

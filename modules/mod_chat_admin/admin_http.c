@@ -5,6 +5,7 @@
 #include <http_protocol.h>
 
 #include "admin.h"
+#include "chat_redis_sync.h"
 
 APLOG_USE_MODULE(chat_admin);
 
@@ -91,53 +92,20 @@ static apr_status_t close_redis(void *data)
 
 redisContext *admin_redis(admin_req *a, int *status)
 {
-    const chat_srv_conf *sc = a->chat;
-    struct timeval tv;
+    const char *err = NULL;
     redisContext *c;
-    redisReply *rep;
-    int port;
-    const char *host;
 
     *status = OK;
     if (a->redis) {
         return a->redis;
     }
-    host = chat_config_redis_host(sc, &port);
-    tv.tv_sec = apr_time_sec(chat_config_redis_timeout(sc));
-    tv.tv_usec = 0;
-    c = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
-    if (!c || c->err) {
+    if (!(c = chat_redis_sync_open(a->chat, &err))) {
         admin_error(a, HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                    apr_psprintf(a->r->pool, "chat storage unavailable: %s",
-                                 c ? c->errstr : "out of memory"));
-        if (c) {
-            redisFree(c);
-        }
+                    apr_psprintf(a->r->pool, "chat storage unavailable: %s", err));
         return NULL;
     }
-    redisSetTimeout(c, tv);
     apr_pool_cleanup_register(a->r->pool, c, close_redis, apr_pool_cleanup_null);
     a->redis = c;
-    if (sc->redis_password) {
-        rep = sc->redis_user ? redisCommand(c, "AUTH %s %s", sc->redis_user, sc->redis_password)
-                             : redisCommand(c, "AUTH %s", sc->redis_password);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            if (rep) {
-                freeReplyObject(rep);
-            }
-            a->redis = NULL;
-            admin_error(a, HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                        "chat storage refused ChatRedisAuth");
-            return NULL;
-        }
-        freeReplyObject(rep);
-    }
-    if (sc->redis_db > 0) {
-        rep = redisCommand(c, "SELECT %d", sc->redis_db);
-        if (rep) {
-            freeReplyObject(rep);
-        }
-    }
     return c;
 }
 
