@@ -22,6 +22,8 @@ STOCK_MODULES = "/usr/lib/apache2/modules"
 APACHE = "/usr/sbin/apache2"
 MPM = os.environ.get("CHAT_MPM", "event")
 VALGRIND = os.environ.get("CHAT_VALGRIND") == "1"
+# valgrind's exit status when it found an error or a definite leak
+VALGRIND_ERROR_EXIT = 97
 ADMIN_SECRET = "test-admin-secret-0123456789"
 TOKEN_SECRET = "test-token-secret-0123456789"
 
@@ -183,6 +185,7 @@ class Httpd:
         self.valgrind_log = self.dir / "logs" / "valgrind.log"
         self.proc = None
         self.pid = None
+        self.exit_status = None  # httpd -X's (valgrind's) exit status after stop()
         self._write()
 
     @property
@@ -197,13 +200,15 @@ class Httpd:
             (self.dir / d).mkdir(exist_ok=True)
         shutil.chown(self.dir / "uploads", "www-data", "www-data")
         (self.dir / "htdocs" / "static.txt").write_text("static file\n")
-        shutil.copy(ROOT / "htdocs" / "index.html", self.dir / "htdocs" / "index.html")
+        for f in (ROOT / "htdocs").iterdir():  # the real client page
+            if f.is_file():
+                shutil.copy(f, self.dir / "htdocs" / f.name)
         cert, key = tls_cert()
         mods = ["authz_core", "authz_host", "authn_core", "authn_file", "authz_user",
                 "auth_basic", "mime", "dir", "alias", "status",
-                "reqtimeout", "ssl", "socache_shmcb", "headers"]
+                "reqtimeout", "ssl", "socache_shmcb", "headers", "setenvif"]
         loads = "\n".join(f"LoadModule {m}_module {STOCK_MODULES}/mod_{m}.so" for m in mods)
-        locations = f"""
+        locations = """
 <Location /chat-echo>
     SetHandler chat-echo
 </Location>
@@ -321,6 +326,7 @@ Include {self.dir}/conf/locations.conf
                 ["valgrind", "--tool=memcheck", "--leak-check=full",
                  "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
                  "--trace-children=no", "--keep-debuginfo=yes",
+                 f"--error-exitcode={VALGRIND_ERROR_EXIT}",
                  f"--log-file={self.valgrind_log}",
                  "--suppressions=" + str(ROOT / "tests" / "valgrind.supp"),
                  APACHE, "-X", "-f", str(self.conf)],
@@ -352,7 +358,8 @@ Include {self.dir}/conf/locations.conf
             return
         os.kill(self.pid, signal.SIGTERM)
         if self.proc is not None:
-            self.proc.wait(60)
+            self.exit_status = self.proc.wait(60)
+            self.proc = None
         else:
             wait_for(lambda: not pid_alive(self.pid), 30, "httpd to exit")
         self.pid = None
@@ -362,6 +369,18 @@ Include {self.dir}/conf/locations.conf
             return self.error_log.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def wait_log(self, text, timeout=10, count=1):
+        """Wait until the error log holds text at least count times."""
+        wait_for(lambda: self.log().count(text) >= count, timeout, f"{text!r} in the error log")
+
+    def valgrind_errors(self):
+        """'' when valgrind found nothing, else the start of its report."""
+        report = self.valgrind_report()
+        if "ERROR SUMMARY: 0 errors" in report and self.exit_status != VALGRIND_ERROR_EXIT:
+            return ""
+        first = report.find("\n==", report.find("Parent PID"))
+        return f"valgrind exit status {self.exit_status}\n" + report[first:first + 6000]
 
     def valgrind_report(self):
         return self.valgrind_log.read_text(errors="replace") if self.valgrind_log.exists() else ""
@@ -376,3 +395,7 @@ Include {self.dir}/conf/locations.conf
 
     def url(self, path, tls=False):
         return f"{'https' if tls else 'http'}://127.0.0.1:{self.tls_port if tls else self.port}{path}"
+
+
+# the name the test brief uses
+HttpdServer = Httpd

@@ -1,0 +1,80 @@
+// The chat page in Debian's headless Chromium: two users chat both ways, an
+// XSS corpus stays inert, layouts at phone and desktop sizes do not scroll
+// sideways. Screenshots go to ARTIFACT_DIR.
+//   node chat_page.mjs PORT ROOM ARTIFACT_DIR
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [port, room, artifacts] = process.argv.slice(2);
+const base = `http://127.0.0.1:${port}`;
+fs.mkdirSync(artifacts, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const XSS = [
+  '<script>window.__pwned=1</script>',
+  '<img src=x onerror="window.__pwned=1">',
+  '[click](javascript:window.__pwned=1)',
+  '<a href="javascript:window.__pwned=1">a</a>',
+  '**<svg onload=window.__pwned=1>**',
+  '```\n<script>window.__pwned=1</script>\n```',
+  '<iframe src="javascript:window.__pwned=1"></iframe>',
+];
+let failed = false;
+try {
+  const pages = {};
+  for (const [who, vp] of [['alice', { width: 1440, height: 900 }], ['bob', { width: 390, height: 844 }]]) {
+    const ctx = await browser.newContext({ viewport: vp });
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(15000);
+    p.on('dialog', async (d) => { await d.dismiss(); throw new Error('a dialog opened: ' + d.message()); });
+    await p.goto(`${base}/chat/${room}?username=${who}`);
+    await p.waitForSelector('#state.online');
+    pages[who] = p;
+  }
+  const { alice, bob } = pages;
+  // both ways, rendered Markdown
+  await alice.fill('#text', 'hello **bob**, see https://example.com/x');
+  await alice.press('#text', 'Enter');
+  await bob.waitForSelector('.msg:has-text("hello bob")');
+  if (!(await bob.$('.msg strong'))) throw new Error('Markdown bold not rendered');
+  const link = await bob.$('.msg a[href="https://example.com/x"]');
+  if (!link || (await link.getAttribute('target')) !== '_blank' || !(await link.getAttribute('rel')).includes('noopener')) {
+    throw new Error('link not opened safely in a new tab');
+  }
+  await bob.fill('#text', 'hi alice');
+  await bob.press('#text', 'Enter');
+  await alice.waitForSelector('.msg:has-text("hi alice")');
+  // XSS corpus: posted by bob, rendered inert for alice
+  for (const x of XSS) {
+    await bob.fill('#text', x);
+    await bob.press('#text', 'Enter');
+  }
+  await alice.waitForFunction((n) => document.querySelectorAll('.msg[data-seq]').length >= n, XSS.length + 2);
+  const bad = await alice.evaluate(() => ({
+    pwned: window.__pwned === 1,
+    scripts: document.querySelectorAll('#log script, #log iframe, #log svg, #log img:not(.thumb)').length,
+    jsLinks: [...document.querySelectorAll('#log a')].filter((a) => !/^https?:/.test(a.getAttribute('href'))).length,
+    handlers: [...document.querySelectorAll('#log *')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+  }));
+  if (bad.pwned || bad.scripts || bad.jsLinks || bad.handlers) throw new Error('XSS not inert: ' + JSON.stringify(bad));
+  // the corpus is shown as text
+  await alice.waitForSelector('.msg:has-text("<script>window.__pwned=1</script>")');
+  // no horizontal scrolling at phone and desktop sizes
+  for (const [who, p] of Object.entries(pages)) {
+    const over = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth ||
+      document.getElementById('log').scrollWidth > document.getElementById('log').clientWidth);
+    await p.screenshot({ path: path.join(artifacts, `chat-${who}.png`) });
+    if (over) throw new Error(`horizontal scrolling for ${who}`);
+  }
+  console.log('chat page: ok');
+} catch (e) {
+  failed = true;
+  console.error('chat page: FAILED:', e.message);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
