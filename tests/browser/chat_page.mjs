@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [port, room, artifacts] = process.argv.slice(2);
+const [port, room, artifacts, secret] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
 const browser = await chromium.launch({
@@ -63,6 +63,39 @@ try {
   if (bad.pwned || bad.scripts || bad.jsLinks || bad.handlers) throw new Error('XSS not inert: ' + JSON.stringify(bad));
   // the corpus is shown as text
   await alice.waitForSelector('.msg:has-text("<script>window.__pwned=1</script>")');
+  // an image picked by alice reaches bob with a preview and a full-size viewer
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiVHpUelR6VBgBGJAEfZ3nHlQAAAABJRU5ErkJggg==', 'base64');
+  await alice.setInputFiles('#file', { name: 'chart.png', mimeType: 'image/png', buffer: png });
+  const thumb = await bob.waitForSelector('.msg img.thumb[src^="/chat/files/"]');
+  await bob.waitForFunction((img) => img.complete && img.naturalWidth === 16, thumb);
+  await thumb.click();
+  await bob.waitForSelector('#viewer:not([hidden]) img[src^="/chat/files/"]');
+  await bob.screenshot({ path: path.join(artifacts, 'chat-image-viewer.png') });
+  await bob.click('#viewer');
+
+  // older history loads when scrolling up (60 messages posted through the admin API)
+  const older = room + 'h';
+  const api = (method, p, body) => fetch(`${base}/chat-admin/api${p}`, {
+    method, headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined });
+  await api('POST', `/rooms/${older}/members`, { username: 'alice' });
+  for (let i = 0; i < 60; i++) await api('POST', `/rooms/${older}/messages`, { text: `old ${i}` });
+  const pager = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  pager.setDefaultTimeout(15000);
+  await pager.goto(`${base}/chat/${older}?username=alice`);
+  await pager.waitForSelector('.msg:has-text("old 59")');
+  if ((await pager.$$('.msg[data-seq]')).length !== 20) throw new Error('welcome should show 20');
+  for (let i = 0; i < 5; i++) {
+    const before = (await pager.$$('.msg[data-seq]')).length;
+    if (before >= 60) break;
+    await pager.evaluate(() => { document.getElementById('log').scrollTop = 0; });
+    await pager.waitForFunction((n) => document.querySelectorAll('.msg[data-seq]').length > n, before);
+  }
+  const texts = await pager.$$eval('.msg[data-seq] .body', (els) => els.map((e) => e.textContent));
+  if (texts.length !== 60 || texts[0] !== 'old 0' || texts[59] !== 'old 59') {
+    throw new Error(`paging gave ${texts.length} messages, first ${texts[0]}`);
+  }
+
   // no horizontal scrolling at phone and desktop sizes
   for (const [who, p] of Object.entries(pages)) {
     const over = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth ||
