@@ -261,3 +261,44 @@ def test_large_message_right_after_handshake(port, tls, split):
         w.send_raw(f[split:])
         assert w.recv_message(timeout=10) == (OP_BINARY, payload)
         w.close()
+
+
+def test_fragments_and_pings_written_one_byte_at_a_time(ws):
+    frames = (WS.frame(OP_TEXT, "frag".encode(), fin=False) + WS.frame(OP_PING, b"in")
+              + WS.frame(OP_CONT, " µ".encode(), fin=False) + WS.frame(OP_CONT, b"end"))
+    ws.send_raw(frames, chunk=1)
+    assert ws.recv_frame() == (True, OP_PONG, b"in")
+    assert ws.recv_frame() == (True, OP_TEXT, "frag µend".encode())
+
+
+def test_invalid_utf8_refused_before_the_frame_ends(ws):
+    # a 1000-byte text frame whose 3rd byte is invalid: 1007 comes without the
+    # other 997 bytes being sent
+    frame = WS.frame(OP_TEXT, b"ab\xff" + b"c" * 997)
+    ws.send_raw(frame[:6 + 2 + 3])  # 4-byte header (16-bit length) + mask + 3 bytes
+    expect_close_code(ws, 1007)
+
+
+def test_well_behaved_library_client(port, tls):
+    # an independent implementation (python3-websockets) interoperates
+    import asyncio
+
+    import websockets
+
+    from harness import client_tls_context
+
+    async def run():
+        url = f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/chat-echo"
+        async with websockets.connect(url, ssl=client_tls_context() if tls else None,
+                                      compression=None, max_size=None) as c:
+            await c.send("héllo")
+            assert await c.recv() == "héllo"
+            blob = os.urandom(200000)
+            await c.send(blob)
+            assert await c.recv() == blob
+            pong = await c.ping(b"lib")
+            await asyncio.wait_for(pong, 5)
+            await c.close(1000, "done")
+            assert c.close_code == 1000
+
+    asyncio.run(asyncio.wait_for(run(), 20))

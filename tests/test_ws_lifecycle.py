@@ -1,29 +1,35 @@
 """Socket lifetime: server pings, idle timeout, reqtimeout removed, graceful
 restart and stop close with 1001, many sockets without a thread each, and
 directives checked at configtest."""
+import re
 import threading
 import time
 
 import pytest
 
-from harness import MPM, Httpd, wait_for
-from wsclient import OP_PING, OP_PONG, OP_TEXT, WS, Closed, raw_http
+from harness import MPM, Httpd
+from wsclient import OP_PING, OP_PONG, OP_TEXT, SLOW, WS, Closed, raw_http
 
 # mod_reqtimeout would cut any socket quiet for 2 s if it stayed in the chain
 HTTPD_EXTRA_CONF = "RequestReadTimeout header=2-3,MinRate=500 body=2,MinRate=500"
 
 
 def test_server_pings_and_answered_pings_keep_the_socket(port, tls):
+    # ChatPingInterval 1, ChatIdleTimeout 3, RequestReadTimeout 2 on this
+    # server: a client that only answers pings stays open for 5 s
     w = WS.connect(port, tls=tls, path="/chat-echo-idle")
-    start = time.monotonic()
+    start = last = time.monotonic()
     pings = 0
-    # ChatPingInterval 1, ChatIdleTimeout 3: answer pings for 5 s
     while time.monotonic() - start < 5:
         fin, op, payload = w.recv_frame(timeout=3)
+        now = time.monotonic()
         assert op == OP_PING
+        # each ping comes within the interval (1 s) plus scheduling slack
+        assert now - last < 2.0 * SLOW, f"ping {pings} came {now - last:.2f} s after the last"
+        last = now
         pings += 1
         w.send_frame(OP_PONG, payload)
-    assert pings >= 3
+    assert pings >= 4
     w.send_text("alive")
     assert w.recv_message() == (OP_TEXT, b"alive")
     w.close()
@@ -34,7 +40,10 @@ def test_idle_timeout_closes_with_1001(port, tls):
     start = time.monotonic()
     code, reason = w.expect_close(timeout=10)  # pings not answered
     assert code == 1001 and reason == "idle timeout"
-    assert 2.5 <= time.monotonic() - start  # not before ChatIdleTimeout
+    elapsed = time.monotonic() - start
+    # ChatIdleTimeout 3: not before it, and not much after it (checks run on
+    # the 1 s ping ticks)
+    assert 2.5 <= elapsed < 6 * SLOW, f"closed after {elapsed:.2f} s"
     w.close()
 
 
@@ -58,19 +67,39 @@ def _open_many(port, tls, n):
     return socks
 
 
-def test_more_sockets_than_workers_and_static_get_still_answers(httpd):
-    # event: idle sockets live on the children's I/O threads, so far more
-    # than MaxRequestWorkers (150) stay open; prefork holds one per process
-    n = 400 if MPM == "event" else 20
+# event: idle sockets live on the children's I/O threads, so far more than
+# MaxRequestWorkers (150, stock Debian settings) stay open and answer.
+# prefork holds one socket per process (MaxRequestWorkers 150): the same test
+# runs with 20 sockets there, which shows echo and static GETs side by side but
+# not the event-driven property. The count is chosen by CHAT_MPM, visible in
+# the test id.
+SOCKETS = 400 if MPM == "event" else 20
+
+
+@pytest.mark.parametrize("n", [SOCKETS], ids=[f"{MPM}-{SOCKETS}-sockets"])
+def test_more_sockets_than_workers_and_static_get_still_answers(httpd, n):
     socks = _open_many(httpd.port, False, n)
+    t0 = time.monotonic()
     status, _, body = raw_http(httpd.port, b"GET /static.txt HTTP/1.1\r\nHost: x\r\n"
                                            b"Connection: close\r\n\r\n")
+    elapsed = time.monotonic() - t0
     assert status == 200 and body == b"static file\n"
-    # all still answer
-    socks[0].send_text("first")
-    socks[-1].send_text("last")
-    assert socks[0].recv_message() == (OP_TEXT, b"first")
-    assert socks[-1].recv_message() == (OP_TEXT, b"last")
+    assert elapsed < 1.0 * SLOW, f"static GET took {elapsed:.3f} s with {n} sockets open"
+    # who holds the sockets: mod_status's worker count
+    status, _, body = raw_http(httpd.port, b"GET /server-status?auto HTTP/1.1\r\nHost: x\r\n"
+                                           b"Connection: close\r\n\r\n")
+    busy = int(re.search(rb"BusyWorkers: (\d+)", body).group(1))
+    if MPM == "event":
+        # no worker thread per idle socket: only the status request's own
+        assert busy <= 5, f"{busy} busy workers with {n} idle WebSockets"
+    else:
+        # prefork: one process per open WebSocket (the documented fallback)
+        assert busy >= n, f"{busy} busy workers with {n} WebSockets"
+    # every socket still answers, after the GET too
+    for i, s in enumerate(socks):
+        s.send_text(f"again{i}")
+    for i, s in enumerate(socks):
+        assert s.recv_message(timeout=10) == (OP_TEXT, f"again{i}".encode())
     for s in socks:
         s.close()
 
@@ -104,10 +133,30 @@ def test_graceful_restart_closes_with_1001_then_serves(own_httpd):
     for t in threads:
         t.join()
     assert codes == [1001] * len(socks)
-    w = WS.connect(own_httpd.port)
-    w.send_text("new generation")
-    assert w.recv_message() == (OP_TEXT, b"new generation")
-    w.close()
+    # the new generation serves WebSockets (plain and wss://) and static files
+    for port, tls in ((own_httpd.port, False), (own_httpd.tls_port, True)):
+        w = WS.connect(port, tls=tls)
+        w.send_text("new generation")
+        assert w.recv_message() == (OP_TEXT, b"new generation")
+        w.close()
+    status, _, body = raw_http(own_httpd.port, b"GET /static.txt HTTP/1.1\r\nHost: x\r\n"
+                                               b"Connection: close\r\n\r\n")
+    assert status == 200 and body == b"static file\n"
+
+
+# What a client sees when httpd stops (SIGTERM to the parent, apache2 -k stop).
+# The contract is 1001 everywhere, with one documented exception
+# (docs/ARCHITECTURE.md, "Restarts and stops"): under the event MPM a wss://
+# socket is run by its worker thread (thread mode), and event closes worker
+# sockets itself before modules hear of the stop, so the client sees the TCP
+# close (1006). The test asserts the exact outcome per MPM and transport, so
+# fixing the limitation (or breaking plain sockets) shows up here.
+STOP_EXPECT = {
+    ("event", "plain"): 1001,
+    ("event", "tls"): 1006,  # documented limitation, see above
+    ("prefork", "plain"): 1001,
+    ("prefork", "tls"): 1001,
+}
 
 
 def test_stop_closes_with_1001(own_httpd):
@@ -117,13 +166,10 @@ def test_stop_closes_with_1001(own_httpd):
     own_httpd.stop()
     for t in threads:
         t.join()
-    assert codes[:5] == [1001] * 5
-    if MPM == "event":
-        # event MPM closes worker-held (TLS) sockets itself before modules
-        # hear of the stop (docs/ARCHITECTURE.md): the client sees the close
-        assert all(c in (1001, 1006) for c in codes[5:])
-    else:
-        assert codes[5:] == [1001] * 2
+    got = {"plain": codes[:5], "tls": codes[5:]}
+    want = {"plain": [STOP_EXPECT[(MPM, "plain")]] * 5,
+            "tls": [STOP_EXPECT[(MPM, "tls")]] * 2}
+    assert got == want, f"MPM {MPM}"
 
 
 @pytest.mark.parametrize("line,name", [

@@ -51,20 +51,49 @@ def read_head(sock):
 
 
 def raw_http(port, request, tls=False, timeout=5):
-    """Send raw request bytes; return (status, headers dict lower-cased, body)."""
+    """Send raw request bytes; return (status, headers dict lower-cased, body).
+    The body is framed by Content-Length, chunked encoding or the end of the
+    connection, as the response says."""
     sock = _connect(port, tls, timeout)
     try:
         sock.sendall(request)
         status, headers, body = read_head(sock)
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
+        if status < 200 or status in (204, 304) or request.startswith(b"HEAD "):
+            return status, headers, body
+        if "content-length" in headers:
+            length = int(headers["content-length"])
+            while len(body) < length:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+            return status, headers, body
+        while True:
+            if "chunked" in headers.get("transfer-encoding", "").lower() \
+                    and _dechunk(body) is not None:
+                return status, headers, _dechunk(body)
             chunk = sock.recv(65536)
             if not chunk:
-                break
+                return status, headers, body
             body += chunk
-        return status, headers, body
     finally:
         sock.close()
+
+
+def _dechunk(data):
+    """The decoded body if data holds a complete chunked body, else None."""
+    out, pos = b"", 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size = int(data[pos:eol].split(b";")[0], 16)
+        if size == 0:
+            return out if data.find(b"\r\n", eol + 2) >= 0 else None
+        if len(data) < eol + 2 + size + 2:
+            return None
+        out += data[eol + 2:eol + 2 + size]
+        pos = eol + 2 + size + 2
 
 
 def _connect(port, tls, timeout):
@@ -242,6 +271,8 @@ class WS:
         except Closed:
             pass
         return code, reason
+
+    recv_close = expect_close
 
     def expect_eof(self, timeout=5):
         deadline = time.monotonic() + timeout
