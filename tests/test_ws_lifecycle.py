@@ -210,6 +210,16 @@ def test_configtest_names_the_bad_directive(httpd, line, name):
     assert name in out, out
 
 
+def test_configtest_reads_secret_files(httpd, tmp_path):
+    good, short = tmp_path / "good", tmp_path / "short"
+    good.write_text("a-secret-of-enough-length\n")
+    short.write_text("short\n")
+    assert httpd.configtest(f"ChatTokenSecretFile {good}\nChatAdminSecretFile {good}")[0] == 0
+    for d in ("ChatTokenSecretFile", "ChatAdminSecretFile"):
+        rc, out = httpd.configtest(f"{d} {short}")
+        assert rc != 0 and d in out and "16" in out
+
+
 def test_configtest_accepts_good_values(httpd):
     rc, out = httpd.configtest("\n".join([
         "ChatMaxFrameSize 64K", "ChatMaxMessageSize 2M", "ChatSendQueueLimit 1G",

@@ -401,22 +401,11 @@ static const char *set_token_secret(cmd_parms *cmd, void *dummy, const char *arg
         return err;
     }
     if ((long)cmd->info == 1) {
-        const char *path = ap_server_root_relative(cmd->pool, arg);
-        apr_file_t *f;
-        char buf[512];
-        apr_size_t len = sizeof(buf) - 1;
-        if (!path || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool) != APR_SUCCESS) {
-            return apr_psprintf(cmd->pool, "%s: cannot open '%s'", cmd->cmd->name, arg);
+        const char *err =
+            chat_read_secret_file(cmd->pool, ap_server_root_relative(cmd->pool, arg), &secret);
+        if (err) {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
         }
-        if (apr_file_read(f, buf, &len) != APR_SUCCESS) {
-            len = 0;
-        }
-        apr_file_close(f);
-        while (len > 0 && apr_isspace(buf[len - 1])) {
-            len--;
-        }
-        buf[len] = '\0';
-        secret = apr_pstrdup(cmd->pool, buf);
     }
     if (strlen(secret) < 16) {
         return apr_psprintf(cmd->pool, "%s: the secret must be at least 16 characters",

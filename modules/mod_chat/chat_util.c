@@ -1,6 +1,7 @@
 /* Pure helpers; see chat_util.h. */
 #include <errno.h>
 
+#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -111,4 +112,30 @@ int chat_room_name_valid(const char *name)
         }
     }
     return 1;
+}
+
+const char *chat_read_secret_file(apr_pool_t *p, const char *path, const char **secret)
+{
+    apr_file_t *f;
+    char buf[512];
+    apr_size_t len = sizeof(buf) - 1;
+    apr_status_t rv;
+
+    if (!path || apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot open '%s'", path ? path : "");
+    }
+    rv = apr_file_read(f, buf, &len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
+        return apr_psprintf(p, "cannot read '%s'", path);
+    }
+    if (rv != APR_SUCCESS) {
+        len = 0;
+    }
+    while (len > 0 && apr_isspace(buf[len - 1])) {
+        len--;
+    }
+    buf[len] = '\0';
+    *secret = apr_pstrdup(p, buf);
+    return NULL;
 }

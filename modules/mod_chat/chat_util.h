@@ -16,4 +16,8 @@ const char *chat_json_quote(apr_pool_t *p, const char *s);
 /* A room name: 1-64 characters of [A-Za-z0-9_-], not "upload" or "ai". */
 int chat_room_name_valid(const char *name);
 
+/* A secret kept in a file (ChatTokenSecretFile, ChatAdminSecretFile): its
+ * first line(s), trailing white space removed. NULL, or an error message. */
+const char *chat_read_secret_file(apr_pool_t *p, const char *path, const char **secret);
+
 #endif

@@ -69,32 +69,18 @@ static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
 static const char *set_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
 {
     admin_srv_conf *conf = ap_get_module_config(cmd->server->module_config, &chat_admin_module);
-    const char *path = ap_server_root_relative(cmd->pool, arg);
-    apr_file_t *f;
-    char buf[512];
-    apr_size_t len = sizeof(buf) - 1;
-    apr_status_t rv;
+    const char *secret = NULL;
+    const char *err =
+        chat_read_secret_file(cmd->pool, ap_server_root_relative(cmd->pool, arg), &secret);
 
     (void)dummy;
-    if (!path || (rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->pool)) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot open '%s'", cmd->cmd->name, arg);
+    if (err) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
     }
-    rv = apr_file_read(f, buf, &len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
-        return apr_psprintf(cmd->pool, "%s: cannot read '%s'", cmd->cmd->name, arg);
+    if ((err = check_secret(cmd, secret)) != NULL) {
+        return apr_psprintf(cmd->pool, "%s (in '%s')", err, arg);
     }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ')) {
-        len--;
-    }
-    buf[len] = '\0';
-    {
-        const char *err = check_secret(cmd, buf);
-        if (err) {
-            return apr_psprintf(cmd->pool, "%s (in '%s')", err, arg);
-        }
-    }
-    conf->secret = apr_pstrdup(cmd->pool, buf);
+    conf->secret = secret;
     return NULL;
 }
 
