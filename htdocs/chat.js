@@ -10,19 +10,38 @@
           left: ' left', del: 'Delete', explain: 'Explain', describe: 'Describe',
           older: 'older messages…', today: 'Today', name: 'Your name?', users: ' online',
           uploadFailed: 'Upload failed: ', aiFailed: 'AI: ', recording: 'recording… tap to stop',
-          image: 'Image', voice: 'Voice' },
+          image: 'Image', voice: 'Voice', accept: 'Accept', decline: 'Decline', hangup: 'Hang up',
+          audioCall: 'Audio call', videoCall: 'Video call', call_calling: 'calling…',
+          call_ringing: 'is calling you', call_connecting: 'connecting…', call_connected: 'connected',
+          callFailed: 'The call failed.', noAnswer: 'No answer.', callDeclined: 'The call was declined.',
+          callBusy: 'The other side is in another call.', callEnded: 'The call ended.',
+          noCalls: 'This browser cannot make calls.', signIn: 'Please sign in to chat.',
+          unreachable: 'The chat server cannot be reached; retrying…', askAI: 'Ask AI' },
     zh: { online: '在线', send: '发送', message: '消息', connecting: '连接中…',
           reconnecting: '重新连接中…', notAllowed: '无权访问', joined: ' 加入了', left: ' 离开了',
           del: '删除', explain: '解释', describe: '描述', older: '更早的消息…', today: '今天',
           name: '你的名字？', users: ' 人在线', uploadFailed: '上传失败：', aiFailed: 'AI：',
-          recording: '录音中… 点击停止', image: '图片', voice: '语音' }
+          recording: '录音中… 点击停止', image: '图片', voice: '语音', accept: '接听', decline: '拒绝',
+          hangup: '挂断', audioCall: '语音通话', videoCall: '视频通话', call_calling: '呼叫中…',
+          call_ringing: '来电', call_connecting: '连接中…', call_connected: '通话中',
+          callFailed: '通话失败。', noAnswer: '无人接听。', callDeclined: '对方拒绝了通话。',
+          callBusy: '对方正在通话中。', callEnded: '通话已结束。', noCalls: '此浏览器不支持通话。',
+          signIn: '请先登录再聊天。', unreachable: '无法连接聊天服务器，正在重试…', askAI: '问 AI' }
   };
   var lang = localStorage.getItem('chatLang') || ((navigator.language || 'en').indexOf('zh') === 0 ? 'zh' : 'en');
   var t = function (k) { return (T[lang] || T.en)[k] || T.en[k] || k; };
 
   var room = location.pathname.split('/').filter(Boolean).pop() || 'lobby';
+  // the socket and uploads live under the page's own prefix (/chat by default)
+  var prefix = location.pathname.replace(/\/[^\/]*$/, '') || '/chat';
   var params = new URLSearchParams(location.search);
   var user = params.get('username') || '';
+  // token identity: a ?token= in the page URL goes along to the socket and uploads
+  var token = params.get('token') || '';
+  var ident = function () {
+    return token ? 'token=' + encodeURIComponent(token) : (user ? 'username=' + encodeURIComponent(user) : '');
+  };
+  var info = { iceServers: [] }, connects = 0;
   var log = $('log'), state = $('state');
   var since = 0, epoch = '', oldestSeq = 0, hasMore = false, ws = null, delay = 500;
   var unread = 0, baseTitle = '#' + room + ' — mod_chat';
@@ -164,7 +183,20 @@
 
   function users(list) {
     var ul = $('user-list'); ul.textContent = '';
-    list.forEach(function (u) { ul.appendChild(el('li', u === user ? 'me' : '', u)); });
+    list.forEach(function (u) {
+      var li = el('li', u === user ? 'me' : '');
+      li.appendChild(el('span', 'name', u));
+      li.dataset.user = u;
+      if (u !== user) {
+        [['call-audio', '📞', 'audioCall', false], ['call-video', '🎥', 'videoCall', true]].forEach(function (b) {
+          var btn = el('button', b[0], b[1]); btn.type = 'button'; btn.title = t(b[2]);
+          btn.setAttribute('aria-label', t(b[2]) + ' ' + u);
+          btn.onclick = function () { calls.start(u, b[3]); };
+          li.appendChild(btn);
+        });
+      }
+      ul.appendChild(li);
+    });
   }
 
   // --- connection -----------------------------------------------------------
@@ -173,17 +205,18 @@
   }
 
   function connect() {
-    var q = '?username=' + encodeURIComponent(user) + (since ? '&since=' + since + '&epoch=' + encodeURIComponent(epoch) : '');
+    var q = '?' + ident() + (since ? '&since=' + since + '&epoch=' + encodeURIComponent(epoch) : '');
     state.textContent = since ? t('reconnecting') : t('connecting');
     state.className = 'state connecting';
-    ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/chat/' + room + q);
+    ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + prefix + '/' + room + q);
     ws.onmessage = function (e) {
       var msg, p;
       try { msg = JSON.parse(e.data); } catch (err) { return; }
       p = msg.payload || {};
       switch (msg.type) {
         case 'welcome':
-          delay = 500;
+          delay = 500; user = p.username;
+          document.body.dataset.connects = ++connects;
           state.textContent = p.userCount + t('users'); state.className = 'state online';
           banner('');
           if (p.epoch !== epoch || !since) { epoch = p.epoch; resetLog(p.history); hasMore = p.hasMoreHistory; }
@@ -201,17 +234,25 @@
         case 'history_reset': epoch = p.epoch; resetLog(p.history); break;
         case 'delete': if (seen[p.messageId]) { seen[p.messageId].remove(); delete seen[p.messageId]; } break;
         case 'user_join': system(p.username + t('joined')); state.textContent = p.userCount + t('users'); break;
-        case 'user_leave': system(p.username + t('left')); state.textContent = p.userCount + t('users'); break;
+        case 'user_leave':
+          system(p.username + t('left')); state.textContent = p.userCount + t('users');
+          calls.peerLeft(p.username);
+          break;
         case 'user_list_update': users(p.users); state.textContent = p.userCount + t('users'); break;
         case 'auth_failed':
           ws.onclose = null; state.textContent = t('notAllowed'); state.className = 'state failed';
           banner(p.message);
           break;
         case 'error': banner(p.message); break;
+        case 'offer': case 'answer': case 'candidate': case 'call_end': calls.handle(msg.type, p); break;
       }
     };
+    var opened = false;
+    ws.onopen = function () { opened = true; };
     ws.onclose = function () {
       state.textContent = t('reconnecting'); state.className = 'state connecting';
+      // refused before the upgrade (server down, or identity refused): say so
+      if (!opened && delay >= 4000) banner(t('unreachable'));
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 15000);
     };
@@ -230,8 +271,10 @@
     e.preventDefault();
     var text = $('text').value;
     if (!text.trim()) return;
+    // "ask AI": the mode menu, or /gemini … and /deepseek … typed in the box
     var ask = text.match(/^\/(gemini|deepseek)\s+([\s\S]+)/);
     if (ask) send(ask[1] + '_chat', { text: ask[2] });
+    else if ($('mode').value !== 'chat') send($('mode').value + '_chat', { text: text });
     else send('chat', { type: 'text', text: text });
     $('text').value = '';
   };
@@ -240,7 +283,7 @@
   });
 
   function upload(blob, filename) {
-    return fetch('/chat/upload?room=' + encodeURIComponent(room) + '&username=' + encodeURIComponent(user), {
+    return fetch(prefix + '/upload?room=' + encodeURIComponent(room) + '&' + ident(), {
       method: 'POST', body: blob,
       headers: { 'Content-Type': (blob.type || 'application/octet-stream').split(';')[0], 'X-Filename': encodeURIComponent(filename) }
     }).then(function (r) {
@@ -281,14 +324,17 @@
           send('chat', { type: 'audio', audioUrl: j.url, filename: j.filename, size: j.size });
         }).catch(function (e) { banner(t('uploadFailed') + e.message); });
       };
-      recorder.start();
+      recorder.start(250); // chunks as we go: a dropped page loses at most a quarter second
+      recorder.addEventListener('dataavailable', function () {
+        $('record').dataset.bytes = chunks.reduce(function (n, c) { return n + c.size; }, 0);
+      });
       $('record').classList.add('on'); $('record').title = t('recording');
     }).catch(function (e) { banner(e.message); });
   };
 
   function askAI(m, node) {
     var isImage = m.type === 'image';
-    fetch('/chat/ai/' + (isImage ? 'describe-image' : 'explain') + '?username=' + encodeURIComponent(user), {
+    fetch('/chat/ai/' + (isImage ? 'describe-image' : 'explain') + '?' + ident(), {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(isImage ? { imageUrl: m.imageUrl, roomName: room } : { text: m.text, roomName: room })
     }).then(function (r) {
@@ -312,8 +358,19 @@
   applyLang();
   $('room').textContent = '#' + room;
   document.title = baseTitle;
-  if (!user) user = (prompt(t('name')) || '').trim();
-  if (user) {
+  var calls = window.ChatCall({
+    send: send, t: t, banner: banner,
+    iceServers: function () { return info.iceServers || []; },
+    notify: function (title, body) {
+      if (document.hidden && window.Notification && Notification.permission === 'granted') {
+        try { new Notification(title, { body: body, tag: room + '-call' }); } catch (e) { /* not allowed here */ }
+      }
+    }
+  });
+
+  window.chatCalls = calls; // for diagnostics and the browser tests
+
+  function start() {
     if (window.Notification && Notification.permission === 'default') {
       document.addEventListener('click', function once() {
         document.removeEventListener('click', once);
@@ -321,7 +378,22 @@
       });
     }
     connect();
-  } else {
-    state.textContent = t('notAllowed');
   }
+  // Ask the server how identity works here before connecting: a name prompt
+  // only in query mode; remote-user and token modes know the user already.
+  fetch(location.pathname + '?info' + (ident() ? '&' + ident() : ''), { cache: 'no-store' })
+    .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    .then(function (j) {
+      info = j;
+      if (j.maxText) $('text').maxLength = j.maxText;
+      if (j.username) user = j.username;
+      if (!user && j.identity === 'query') user = (prompt(t('name')) || '').trim();
+      if (user) start();
+      else { state.textContent = t('notAllowed'); state.className = 'state failed'; banner(t('signIn')); }
+    })
+    .catch(function () {
+      // an older server or a proxy that hides ?info: fall back to the URL's name
+      if (user || token) start();
+      else { state.textContent = t('notAllowed'); state.className = 'state failed'; banner(t('signIn')); }
+    });
 })();

@@ -1,7 +1,12 @@
 """A chat-protocol client over the raw WebSocket client, for room tests."""
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
+
+from harness import TOKEN_SECRET
 
 from wsclient import WS, Closed
 
@@ -53,6 +58,15 @@ class Chat:
 
     def close(self):
         self.ws.close()
+
+
+def token(user, exp, secret=TOKEN_SECRET):
+    """A user token as the admin API mints it: base64url(JSON).base64url(HMAC)."""
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    payload = b64(json.dumps({"u": user, "exp": exp}).encode())
+    sig = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+    return payload + "." + b64(sig)
 
 
 def unique_room(prefix="r"):

@@ -2,10 +2,11 @@
 corpus is rendered inert, an image reaches the other user with a viewer,
 older history loads on scrolling up, and 390x844 and 1440x900 layouts do
 not scroll sideways. Screenshots: test-artifacts/chat/."""
+import json
 import subprocess
 
-from chatclient import unique_room
-from harness import ADMIN_SECRET, ROOT
+from chatclient import Chat, unique_room
+from harness import ADMIN_SECRET, ROOT, Httpd
 
 
 def test_chat_page_end_to_end(httpd, redis_server):
@@ -19,3 +20,64 @@ def test_chat_page_end_to_end(httpd, redis_server):
     assert "chat page: ok" in r.stdout
     for name in ("chat-alice.png", "chat-bob.png"):
         assert (artifacts / name).stat().st_size > 1000
+
+
+def run_page(script, *args, timeout=180):
+    r = subprocess.run(["node", str(ROOT / "tests" / "browser" / script), *map(str, args)],
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_voice_note_calls_and_room_ui(httpd, redis_server):
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob", "carol")
+    artifacts = ROOT / "test-artifacts" / "chat"
+    out = run_page("chat_media.mjs", httpd.port, room, artifacts)
+    assert "chat media: ok" in out
+    assert (artifacts / "call-bob.png").stat().st_size > 1000
+
+
+def test_server_restart_mid_chat(httpd, redis_server):
+    """Both pages reconnect by themselves and show every message exactly
+    once, including three posted through a second server while theirs was
+    down."""
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob", "carol")
+    peer = Httpd(redis_server, name="restart-peer").start()
+    node = subprocess.Popen(["node", str(ROOT / "tests" / "browser" / "chat_restart.mjs"),
+                             str(httpd.port), room],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    out = []
+
+    def until(word):
+        for line in node.stdout:
+            out.append(line)
+            if line.strip() == word:
+                return
+        raise AssertionError("page script ended early: " + "".join(out))
+
+    try:
+        until("RESTART")
+        httpd.stop()
+        until("DOWN")
+        posted = [f"while away {i}" for i in range(3)]
+        carol = Chat(peer.port, room, "carol")
+        for text in posted:
+            carol.say(text)
+        assert [m["text"] for m in carol.chats(3)] == posted
+        carol.close()
+        httpd.start()
+        node.stdin.write(json.dumps(posted) + "\n")
+        node.stdin.flush()
+        out.append(node.stdout.read())
+        assert node.wait(120) == 0, "".join(out)
+        assert "chat restart: ok" in "".join(out)
+    finally:
+        if node.poll() is None:
+            node.kill()
+        if httpd.pid is None:
+            httpd.start()
+        peer.stop()
+        peer.cleanup()

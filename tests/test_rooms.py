@@ -1,16 +1,12 @@
 """The chat protocol of SPEC "WebSocket protocol" against a real httpd and
 redis: welcome, chat, delete, history paging, presence, signaling, errors,
 ACL, identity, reconnect with since/epoch, limits."""
-import base64
-import hashlib
-import hmac
 import json
 import time
 
 import pytest
 
-from chatclient import Chat, closed_with, unique_room
-from harness import TOKEN_SECRET
+from chatclient import Chat, closed_with, token, unique_room
 from wsclient import WS, HandshakeRefused
 
 
@@ -191,12 +187,6 @@ def test_identity_refusals_before_upgrade(httpd, room):
         assert e.value.status == 400
 
 
-def token(user, exp, secret=TOKEN_SECRET):
-    def b64(b):
-        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-    payload = b64(json.dumps({"u": user, "exp": exp}).encode())
-    sig = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    return payload + "." + b64(sig)
 
 
 def test_token_identity(httpd, room):

@@ -102,6 +102,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->token_secret = add->token_secret ? add->token_secret : base->token_secret;
     sc->presence_ttl = MERGE(presence_ttl, -1);
     sc->debug_log_size = MERGE(debug_log_size, -1);
+    sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
     return sc;
 }
 
@@ -473,6 +474,41 @@ static const char *set_upload(cmd_parms *cmd, void *dcv, const char *arg)
     }
 }
 
+/* ChatIceServer URL [username credential]: only stun:, turn: and turns: URLs,
+ * and TURN needs its credentials (browsers refuse it without). */
+static const char *set_ice_server(cmd_parms *cmd, void *dummy, const char *url, const char *user,
+                                  const char *cred)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    chat_ice_server *ice;
+    int turn = !strncasecmp(url, "turn:", 5) || !strncasecmp(url, "turns:", 6);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!turn && strncasecmp(url, "stun:", 5)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a stun:, turn: or turns: URL",
+                            cmd->cmd->name, url);
+    }
+    if (strchr(url, '"') || strchr(url, '\\') || strlen(url) < 7) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid URL", cmd->cmd->name, url);
+    }
+    if (turn && (!user || !cred)) {
+        return apr_psprintf(cmd->pool, "%s: a TURN server needs a username and a credential",
+                            cmd->cmd->name);
+    }
+    if (!sc->ice_servers) {
+        sc->ice_servers = apr_array_make(cmd->pool, 2, sizeof(chat_ice_server));
+    }
+    ice = apr_array_push(sc->ice_servers);
+    ice->url = url;
+    ice->username = user;
+    ice->credential = cred;
+    return NULL;
+}
+
 const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
@@ -501,6 +537,9 @@ const command_rec chat_cmds[] = {
                   "Seconds a Redis command may take before the connection is reset (default 5)"),
     AP_INIT_TAKE1("ChatKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
                   "Prefix of every Redis key and channel (default chat:)"),
+    AP_INIT_TAKE13("ChatIceServer", set_ice_server, NULL, RSRC_CONF,
+                   "A STUN or TURN server for browser calls: URL [username credential]; "
+                   "repeat for several (default none: calls work on a LAN)"),
     AP_INIT_TAKE1("ChatIdentity", set_identity, NULL, RSRC_CONF | ACCESS_CONF,
                   "Who a user is: remote-user (default), token or query (demos only)"),
     AP_INIT_TAKE1("ChatTokenSecret", set_token_secret, (void *)0, RSRC_CONF,

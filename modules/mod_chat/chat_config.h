@@ -65,15 +65,23 @@ typedef struct chat_srv_conf {
     const char *redis_host; /* NULL = unset */
     int redis_port;
     const char *redis_socket;
-    const char *redis_user;     /* Redis 6 ACL user, NULL = default */
-    const char *redis_password; /* NULL = no AUTH */
-    int redis_db;               /* -1 = unset (0) */
-    int redis_timeout;          /* seconds, -1 = unset */
-    const char *key_prefix;     /* NULL = "chat:" */
-    const char *token_secret;   /* NULL = token identity unusable */
-    int presence_ttl;           /* seconds, -1 = unset */
-    int debug_log_size;         /* events kept per room, -1 = unset, 0 = off */
+    const char *redis_user;          /* Redis 6 ACL user, NULL = default */
+    const char *redis_password;      /* NULL = no AUTH */
+    int redis_db;                    /* -1 = unset (0) */
+    int redis_timeout;               /* seconds, -1 = unset */
+    const char *key_prefix;          /* NULL = "chat:" */
+    const char *token_secret;        /* NULL = token identity unusable */
+    int presence_ttl;                /* seconds, -1 = unset */
+    int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
+    apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
 } chat_srv_conf;
+
+/* A STUN or TURN server handed to browsers for WebRTC calls (ChatIceServer). */
+typedef struct chat_ice_server {
+    const char *url; /* stun:host:port, turn:host:port?transport=udp, turns:... */
+    const char *username;
+    const char *credential;
+} chat_ice_server;
 
 /* The effective room settings of one location, defaults applied. */
 typedef struct chat_room_limits {

@@ -7,6 +7,7 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <util_cookies.h>
+#include <json.h>
 
 #include "chat_room_handler.h"
 #include "chat_identity.h"
@@ -66,6 +67,50 @@ const char *chat_identify(request_rec *r, const chat_room_limits *lim, int *stat
     return name;
 }
 
+/* GET /chat/{room}?info: what the browser client needs before it connects:
+ * how identity works here (a name prompt only in query mode), who the user
+ * is when the server already knows, the STUN/TURN servers for calls and the
+ * upload and text limits. Never cached: it names the user. */
+static int room_info(request_rec *r, const char *room)
+{
+    chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
+    chat_dir_conf *dc = ap_get_module_config(r->per_dir_config, &chat_module);
+    static const char *const modes[] = {"remote-user", "remote-user", "token", "query"};
+    chat_room_limits lim;
+    json_object *o = json_object_new_object(), *ice = json_object_new_array();
+    const char *user;
+    int status, i;
+
+    chat_config_room_limits(dc, &lim);
+    user = chat_identify(r, &lim, &status);
+    json_object_object_add(o, "room", json_object_new_string(room));
+    json_object_object_add(o, "identity", json_object_new_string(modes[lim.identity]));
+    json_object_object_add(o, "username", user ? json_object_new_string(user) : NULL);
+    for (i = 0; sc->ice_servers && i < sc->ice_servers->nelts; i++) {
+        const chat_ice_server *is = &APR_ARRAY_IDX(sc->ice_servers, i, chat_ice_server);
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "urls", json_object_new_string(is->url));
+        if (is->username) {
+            json_object_object_add(e, "username", json_object_new_string(is->username));
+            json_object_object_add(e, "credential", json_object_new_string(is->credential));
+        }
+        json_object_array_add(ice, e);
+    }
+    json_object_object_add(o, "iceServers", ice);
+    json_object_object_add(
+        o, "maxUpload",
+        json_object_new_int64(
+            dc->upload_dir ? (dc->upload_max >= 0 ? dc->upload_max : CHAT_DEFAULT_UPLOAD_MAX) : 0));
+    json_object_object_add(o, "maxText", json_object_new_int(lim.max_text));
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_rputs(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        r);
+    json_object_put(o);
+    return OK;
+}
+
 int chat_room_handler(request_rec *r)
 {
     chat_room_limits lim;
@@ -89,6 +134,9 @@ int chat_room_handler(request_rec *r)
         if (r->method_number != M_GET) {
             ap_allow_methods(r, REPLACE_ALLOW, "GET", NULL);
             return HTTP_METHOD_NOT_ALLOWED;
+        }
+        if (r->args && (!strcmp(r->args, "info") || !strncmp(r->args, "info&", 5))) {
+            return room_info(r, room);
         }
         ap_internal_redirect_handler("/index.html", r);
         return OK;

@@ -96,6 +96,22 @@ try {
     throw new Error(`paging gave ${texts.length} messages, first ${texts[0]}`);
   }
 
+  // token identity: no name prompt, the token goes along to the socket
+  const tok = await (await api('POST', '/tokens', { username: 'alice', ttl: 120 })).json();
+  const tpage = await (await browser.newContext()).newPage();
+  tpage.setDefaultTimeout(15000);
+  tpage.on('dialog', async (d) => { await d.dismiss(); failed = true; console.error('token page prompted'); });
+  await tpage.goto(`${base}/tchat/${older}?token=${encodeURIComponent(tok.token)}`);
+  await tpage.waitForSelector('#state.online');
+  await tpage.waitForSelector('.msg:has-text("old 59")');
+  // a room that is not active: a clear refusal, no reconnect loop
+  await tpage.goto(`${base}/chat/${room}inactive?username=alice`);
+  await tpage.waitForSelector('#state.failed');
+  await tpage.waitForSelector('#banner:not([hidden])');
+  if (!/not active|not a member|inactive/i.test(await tpage.textContent('#banner'))) {
+    throw new Error('inactive room banner: ' + await tpage.textContent('#banner'));
+  }
+
   // no horizontal scrolling at phone and desktop sizes
   for (const [who, p] of Object.entries(pages)) {
     const over = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth ||
