@@ -11,5 +11,7 @@ Suite *suite_ws_frame(void);
 Suite *suite_utf8(void);
 Suite *suite_config(void);
 Suite *suite_identity(void);
+Suite *suite_cron(void);
+Suite *suite_ai(void);
 
 #endif
