@@ -101,7 +101,8 @@
   function banner(text) { var b = $('banner'); b.textContent = text || ''; b.hidden = !text; }
 
   function renderMessage(m) {
-    var d = el('div', 'msg' + (m.username === user ? ' own' : '') + (m.type === 'system' ? ' sys' : ''));
+    var d = el('div', 'msg' + (m.username === user ? ' own' : '') + (m.type === 'system' ? ' sys' : '') +
+                (m.bot ? ' bot' : '') + (m.error ? ' failed' : ''));
     d.dataset.id = m.id; d.dataset.seq = m.seq; d.dataset.day = dayOf(m.timestamp);
     var head = el('div', 'head');
     head.appendChild(el('span', 'who', m.username));
@@ -271,9 +272,9 @@
     e.preventDefault();
     var text = $('text').value;
     if (!text.trim()) return;
-    // "ask AI": the mode menu, or /gemini … and /deepseek … typed in the box
-    var ask = text.match(/^\/(gemini|deepseek)\s+([\s\S]+)/);
-    if (ask) send(ask[1] + '_chat', { text: ask[2] });
+    // "ask AI": the mode menu, or /gemini …, /deepseek … (any provider) typed in the box
+    var ask = text.match(/^\/([A-Za-z0-9_-]+)\s+([\s\S]+)/);
+    if (ask && info.ai && info.ai.chat.indexOf(ask[1]) >= 0) send(ask[1] + '_chat', { text: ask[2] });
     else if ($('mode').value !== 'chat') send($('mode').value + '_chat', { text: text });
     else send('chat', { type: 'text', text: text });
     $('text').value = '';
@@ -386,6 +387,17 @@
     .then(function (j) {
       info = j;
       if (j.maxText) $('text').maxLength = j.maxText;
+      // the "send to" menu lists the AI providers this server has
+      var sel = $('mode');
+      ((j.ai && j.ai.chat) || []).forEach(function (name) {
+        if (!sel.querySelector('option[value="' + name + '"]')) {
+          var o = el('option', '', '🤖 ' + name); o.title = t('askAI') + ': ' + name; o.value = name; sel.appendChild(o);
+        }
+      });
+      [].slice.call(sel.options).forEach(function (o) {
+        if (o.value !== 'chat' && j.ai && j.ai.chat.indexOf(o.value) < 0) o.remove();
+      });
+      sel.hidden = sel.options.length < 2;
       if (j.username) user = j.username;
       if (!user && j.identity === 'query') user = (prompt(t('name')) || '').trim();
       if (user) start();

@@ -188,6 +188,11 @@ class Httpd:
         self.exit_status = None  # httpd -X's (valgrind's) exit status after stop()
         self._write()
 
+    def reconfigure(self, extra_conf):
+        """New server-level lines (e.g. ones naming this server's port); before start()."""
+        self.extra_conf = extra_conf
+        self._write()
+
     @property
     def pidfile(self):
         return self.dir / "run" / "httpd.pid"
@@ -249,6 +254,10 @@ class Httpd:
 </Location>
 <Location /chat/files>
     SetHandler chat-files
+</Location>
+<Location /chat/ai>
+    SetHandler chat-ai
+    ChatIdentity query
 </Location>
 """
         if self.proxy_to:

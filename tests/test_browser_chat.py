@@ -81,3 +81,10 @@ def test_server_restart_mid_chat(httpd, redis_server):
             httpd.start()
         peer.stop()
         peer.cleanup()
+
+
+def test_ai_buttons_without_ai(httpd, redis_server):
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice")
+    out = run_page("chat_ai.mjs", httpd.port, room, "none", ROOT / "test-artifacts" / "chat")
+    assert "chat ai: ok" in out

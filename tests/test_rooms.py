@@ -181,10 +181,11 @@ def test_identity_refusals_before_upgrade(httpd, room):
         with pytest.raises(HandshakeRefused) as e:
             WS.connect(httpd.port, path=f"/chat/{room}?{q}")
         assert e.value.status == 400
-    for bad in ("upload", "ai", "a.b", "x" * 65):
+    # /chat/ai is the AI endpoints' location (chat-ai handler): not found there
+    for bad, status in (("upload", 400), ("ai", 404), ("a.b", 400), ("x" * 65, 400)):
         with pytest.raises(HandshakeRefused) as e:
             WS.connect(httpd.port, path=f"/chat/{bad}?username=alice")
-        assert e.value.status == 400
+        assert e.value.status == status
 
 
 

@@ -306,7 +306,16 @@ const char *chat_ai_complete(apr_pool_t *p, const chat_ai_call *call, chat_ai_re
     int round, rounds = call->max_rounds > 0 ? call->max_rounds : 4, fell_back = 0;
 
     memset(res, 0, sizeof(*res));
-    if (prov->kind == CHAT_AI_OPENAI) {
+    if (!model) {
+        res->error = apr_psprintf(p, "%s: no model configured (ChatAIModel %s MODEL)", prov->name,
+                                  prov->name);
+        json_object_put(body);
+        return res->error;
+    }
+    if (!prov->key) {
+        /* a self-hosted server may need no key */
+    }
+    else if (prov->kind == CHAT_AI_OPENAI) {
         APR_ARRAY_PUSH(hdrs, const char *) =
             apr_pstrcat(p, "Authorization: Bearer ", prov->key, NULL);
     }

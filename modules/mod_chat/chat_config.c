@@ -7,6 +7,7 @@
 #include <http_core.h>
 
 #include "chat_config.h"
+#include "chat_ai_config.h"
 #include "chat_upload.h"
 
 void *chat_config_dir_create(apr_pool_t *p, char *dir)
@@ -103,6 +104,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->presence_ttl = MERGE(presence_ttl, -1);
     sc->debug_log_size = MERGE(debug_log_size, -1);
     sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
+    sc->ai = add->ai ? add->ai : base->ai;
     return sc;
 }
 
@@ -510,6 +512,7 @@ static const char *set_ice_server(cmd_parms *cmd, void *dummy, const char *url, 
 }
 
 const command_rec chat_cmds[] = {
+    CHAT_AI_COMMANDS,
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
     AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,

@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 #include <json-c/json.h>
 
+#include "chat_ai_room.h"
 #include "chat_identity.h"
 #include "chat_redis.h"
 #include "chat_room.h"
@@ -317,6 +318,34 @@ static void handle_signal(chat_member *m, const char *type, json_object *payload
     json_object_put(ev);
 }
 
+/* NAME_chat {text}: ask provider NAME in the room (gemini_chat, deepseek_chat). */
+static void handle_ai(chat_member *m, const char *name, json_object *payload, apr_pool_t *p)
+{
+    const chat_ai_conf *ac = m->sc->ai;
+    const chat_ai_provider *prov = ac ? chat_ai_provider_find(ac, name) : NULL;
+    const char *text = get_str(payload, "text"), *err;
+
+    if (!prov) {
+        chat_member_error(
+            m, "ai_unavailable",
+            apr_psprintf(p, "AI is not configured on this server (no ChatAIProvider %s)", name));
+        return;
+    }
+    if (!text || blank(text)) {
+        chat_member_error(m, "invalid", "an AI question needs non-empty text");
+        return;
+    }
+    if (utf8_chars(text) > (apr_size_t)m->lim.max_text) {
+        chat_member_error(m, "too_long",
+                          apr_psprintf(p, "text longer than %d characters", m->lim.max_text));
+        return;
+    }
+    if ((err = chat_ai_room_ask(m->sc, ac, prov, m->room_name, m->username, text,
+                                m->lim.history_size))) {
+        chat_member_error(m, "ai_unavailable", err);
+    }
+}
+
 void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
 {
     json_tokener *tok;
@@ -370,8 +399,8 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
              !strcmp(type, "call_end")) {
         handle_signal(m, type, payload);
     }
-    else if (!strcmp(type, "gemini_chat") || !strcmp(type, "deepseek_chat")) {
-        chat_member_error(m, "ai_unavailable", "AI is not configured on this server");
+    else if (strlen(type) > 5 && !strcmp(type + strlen(type) - 5, "_chat")) {
+        handle_ai(m, apr_pstrndup(p, type, strlen(type) - 5), payload, p);
     }
     else {
         chat_member_error(m, "unknown_type", apr_psprintf(p, "unknown message type '%s'", type));

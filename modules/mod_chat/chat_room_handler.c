@@ -10,6 +10,7 @@
 #include <json.h>
 
 #include "chat_room_handler.h"
+#include "chat_ai_config.h"
 #include "chat_identity.h"
 #include "chat_room.h"
 #include "chat_upload.h"
@@ -102,6 +103,22 @@ static int room_info(request_rec *r, const char *room)
         json_object_new_int64(
             dc->upload_dir ? (dc->upload_max >= 0 ? dc->upload_max : CHAT_DEFAULT_UPLOAD_MAX) : 0));
     json_object_object_add(o, "maxText", json_object_new_int(lim.max_text));
+    {
+        /* which AI features the page should offer */
+        const chat_ai_conf *ac = chat_ai_conf_get(r->server);
+        json_object *ai = json_object_new_object(), *chat = json_object_new_array();
+        json_object_object_add(ai, "explain",
+                               json_object_new_boolean(chat_ai_provider_for_explain(ac) != NULL));
+        json_object_object_add(ai, "describe",
+                               json_object_new_boolean(chat_ai_provider_for_describe(ac) != NULL));
+        for (i = 0; ac->providers && i < ac->providers->nelts; i++) {
+            json_object_array_add(
+                chat,
+                json_object_new_string(APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *)->name));
+        }
+        json_object_object_add(ai, "chat", chat);
+        json_object_object_add(o, "ai", ai);
+    }
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     ap_rputs(

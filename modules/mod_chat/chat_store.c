@@ -3,6 +3,7 @@
  * and is published in one step, and subscribers see seq order. */
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 
 #include "chat_store.h"
 
@@ -20,6 +21,25 @@ void chat_store_new_epoch(char out[17])
     for (i = 0; i < 8; i++) {
         apr_snprintf(out + 2 * i, 3, "%02x", rnd[i]);
     }
+}
+
+void chat_store_post_args(apr_pool_t *p, const char *argv[11], const char *prefix, const char *room,
+                          int history_size, const char *body, const char *user)
+{
+    char *epoch = apr_palloc(p, 17);
+
+    chat_store_new_epoch(epoch);
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_post;
+    argv[2] = "2";
+    argv[3] = chat_store_key(p, prefix, room, "meta");
+    argv[4] = chat_store_key(p, prefix, room, "log");
+    argv[5] = chat_store_channel(p, prefix, room);
+    argv[6] = apr_itoa(p, history_size);
+    argv[7] = body;
+    argv[8] = user;
+    argv[9] = epoch;
+    argv[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
 }
 
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room)
@@ -113,6 +133,19 @@ const char chat_lua_post[] =
     "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. "
     "'\",\"m\":' .. m .. '}')\n"
     "return {seq, epoch, m}\n";
+
+/* An AI answer takes the place of its "thinking…" message: same id, a new
+ * seq (so every client and reconnect sees it), the placeholder removed. */
+const char chat_lua_replace[] =
+    "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "if not epoch then return 'gone' end\n"
+    "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
+    "local m = '{\"id\":\"' .. ARGV[3] .. '\",\"seq\":' .. seq .. ',' .. string.sub(ARGV[4], 2)\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'u', ARGV[5], 'm', m)\n"
+    "redis.call('XDEL', KEYS[2], ARGV[3] .. '-0')\n"
+    "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. "
+    "'\",\"m\":' .. m .. '}')\n"
+    "return seq\n";
 
 const char chat_lua_history[] =
     LUA_HELPERS "local m, more = page(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"

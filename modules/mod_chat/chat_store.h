@@ -33,6 +33,15 @@ extern const char chat_lua_post[];
 /* KEYS log; ARGV before_seq (0 = newest) limit -> {messages JSON, hasMore} */
 extern const char chat_lua_history[];
 
+/* KEYS meta, log; ARGV channel, history size, message id, message JSON
+ * (without id/seq), username: a new seq for message id. */
+extern const char chat_lua_replace[];
+
+/* The EVAL arguments of chat_lua_post for one message (body: JSON without
+ * id/seq), with a fresh epoch candidate and the current time. */
+void chat_store_post_args(apr_pool_t *p, const char *argv[11], const char *prefix, const char *room,
+                          int history_size, const char *body, const char *user);
+
 /* KEYS log; ARGV id user ("" = anyone) channel -> "ok" | "notfound" | "forbidden" */
 extern const char chat_lua_delete[];
 

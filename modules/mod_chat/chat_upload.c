@@ -139,7 +139,7 @@ static const upload_type *type_by_ext(const char *ext)
     return NULL;
 }
 
-static int json_reply(request_rec *r, int status, json_object *o)
+int chat_json_reply(request_rec *r, int status, json_object *o)
 {
     r->status = status;
     ap_set_content_type(r, "application/json");
@@ -152,21 +152,20 @@ static int json_reply(request_rec *r, int status, json_object *o)
     return OK;
 }
 
-static int json_error(request_rec *r, int status, const char *code, const char *message)
+int chat_json_error(request_rec *r, int status, const char *code, const char *message)
 {
     json_object *o = json_object_new_object();
 
     json_object_object_add(o, "error", json_object_new_string(message));
     json_object_object_add(o, "code", json_object_new_string(code));
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "chat: upload refused (%d %s): %s", status, code,
-                  message);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "chat: %s refused (%d %s): %s", r->uri, status,
+                  code, message);
     /* the body may still be coming: do not read it, close after the answer */
     r->connection->keepalive = AP_CONN_CLOSE;
-    return json_reply(r, status, o);
+    return chat_json_reply(r, status, o);
 }
 
-/* Is user a member of room? 1 yes, 0 no, -1 Redis unavailable. */
-static int is_member(request_rec *r, const char *room, const char *user)
+int chat_room_is_member(request_rec *r, const char *room, const char *user)
 {
     const chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
     const char *err = NULL;
@@ -175,7 +174,7 @@ static int is_member(request_rec *r, const char *room, const char *user)
     int rv = -1;
 
     if (!c) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "chat: upload membership check: %s", err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "chat: membership check: %s", err);
         return -1;
     }
     rep = redisCommand(c, "SISMEMBER %s %s",
@@ -210,40 +209,43 @@ int chat_upload_handler(request_rec *r)
 
     if (r->method_number != M_POST) {
         ap_allow_methods(r, REPLACE_ALLOW, "POST", NULL);
-        return json_error(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST");
+        return chat_json_error(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST");
     }
     if (!dc->upload_dir) {
-        return json_error(r, HTTP_SERVICE_UNAVAILABLE, "not_configured",
-                          "uploads are off: set ChatUploadDir");
+        return chat_json_error(r, HTTP_SERVICE_UNAVAILABLE, "not_configured",
+                               "uploads are off: set ChatUploadDir");
     }
     chat_config_room_limits(dc, &lim);
     if (!(user = chat_identify(r, &lim, &status))) {
-        return json_error(r, status, "unauthorized", "no valid user identity");
+        return chat_json_error(r, status, "unauthorized", "no valid user identity");
     }
     room = chat_query_param(r->pool, r->args, "room");
     if (!room || !chat_room_name_valid(room)) {
-        return json_error(r, HTTP_BAD_REQUEST, "invalid_room", "give ?room= (a valid room name)");
+        return chat_json_error(r, HTTP_BAD_REQUEST, "invalid_room",
+                               "give ?room= (a valid room name)");
     }
-    member = is_member(r, room, user);
+    member = chat_room_is_member(r, room, user);
     if (member < 0) {
-        return json_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "chat storage unavailable");
+        return chat_json_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                               "chat storage unavailable");
     }
     if (!member) {
-        return json_error(r, HTTP_FORBIDDEN, "forbidden", "you are not a member of this room");
+        return chat_json_error(r, HTTP_FORBIDDEN, "forbidden", "you are not a member of this room");
     }
     ctype = apr_table_get(r->headers_in, "Content-Type");
     if (!ctype || !(type = type_by_mime(dc, ctype))) {
-        return json_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_type",
-                          apr_psprintf(r->pool, "type %s is not allowed (ChatUploadTypes)",
-                                       ctype ? ctype : "(none)"));
+        return chat_json_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_type",
+                               apr_psprintf(r->pool, "type %s is not allowed (ChatUploadTypes)",
+                                            ctype ? ctype : "(none)"));
     }
     clen = apr_table_get(r->headers_in, "Content-Length");
     if (clen && apr_atoi64(clen) > max) {
-        return json_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
-                          apr_psprintf(r->pool, "larger than %" APR_INT64_T_FMT " bytes", max));
+        return chat_json_error(
+            r, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
+            apr_psprintf(r->pool, "larger than %" APR_INT64_T_FMT " bytes", max));
     }
     if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
-        return json_error(r, HTTP_BAD_REQUEST, "bad_request", "unreadable body");
+        return chat_json_error(r, HTTP_BAD_REQUEST, "bad_request", "unreadable body");
     }
     /* mkstemp-style temp file: removed with the request pool unless renamed */
     tmp = apr_pstrcat(r->pool, dc->upload_dir, "/.upload-XXXXXX", NULL);
@@ -254,15 +256,17 @@ int chat_upload_handler(request_rec *r)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "chat: cannot create a file in %s",
                       dc->upload_dir);
-        return json_error(r, HTTP_INTERNAL_SERVER_ERROR, "storage_error", "cannot store the file");
+        return chat_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "storage_error",
+                               "cannot store the file");
     }
     chat_utf8_reset(&utf8);
     while ((n = ap_get_client_block(r, buf, sizeof(buf))) > 0) {
         total += n;
         if (total > max) {
             apr_file_close(f); /* DELONCLOSE removes it */
-            return json_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
-                              apr_psprintf(r->pool, "larger than %" APR_INT64_T_FMT " bytes", max));
+            return chat_json_error(
+                r, HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
+                apr_psprintf(r->pool, "larger than %" APR_INT64_T_FMT " bytes", max));
         }
         if (head_len < MAGIC_BYTES) {
             apr_size_t take =
@@ -274,14 +278,14 @@ int chat_upload_handler(request_rec *r)
             (memchr(buf, 0, (apr_size_t)n) ||
              !chat_utf8_feed(&utf8, (const unsigned char *)buf, (apr_size_t)n))) {
             apr_file_close(f);
-            return json_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "content_mismatch",
-                              "text/plain must be UTF-8 text");
+            return chat_json_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "content_mismatch",
+                                   "text/plain must be UTF-8 text");
         }
         if ((rv = apr_file_write_full(f, buf, (apr_size_t)n, NULL)) != APR_SUCCESS) {
             apr_file_close(f);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "chat: writing an upload failed");
-            return json_error(r, HTTP_INTERNAL_SERVER_ERROR, "storage_error",
-                              "cannot store the file");
+            return chat_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "storage_error",
+                                   "cannot store the file");
         }
     }
     if (n < 0) {
@@ -294,8 +298,8 @@ int chat_upload_handler(request_rec *r)
     if (total == 0 || !type->magic(head, head_len) ||
         (type->magic == is_text && !chat_utf8_complete(&utf8))) {
         apr_file_close(f);
-        return json_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "content_mismatch",
-                          apr_psprintf(r->pool, "the content is not %s", type->mime));
+        return chat_json_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "content_mismatch",
+                               apr_psprintf(r->pool, "the content is not %s", type->mime));
     }
     chat_store_new_epoch(name); /* 16 random hex digits */
     apr_cpystrn(name + 16, ".", sizeof(name) - 16);
@@ -306,7 +310,8 @@ int chat_upload_handler(request_rec *r)
     if ((rv = apr_file_rename(tmp, final, r->pool)) != APR_SUCCESS) {
         apr_file_close(f);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "chat: cannot rename upload to %s", final);
-        return json_error(r, HTTP_INTERNAL_SERVER_ERROR, "storage_error", "cannot store the file");
+        return chat_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "storage_error",
+                               "cannot store the file");
     }
     /* renamed away: closing no longer deletes anything under the new name */
     apr_file_close(f);
@@ -328,18 +333,35 @@ int chat_upload_handler(request_rec *r)
     apr_table_setn(
         r->headers_out, "Location",
         apr_pstrcat(r->pool, dc->upload_url ? dc->upload_url : "/chat/files", "/", name, NULL));
-    return json_reply(r, HTTP_CREATED, o);
+    return chat_json_reply(r, HTTP_CREATED, o);
+}
+
+const char *chat_upload_file_path(apr_pool_t *p, const chat_dir_conf *dc, const char *name,
+                                  const char **mime)
+{
+    const char *dot = strchr(name, '.');
+    const upload_type *type;
+    apr_size_t i;
+
+    if (!dc->upload_dir || !dot || dot - name != 16 || !(type = type_by_ext(dot + 1))) {
+        return NULL;
+    }
+    for (i = 0; i < 16; i++) {
+        if (!apr_isxdigit(name[i])) {
+            return NULL;
+        }
+    }
+    *mime = type->mime;
+    return apr_pstrcat(p, dc->upload_dir, "/", name, NULL);
 }
 
 /* GET /chat/files/NAME: only names this module generated, from ChatUploadDir. */
 int chat_files_handler(request_rec *r)
 {
     chat_dir_conf *dc;
-    const char *name, *dot, *path;
-    const upload_type *type;
+    const char *name, *path, *mime = NULL;
     apr_finfo_t fi;
     apr_file_t *f;
-    apr_size_t i;
     apr_status_t rv;
 
     if (!r->handler || strcmp(r->handler, "chat-files")) {
@@ -355,28 +377,21 @@ int chat_files_handler(request_rec *r)
     }
     name = strrchr(r->uri, '/');
     name = name ? name + 1 : r->uri;
-    dot = strchr(name, '.');
-    if (!dot || dot - name != 16 || !(type = type_by_ext(dot + 1))) {
+    if (!(path = chat_upload_file_path(r->pool, dc, name, &mime))) {
         return HTTP_NOT_FOUND;
     }
-    for (i = 0; i < 16; i++) {
-        if (!apr_isxdigit(name[i])) {
-            return HTTP_NOT_FOUND;
-        }
-    }
-    path = apr_pstrcat(r->pool, dc->upload_dir, "/", name, NULL);
     if ((rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, r->pool)) !=
             APR_SUCCESS ||
         apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME, f) != APR_SUCCESS) {
         return HTTP_NOT_FOUND;
     }
-    ap_set_content_type(r, type->mime);
+    ap_set_content_type(r, mime);
     ap_set_content_length(r, fi.size);
     r->mtime = fi.mtime;
     ap_set_last_modified(r);
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "Cache-Control", "private, max-age=86400, immutable");
-    if (strncmp(type->mime, "image/", 6) && strncmp(type->mime, "audio/", 6)) {
+    if (strncmp(mime, "image/", 6) && strncmp(mime, "audio/", 6)) {
         apr_table_setn(r->headers_out, "Content-Disposition",
                        apr_pstrcat(r->pool, "attachment; filename=\"", name, "\"", NULL));
     }

@@ -8,6 +8,9 @@
 #include <http_protocol.h>
 #include <mpm_common.h>
 
+#include "chat_ai_handler.h"
+#include "chat_ai_room.h"
+#include "chat_http.h"
 #include "chat_config.h"
 #include "chat_echo.h"
 #include "chat_reactor.h"
@@ -51,6 +54,8 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "chat: cannot initialise this child");
         return;
     }
+    chat_http_global_init(); /* before any thread of this child uses libcurl */
+    chat_ai_room_child_init(pchild, s);
     if (!mpm_is_async() || chat_config_conn_mode(sc) != CHAT_MODE_AUTO) {
         return; /* every WebSocket runs on its request's thread */
     }
@@ -95,6 +100,7 @@ static void chat_register_hooks(apr_pool_t *p)
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_echo_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_room_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(chat_ai_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_files_handler, NULL, NULL, APR_HOOK_MIDDLE);
     chat_status_register();
 }

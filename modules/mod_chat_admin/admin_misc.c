@@ -57,6 +57,40 @@ int admin_tokens(admin_req *a)
 
 /* Every mod_chat process with chat sessions keeps a hash "node:NAME" with its
  * figures, refreshed with its presence and expiring with it. */
+/* ai:usage:users / ai:usage:rooms ("NAME:tokens", "NAME:requests") as
+ * {"NAME": {"tokens": n, "requests": n}}. */
+static json_object *ai_usage(admin_req *a, const char *which)
+{
+    const char *argv[2];
+    json_object *o = json_object_new_object();
+    redisReply *rep;
+    size_t k;
+    int status;
+
+    argv[0] = "HGETALL";
+    argv[1] = apr_pstrcat(a->r->pool, a->prefix, "ai:usage:", which, NULL);
+    if (!(rep = admin_cmd(a, &status, 2, argv))) {
+        return o;
+    }
+    for (k = 0; k + 1 < rep->elements; k += 2) {
+        const char *f = rep->element[k]->str, *colon = strrchr(f, ':');
+        json_object *e;
+        char *name;
+        if (!colon) {
+            continue;
+        }
+        name = apr_pstrndup(a->r->pool, f, colon - f);
+        if (!json_object_object_get_ex(o, name, &e)) {
+            e = json_object_new_object();
+            json_object_object_add(o, name, e);
+        }
+        json_object_object_add(e, colon + 1,
+                               json_object_new_int64(apr_atoi64(rep->element[k + 1]->str)));
+    }
+    freeReplyObject(rep);
+    return o;
+}
+
 int admin_stats(admin_req *a)
 {
     const char *argv[6];
@@ -116,6 +150,12 @@ int admin_stats(admin_req *a)
     json_object_object_add(out, "rooms", json_object_new_int64(rooms));
     json_object_object_add(out, "messagesPerSecond", json_object_new_double(rate));
     json_object_object_add(out, "processes", nodes);
+    {
+        json_object *ai = json_object_new_object();
+        json_object_object_add(ai, "users", ai_usage(a, "users"));
+        json_object_object_add(ai, "rooms", ai_usage(a, "rooms"));
+        json_object_object_add(out, "ai", ai);
+    }
     return admin_reply(a, HTTP_OK, out);
 }
 

@@ -271,7 +271,6 @@ static int post_message(admin_req *a, const char *room)
     request_rec *r = a->r;
     json_object *body = NULL, *t, *u, *msg;
     const char *text, *user = "system", *argv[11];
-    char epoch[17];
     redisReply *rep;
     int status;
 
@@ -300,20 +299,11 @@ static int post_message(admin_req *a, const char *room)
     json_object_object_add(msg, "type",
                            json_object_new_string(strcmp(user, "system") ? "text" : "system"));
     json_object_object_add(msg, "text", json_object_new_string(text));
-    chat_store_new_epoch(epoch);
-    argv[0] = "EVAL";
-    argv[1] = chat_lua_post;
-    argv[2] = "2";
-    argv[3] = key(a, room, "meta");
-    argv[4] = key(a, room, "log");
-    argv[5] = chat_store_channel(r->pool, a->prefix, room);
-    argv[6] = apr_itoa(r->pool, CHAT_DEFAULT_HISTORY_SIZE);
-    argv[7] =
+    chat_store_post_args(
+        r->pool, argv, a->prefix, room, CHAT_DEFAULT_HISTORY_SIZE,
         apr_pstrdup(r->pool, json_object_to_json_string_ext(
-                                 msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    argv[8] = user;
-    argv[9] = epoch;
-    argv[10] = now_ms(a);
+                                 msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
+        user);
     json_object_put(msg);
     if (!(rep = admin_cmd(a, &status, 11, argv))) {
         return status;

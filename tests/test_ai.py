@@ -1,0 +1,326 @@
+"""AI (issue 6) against a real httpd and redis, with tests/fake_ai.py standing
+in for Gemini, OpenAI-compatible providers and a market-data source: the
+request bodies, headers and models the module sends are asserted, including
+the Beijing-time model window, fallbacks on 429/5xx, timeouts, image
+allow-listing and size caps, tool calls in the room, and that chat keeps
+flowing while 20 slow AI calls are in flight."""
+import base64
+import datetime
+import json
+import subprocess
+import time
+
+import pytest
+import requests
+
+from chatclient import Chat, unique_room
+from fake_ai import FakeAI
+from harness import ADMIN_SECRET, ROOT, Httpd
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiV"
+                       "HpUelR6VBgBGJAEfZ3nHlQAAAABJRU5ErkJggg==")
+
+
+def beijing_window(inside):
+    """An HH:MM-HH:MM window (Beijing time) that holds now, or one that does not."""
+    now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8)))
+    start = now + datetime.timedelta(hours=-2 if inside else 3)
+    end = now + datetime.timedelta(hours=2 if inside else 5)
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    f = FakeAI(key="test-key").start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def ai(redis_server, fake):
+    h = Httpd(redis_server, name="ai")
+    (h.dir / "htdocs" / "allowed").mkdir()
+    (h.dir / "htdocs" / "allowed" / "chart.png").write_bytes(PNG)
+    (h.dir / "htdocs" / "allowed" / "big.png").write_bytes(PNG + b"\0" * 4096)
+    (h.dir / "htdocs" / "other.png").write_bytes(PNG)
+    h.reconfigure(f"""
+ChatAIProvider deepseek openai {fake.openai_base}
+ChatAIKey deepseek test-key
+ChatAIModel deepseek deepseek-chat deepseek-fallback
+ChatAIModelWindow deepseek {beijing_window(True)} deepseek-reasoner
+ChatAIProvider kimi openai {fake.openai_base}
+ChatAIKey kimi test-key
+ChatAIModel kimi kimi-k2
+ChatAIModelWindow kimi {beijing_window(False)} kimi-thinking
+ChatAIProvider gemini gemini {fake.gemini_base}
+ChatAIKey gemini file:{h.dir}/conf/gemini.key
+ChatAIModel gemini gemini-2.5-flash
+ChatAIExplainProvider deepseek
+ChatAIDescribeProvider gemini
+ChatAITimeout 6
+ChatAIMaxImageSize 4K
+ChatAIImageAllow http://127.0.0.1:{h.port}/allowed/
+ChatAIRateLimit 100
+ChatAIThreads 20
+ChatAIMarketData {fake.url}/market
+""")
+    (h.dir / "conf" / "gemini.key").write_text("test-key\n")
+    h.start()
+    yield h
+    h.stop()
+    h.cleanup()
+
+
+@pytest.fixture
+def room(redis_server):
+    name = unique_room("ai")
+    redis_server.client().sadd(f"chat:room:{name}:members", "alice", "bob")
+    return name
+
+
+@pytest.fixture(autouse=True)
+def clean(fake):
+    fake.reset()
+
+
+def post(h, what, body, user="alice", raw=None):
+    return requests.post(h.url(f"/chat/ai/{what}?username={user}"), timeout=30,
+                         data=raw if raw is not None else json.dumps(body),
+                         headers={"Content-Type": "application/json"})
+
+
+def test_not_configured_gives_a_clear_error(httpd):
+    r = requests.post(httpd.url("/chat/ai/explain?username=alice"), json={"text": "x"}, timeout=5)
+    assert r.status_code == 503
+    assert r.json()["code"] == "ai_unavailable"
+    assert "not configured" in r.json()["error"]
+
+
+def test_explain_sends_the_openai_shape(ai, fake, room):
+    r = post(ai, "explain", {"text": "央行降准0.5个百分点", "roomName": room})
+    assert r.status_code == 200, r.text
+    j = r.json()
+    # the Beijing-time window holding now picks the reasoning model
+    assert j["provider"] == "deepseek" and j["model"] == "deepseek-reasoner"
+    assert j["explanation"].startswith("fake-openai(deepseek-reasoner): 央行降准")
+    (req,) = fake.requests(kind="openai")
+    assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["authorization"] == "Bearer test-key"
+    body = req["body"]
+    assert body["model"] == "deepseek-reasoner" and body["stream"] is False
+    assert body["messages"][0]["role"] == "system" and "explain" in body["messages"][0]["content"]
+    assert body["messages"][1] == {"role": "user", "content": "央行降准0.5个百分点"}
+
+
+def test_model_outside_its_window_is_the_default(ai, fake, room):
+    c = Chat(ai.port, room, "alice")
+    c.send("kimi_chat", text="hello kimi")
+    answer = [m for m in c.chats(3, timeout=15) if m["username"] == "kimi"][-1]
+    assert answer["model"] == "kimi-k2"
+    assert [r["body"]["model"] for r in fake.requests(kind="openai")] == ["kimi-k2"]
+    c.close()
+
+
+def test_explain_refusals(ai, fake, room):
+    assert post(ai, "explain", {"text": "x", "roomName": room}, user="mallory").status_code == 403
+    assert post(ai, "explain", {"text": "x", "roomName": "no/such"}).status_code == 400
+    assert post(ai, "explain", {"roomName": room}).status_code == 400
+    assert post(ai, "explain", None, raw="{not json").status_code == 400
+    r = requests.post(ai.url("/chat/ai/explain"), json={"text": "x", "roomName": room}, timeout=5)
+    assert r.status_code == 400  # no identity in query mode
+    assert requests.get(ai.url("/chat/ai/explain?username=alice"), timeout=5).status_code == 405
+    assert post(ai, "summarise", {"text": "x", "roomName": room}).status_code == 404
+    assert fake.requests(kind="openai") == []  # nothing refused reached the provider
+
+
+def test_fallback_model_after_429_and_5xx(ai, fake, room):
+    for status in (429, 503):
+        fake.reset()
+        fake.script([{"kind": "openai", "status": status}])
+        r = post(ai, "explain", {"text": "quota", "roomName": room})
+        assert r.status_code == 200, r.text
+        assert r.json()["model"] == "deepseek-fallback"
+        assert [q["body"]["model"] for q in fake.requests(kind="openai")] == [
+            "deepseek-reasoner", "deepseek-fallback"]
+
+
+def test_provider_errors_are_reported(ai, fake, room):
+    fake.script([{"kind": "openai", "status": 500, "message": "boom"},
+                 {"kind": "openai", "status": 500, "message": "boom again"}])
+    r = post(ai, "explain", {"text": "x", "roomName": room})
+    assert r.status_code == 502
+    assert r.json()["code"] == "ai_error" and "boom again" in r.json()["error"]
+
+
+def test_timeout_falls_back_then_reports(ai, fake, room):
+    # ChatAITimeout 6: a stuck model gives way to the fallback...
+    fake.script([{"kind": "openai", "delay": 30, "text": "late"},
+                 {"kind": "openai", "text": "on time"}])
+    r = post(ai, "explain", {"text": "slow", "roomName": room})
+    assert r.status_code == 200 and r.json()["model"] == "deepseek-fallback"
+    assert r.json()["explanation"] == "on time"
+    # ...and without a fallback (kimi) the room hears that no answer came in time
+    fake.script([{"kind": "openai", "delay": 30, "text": "late"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("kimi_chat", text="are you there?")
+    answer = a.chats(3, timeout=20)[-1]
+    assert answer["error"] is True and "no answer in time" in answer["text"]
+    a.close()
+
+
+def test_describe_own_upload_sends_inline_data(ai, fake, room):
+    up = requests.post(ai.url(f"/chat/upload?room={room}&username=alice"), data=PNG,
+                       headers={"Content-Type": "image/png"}, timeout=5)
+    assert up.status_code == 201, up.text
+    r = post(ai, "describe-image", {"imageUrl": up.json()["url"], "roomName": room})
+    assert r.status_code == 200, r.text
+    assert r.json()["provider"] == "gemini" and r.json()["model"] == "gemini-2.5-flash"
+    (req,) = fake.requests(kind="gemini")
+    assert req["path"] == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert req["headers"]["x-goog-api-key"] == "test-key"  # read from ChatAIKey file:
+    parts = req["body"]["contents"][0]["parts"]
+    assert {"inline_data": {"mime_type": "image/png",
+                            "data": base64.b64encode(PNG).decode()}} in parts
+    assert "transcribe" in req["body"]["systemInstruction"]["parts"][0]["text"]
+
+
+def test_describe_allow_list_and_size_cap(ai, fake, room):
+    ok = post(ai, "describe-image", {"imageUrl": ai.url("/allowed/chart.png"), "roomName": room})
+    assert ok.status_code == 200, ok.text
+    for url, status, code in [
+        (ai.url("/other.png"), 403, "image_not_allowed"),
+        ("http://169.254.169.254/latest/meta-data", 403, "image_not_allowed"),
+        ("file:///etc/passwd", 403, "image_not_allowed"),
+        ("/chat/files/../../etc/passwd", 404, "not_found"),  # not an upload name
+        (ai.url("/allowed/big.png"), 413, "too_large"),
+    ]:
+        r = post(ai, "describe-image", {"imageUrl": url, "roomName": room})
+        assert (r.status_code, r.json()["code"]) == (status, code), url
+    assert len(fake.requests(kind="gemini")) == 1  # only the allowed one went out
+
+
+def test_room_bot_with_a_tool_call(ai, fake, room):
+    fake.script([{"kind": "openai", "tool_call": {"name": "get_stats",
+                                                  "arguments": {"commodity": "螺纹钢", "days": 10}}},
+                 {"kind": "openai", "text": "螺纹钢10天最高价为 **3600**"}])
+    a, b = Chat(ai.port, room, "alice"), Chat(ai.port, room, "bob")
+    a.say("早上好")
+    a.send("deepseek_chat", text="螺纹钢最近10天最高价是多少？")
+    for c in (a, b):
+        hello, question, thinking, answer = c.chats(4, timeout=15)
+        assert question["username"] == "alice" and question["text"].startswith("螺纹钢")
+        assert thinking["username"] == "deepseek" and thinking["bot"] is True
+        assert thinking["text"] == "thinking…"
+        assert answer["id"] == thinking["id"] and answer["seq"] > thinking["seq"]
+        assert answer["text"] == "螺纹钢10天最高价为 **3600**"
+    first, second = fake.requests(kind="openai")
+    assert [t["function"]["name"] for t in first["body"]["tools"]] == [
+        "get_price", "get_stats", "market_query"]
+    # the room's recent history is the context, the question last
+    users = [m["content"] for m in first["body"]["messages"] if m["role"] == "user"]
+    assert users[-2:] == ["alice: 早上好", "alice: 螺纹钢最近10天最高价是多少？"]
+    tool = second["body"]["messages"][-1]
+    assert tool["role"] == "tool" and tool["tool_call_id"] == "call_1"
+    stats = json.loads(tool["content"])
+    assert stats["code"] == "rb" and stats["days"] == 10 and stats["highest"] >= stats["lowest"]
+    (market,) = fake.requests(kind="market")
+    assert market["path"] == "/market/history"
+    assert market["query"] == {"code": "rb", "days": "10"}
+    # history: the answer once, the placeholder gone
+    a.send("history")
+    texts = [m["text"] for m in a.expect("history")["messages"]]
+    assert texts.count("thinking…") == 0 and texts.count("螺纹钢10天最高价为 **3600**") == 1
+    a.close()
+    b.close()
+
+
+def test_gemini_in_the_room_with_a_function_call(ai, fake, room):
+    fake.script([{"kind": "gemini", "tool_call": {"name": "get_price",
+                                                  "arguments": {"commodity": "黄金"}}},
+                 {"kind": "gemini", "text": "黄金现价见上"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("gemini_chat", text="黄金多少钱")
+    answer = a.chats(3, timeout=15)[-1]
+    assert answer["username"] == "gemini" and answer["text"] == "黄金现价见上"
+    first, second = fake.requests(kind="gemini")
+    assert first["body"]["tools"][0]["functionDeclarations"][0]["name"] == "get_price"
+    fr = second["body"]["contents"][-1]["parts"][0]["functionResponse"]
+    assert fr["name"] == "get_price" and fr["response"]["code"] == "au"
+    a.close()
+
+
+def test_room_bot_failure_is_a_clear_message(ai, fake, room):
+    fake.script([{"kind": "openai", "status": 500, "message": "down"},
+                 {"kind": "openai", "status": 500, "message": "still down"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="hello?")
+    answer = a.chats(3, timeout=15)[-1]
+    assert answer["error"] is True and answer["text"].startswith("⚠️ AI error")
+    assert "still down" in answer["text"]
+    a.send("deepseek_chat", text=" ")
+    assert a.expect("error")["code"] == "invalid"
+    a.send("nosuch_chat", text="hi")
+    assert a.expect("error")["code"] == "ai_unavailable"
+    a.close()
+
+
+def test_chat_flows_while_20_slow_ai_calls_are_in_flight(ai, fake, room):
+    fake.script([{"kind": "openai", "delay": 3, "text": f"slow {i}"} for i in range(20)])
+    a, b = Chat(ai.port, room, "alice"), Chat(ai.port, room, "bob")
+    for i in range(20):
+        a.send("deepseek_chat", text=f"question {i}")
+    fake.wait_for_requests(20, timeout=20, kind="openai")
+    b.say("still here")
+    # bob's message arrives while every AI call is still waiting for its answer
+    while True:
+        m = b.expect("chat", timeout=5)
+        if m["text"] == "still here":
+            break
+    assert all(r["done"] is None for r in fake.requests(kind="openai"))
+    answers = set()
+    while len(answers) < 20:
+        m = a.expect("chat", timeout=20)
+        if m["username"] == "deepseek" and m["text"] != "thinking…":
+            answers.add(m["text"])
+    assert answers == {f"slow {i}" for i in range(20)}
+    a.close()
+    b.close()
+
+
+def test_usage_is_counted_in_stats(ai, fake, room):
+    assert post(ai, "explain", {"text": "count me", "roomName": room}, user="bob").status_code == 200
+    stats = requests.get(ai.url("/chat-admin/api/stats"), timeout=5,
+                         headers={"Authorization": f"Bearer {ADMIN_SECRET}"}).json()
+    assert stats["ai"]["users"]["bob"]["requests"] >= 1
+    assert stats["ai"]["users"]["bob"]["tokens"] > 0
+    assert stats["ai"]["rooms"][room]["tokens"] > 0
+
+
+@pytest.mark.parametrize("line, name", [
+    ("ChatAIProvider x foo http://127.0.0.1/", "ChatAIProvider"),
+    ("ChatAIProvider x openai ftp://127.0.0.1/", "ChatAIProvider"),
+    ("ChatAIKey nobody key", "ChatAIKey"),
+    ("ChatAIProvider d openai http://h/v1\nChatAIKey d env:CHAT_TEST_UNSET_VARIABLE", "ChatAIKey"),
+    ("ChatAIProvider d openai http://h/v1\nChatAIKey d file:/nonexistent/key", "ChatAIKey"),
+    ("ChatAIProvider d openai http://h/v1\nChatAIModelWindow d 25:00-01:00 m", "ChatAIModelWindow"),
+    ("ChatAIProvider d openai http://h/v1\nChatAITimeZone d Mars/Olympus", "ChatAITimeZone"),
+    ("ChatAIExplainProvider nobody", "ChatAIExplainProvider"),
+    ("ChatAITimeout 0", "ChatAITimeout"),
+    ("ChatAIMaxImageSize 10", "ChatAIMaxImageSize"),
+    ("ChatAIImageAllow ftp://x/", "ChatAIImageAllow"),
+    ("ChatAIRateLimit many", "ChatAIRateLimit"),
+    ("ChatAIThreads 0", "ChatAIThreads"),
+    ("ChatAIMarketData nope", "ChatAIMarketData"),
+])
+def test_configtest_names_the_bad_ai_directive(httpd, line, name):
+    rc, out = httpd.configtest(line)
+    assert rc != 0
+    assert name in out, out
+
+
+def test_browser_explain_and_ask(ai, fake, room):
+    out = subprocess.run(["node", str(ROOT / "tests" / "browser" / "chat_ai.mjs"), str(ai.port),
+                          room, "configured", str(ROOT / "test-artifacts" / "chat")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "chat ai: ok" in out.stdout
