@@ -11,7 +11,7 @@ PACKAGES=(
   # run
   redis-server openssl ssl-cert fonts-noto-cjk curl
   # test (Debian's python3, not a pyenv one)
-  python3 python3-pytest python3-websockets python3-redis python3-requests
+  python3 python3-pytest python3-websockets python3-redis python3-requests python3-pil
   valgrind
   # browser tests: Debian's Chromium driven by playwright-core (npm)
   chromium

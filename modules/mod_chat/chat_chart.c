@@ -1,0 +1,712 @@
+/* Market charts with libgd: see chat_chart.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <gd.h>
+#include <json.h>
+
+#include "chat_chart.h"
+
+#define PI 3.14159265358979323846
+
+static const int palette[][3] = {{37, 99, 235}, {220, 38, 38}, {22, 163, 74}, {217, 119, 6},
+                                 {124, 58, 237}, {8, 145, 178}, {190, 24, 93}, {75, 85, 99}};
+#define NPALETTE (int)(sizeof(palette) / sizeof(palette[0]))
+
+typedef struct draw {
+    gdImagePtr im;
+    const chat_chart *c;
+    char *font;
+    int fg, grid, axis, muted, white;
+    int x0, x1, y0, y1; /* plot area */
+    double lo, hi, step;       /* left axis */
+    double lo2, hi2, step2;    /* right axis (bar+line) */
+    const char *err;
+} draw;
+
+chat_chart_kind chat_chart_kind_parse(const char *name)
+{
+    static const struct {
+        const char *name;
+        chat_chart_kind kind;
+    } k[] = {{"line", CHAT_CHART_LINE},
+             {"bar_line", CHAT_CHART_BAR_LINE},
+             {"candle", CHAT_CHART_CANDLE},
+             {"candlestick", CHAT_CHART_CANDLE},
+             {"treemap", CHAT_CHART_TREEMAP},
+             {"scatter", CHAT_CHART_SCATTER}};
+    size_t i;
+
+    for (i = 0; name && i < sizeof(k) / sizeof(k[0]); i++) {
+        if (!strcmp(name, k[i].name)) {
+            return k[i].kind;
+        }
+    }
+    return 0;
+}
+
+static int color(gdImagePtr im, int i)
+{
+    const int *rgb = palette[i % NPALETTE];
+    return gdImageColorAllocate(im, rgb[0], rgb[1], rgb[2]);
+}
+
+/* Text at (x, y) = left end of the baseline; angle in radians. Returns the width. */
+static int text(draw *d, double size, double angle, int x, int y, int col, const char *s)
+{
+    int br[8];
+    char *e = gdImageStringFT(d->im, br, col, d->font, size, angle, x, y, (char *)s);
+
+    if (e && !d->err) {
+        d->err = e;
+    }
+    return e ? 0 : br[2] - br[0];
+}
+
+static int text_width(draw *d, double size, const char *s)
+{
+    int br[8];
+    char *e = gdImageStringFT(NULL, br, 0, d->font, size, 0, 0, 0, (char *)s);
+
+    if (e && !d->err) {
+        d->err = e;
+    }
+    return e ? 0 : br[2] - br[0];
+}
+
+static void text_center(draw *d, double size, int cx, int y, int col, const char *s)
+{
+    text(d, size, 0, cx - text_width(d, size, s) / 2, y, col, s);
+}
+
+/* Ticks at 1, 2, 2.5 or 5 times a power of ten, about `want` of them. */
+static void nice_axis(double mn, double mx, int want, double *lo, double *hi, double *step)
+{
+    double range, raw, mag, f;
+
+    if (!(mx > mn)) {
+        double pad = fabs(mn) > 0 ? fabs(mn) * 0.05 : 1;
+        mn -= pad;
+        mx += pad;
+    }
+    range = mx - mn;
+    raw = range / want;
+    mag = pow(10, floor(log10(raw)));
+    f = raw / mag;
+    *step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * mag;
+    *lo = floor(mn / *step) * *step;
+    *hi = ceil(mx / *step) * *step;
+}
+
+/* Enough decimals to tell ticks apart (2.5 -> "2.5"), thousands separated. */
+static const char *fmt_num(apr_pool_t *p, double v, double step)
+{
+    int dec = 0, neg, i, k;
+    const char *digits;
+    char *out;
+
+    while (dec < 6 && fabs(step * pow(10, dec) - floor(step * pow(10, dec) + 0.5)) > 1e-6) {
+        dec++;
+    }
+    if (fabs(v) < step / 1e6) {
+        v = 0;
+    }
+    if (dec || fabs(v) < 10000) {
+        return apr_psprintf(p, "%.*f", dec, v);
+    }
+    neg = v < 0;
+    digits = apr_psprintf(p, "%.0f", fabs(v));
+    out = apr_palloc(p, strlen(digits) * 2 + 2);
+    k = 0;
+    if (neg) {
+        out[k++] = '-';
+    }
+    for (i = 0; digits[i]; i++) {
+        if (i && (strlen(digits) - i) % 3 == 0) {
+            out[k++] = ',';
+        }
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+    return out;
+}
+
+static int py(const draw *d, double v, int right)
+{
+    double lo = right ? d->lo2 : d->lo, hi = right ? d->hi2 : d->hi;
+    return d->y1 - (int)lround((v - lo) / (hi - lo) * (d->y1 - d->y0));
+}
+
+static int px(const draw *d, int i)
+{
+    return d->x0 + (int)lround((i + 0.5) * (d->x1 - d->x0) / (double)d->c->n);
+}
+
+/* Left (and right) value axis with grid lines and units. */
+static void value_axes(apr_pool_t *p, draw *d, int right)
+{
+    double v;
+
+    for (v = d->lo; v <= d->hi + d->step / 2; v += d->step) {
+        const char *s = fmt_num(p, v, d->step);
+        int y = py(d, v, 0);
+        gdImageLine(d->im, d->x0, y, d->x1, y, d->grid);
+        text(d, 10, 0, d->x0 - 8 - text_width(d, 10, s), y + 4, d->muted, s);
+    }
+    if (right) {
+        for (v = d->lo2; v <= d->hi2 + d->step2 / 2; v += d->step2) {
+            text(d, 10, 0, d->x1 + 8, py(d, v, 1) + 4, d->muted, fmt_num(p, v, d->step2));
+        }
+        if (d->c->y2_unit) {
+            text(d, 10, 0, d->x1 - text_width(d, 10, d->c->y2_unit) + 40, d->y0 - 10, d->muted,
+                 d->c->y2_unit);
+        }
+    }
+    if (d->c->y_unit) {
+        text(d, 10, 0, d->x0 - 40 > 4 ? d->x0 - 40 : 4, d->y0 - 10, d->muted, d->c->y_unit);
+    }
+    gdImageLine(d->im, d->x0, d->y0, d->x0, d->y1, d->axis);
+    gdImageLine(d->im, d->x0, d->y1, d->x1, d->y1, d->axis);
+    if (right) {
+        gdImageLine(d->im, d->x1, d->y0, d->x1, d->y1, d->axis);
+    }
+}
+
+/* Category labels under the plot: rotated 45 degrees when they do not fit
+ * side by side, and thinned out when even that is too crowded. */
+static void category_axis(draw *d)
+{
+    int i, maxw = 0, slot = (d->x1 - d->x0) / (d->c->n ? d->c->n : 1), rotate, stride = 1;
+
+    for (i = 0; i < d->c->n; i++) {
+        int w = text_width(d, 10, d->c->labels[i] ? d->c->labels[i] : "");
+        maxw = w > maxw ? w : maxw;
+    }
+    rotate = maxw + 6 > slot;
+    if (rotate) {
+        stride = (int)ceil(16.0 / (slot > 0 ? slot : 1));
+    }
+    for (i = 0; i < d->c->n; i += stride) {
+        const char *s = d->c->labels[i] ? d->c->labels[i] : "";
+        int x = px(d, i), w = text_width(d, 10, s);
+        gdImageLine(d->im, x, d->y1, x, d->y1 + 4, d->axis);
+        if (rotate) {
+            /* the text ends at the tick, slanting down to the left */
+            text(d, 10, PI / 4, x - (int)(w * 0.707) + 4, d->y1 + 12 + (int)(w * 0.707), d->fg, s);
+        }
+        else {
+            text(d, 10, 0, x - w / 2, d->y1 + 18, d->fg, s);
+        }
+    }
+    if (d->c->x_unit) {
+        text(d, 10, 0, d->x1 - text_width(d, 10, d->c->x_unit), d->c->height - 6, d->muted,
+             d->c->x_unit);
+    }
+}
+
+static int labels_rotated(draw *d, int x0, int x1)
+{
+    int i, maxw = 0, slot = (x1 - x0) / (d->c->n ? d->c->n : 1);
+
+    for (i = 0; i < d->c->n; i++) {
+        int w = text_width(d, 10, d->c->labels[i] ? d->c->labels[i] : "");
+        maxw = w > maxw ? w : maxw;
+    }
+    return maxw + 6 > slot ? maxw : 0;
+}
+
+static void legend(draw *d, const char **names, const int *cols, int k)
+{
+    int i, x, total = 0;
+
+    for (i = 0; i < k; i++) {
+        total += 22 + text_width(d, 11, names[i]) + 14;
+    }
+    x = (d->c->width - total) / 2;
+    for (i = 0; i < k; i++) {
+        gdImageFilledRectangle(d->im, x, 40, x + 14, 50, cols[i]);
+        x += 20;
+        x += text(d, 11, 0, x, 50, d->fg, names[i]) + 16;
+    }
+}
+
+static void range_of(const double *v, int n, double *mn, double *mx)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        if (v[i] < *mn) {
+            *mn = v[i];
+        }
+        if (v[i] > *mx) {
+            *mx = v[i];
+        }
+    }
+}
+
+static void plot_area(draw *d, int right_axis)
+{
+    int rot = labels_rotated(d, 70, d->c->width - (right_axis ? 70 : 24));
+
+    d->x0 = 70;
+    d->x1 = d->c->width - (right_axis ? 70 : 24);
+    d->y0 = 70;
+    d->y1 = d->c->height - (rot ? 24 + (int)(rot * 0.72) : 40);
+    if (d->y1 - d->y0 < 60) {
+        d->y1 = d->y0 + 60;
+    }
+}
+
+static void draw_line(apr_pool_t *p, draw *d)
+{
+    const chat_chart *c = d->c;
+    double mn = INFINITY, mx = -INFINITY;
+    const char *names[16];
+    int cols[16], s, i, k = c->series->nelts < 16 ? c->series->nelts : 16;
+
+    for (s = 0; s < k; s++) {
+        range_of(APR_ARRAY_IDX(c->series, s, chat_chart_series).v, c->n, &mn, &mx);
+    }
+    plot_area(d, 0);
+    nice_axis(mn, mx, 5, &d->lo, &d->hi, &d->step);
+    value_axes(p, d, 0);
+    category_axis(d);
+    gdImageSetThickness(d->im, 2);
+    for (s = 0; s < k; s++) {
+        const chat_chart_series *se = &APR_ARRAY_IDX(c->series, s, chat_chart_series);
+        cols[s] = color(d->im, s);
+        names[s] = se->name;
+        for (i = 1; i < c->n; i++) {
+            gdImageLine(d->im, px(d, i - 1), py(d, se->v[i - 1], 0), px(d, i), py(d, se->v[i], 0),
+                        cols[s]);
+        }
+        if (c->n == 1) {
+            gdImageFilledEllipse(d->im, px(d, 0), py(d, se->v[0], 0), 6, 6, cols[s]);
+        }
+    }
+    gdImageSetThickness(d->im, 1);
+    legend(d, names, cols, k);
+}
+
+static void draw_bar_line(apr_pool_t *p, draw *d)
+{
+    const chat_chart *c = d->c;
+    const chat_chart_series *bars = &APR_ARRAY_IDX(c->series, 0, chat_chart_series);
+    const chat_chart_series *line = &APR_ARRAY_IDX(c->series, 1, chat_chart_series);
+    double mn = 0, mx = 0, mn2 = INFINITY, mx2 = -INFINITY;
+    const char *names[2] = {bars->name, line->name};
+    int cols[2], i, half;
+
+    range_of(bars->v, c->n, &mn, &mx); /* bars start at zero */
+    range_of(line->v, c->n, &mn2, &mx2);
+    plot_area(d, 1);
+    nice_axis(mn, mx, 5, &d->lo, &d->hi, &d->step);
+    nice_axis(mn2, mx2, 5, &d->lo2, &d->hi2, &d->step2);
+    value_axes(p, d, 1);
+    category_axis(d);
+    cols[0] = gdImageColorAllocate(d->im, 96, 165, 250);
+    cols[1] = color(d->im, 1);
+    half = (int)((d->x1 - d->x0) / (double)c->n * 0.35);
+    half = half < 1 ? 1 : half;
+    for (i = 0; i < c->n; i++) {
+        int y = py(d, bars->v[i], 0), z = py(d, 0, 0);
+        gdImageFilledRectangle(d->im, px(d, i) - half, y < z ? y : z, px(d, i) + half,
+                               y < z ? z : y, cols[0]);
+    }
+    gdImageSetThickness(d->im, 2);
+    for (i = 1; i < c->n; i++) {
+        gdImageLine(d->im, px(d, i - 1), py(d, line->v[i - 1], 1), px(d, i), py(d, line->v[i], 1),
+                    cols[1]);
+    }
+    gdImageSetThickness(d->im, 1);
+    for (i = 0; i < c->n; i++) {
+        gdImageFilledEllipse(d->im, px(d, i), py(d, line->v[i], 1), 5, 5, cols[1]);
+    }
+    legend(d, names, cols, 2);
+}
+
+static void draw_candle(apr_pool_t *p, draw *d)
+{
+    const chat_chart *c = d->c;
+    double mn = INFINITY, mx = -INFINITY;
+    int up = gdImageColorAllocate(d->im, 220, 38, 38), down = gdImageColorAllocate(d->im, 22, 163, 74);
+    int i, half;
+
+    range_of(c->low, c->n, &mn, &mx);
+    range_of(c->high, c->n, &mn, &mx);
+    plot_area(d, 0);
+    nice_axis(mn, mx, 5, &d->lo, &d->hi, &d->step);
+    value_axes(p, d, 0);
+    category_axis(d);
+    half = (int)((d->x1 - d->x0) / (double)c->n * 0.32);
+    half = half < 1 ? 1 : half;
+    for (i = 0; i < c->n; i++) {
+        int col = c->close[i] >= c->open[i] ? up : down, x = px(d, i);
+        int yo = py(d, c->open[i], 0), yc = py(d, c->close[i], 0);
+        gdImageLine(d->im, x, py(d, c->high[i], 0), x, py(d, c->low[i], 0), col);
+        gdImageFilledRectangle(d->im, x - half, yo < yc ? yo : yc, x + half,
+                               yo < yc ? (yc > yo ? yc : yo + 1) : (yo > yc ? yo : yc + 1), col);
+    }
+}
+
+/* Treemap: items split into two groups of about equal area, the rectangle
+ * cut across its longer side, recursively (good aspect ratios, stable). */
+typedef struct tm_item {
+    double w, v;
+    const char *name;
+} tm_item;
+
+static int tm_cmp(const void *a, const void *b)
+{
+    double x = ((const tm_item *)a)->w, y = ((const tm_item *)b)->w;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void tm_cell(apr_pool_t *p, draw *d, const tm_item *it, int x0, int y0, int x1, int y1,
+                    double maxabs)
+{
+    double t = maxabs > 0 ? fmin(fabs(it->v) / maxabs, 1.0) : 0;
+    int col, w = x1 - x0, h = y1 - y0;
+    const char *pct = apr_psprintf(p, "%+.2f%%", it->v);
+
+    /* red up, green down; stronger for larger moves */
+    if (it->v > 0) {
+        col = gdImageColorAllocate(d->im, 255 - (int)(55 * t), 205 - (int)(170 * t), 205 - (int)(170 * t));
+    }
+    else if (it->v < 0) {
+        col = gdImageColorAllocate(d->im, 200 - (int)(180 * t), 235 - (int)(90 * t), 200 - (int)(150 * t));
+    }
+    else {
+        col = gdImageColorAllocate(d->im, 210, 213, 219);
+    }
+    gdImageFilledRectangle(d->im, x0, y0, x1, y1, col);
+    gdImageRectangle(d->im, x0, y0, x1, y1, d->white);
+    if (w > 36 && h > 30) {
+        double size = h > 70 && w > 90 ? 14 : 10;
+        int tc = t > 0.55 ? d->white : d->fg;
+        if (text_width(d, size, it->name) < w - 6) {
+            text_center(d, size, (x0 + x1) / 2, (y0 + y1) / 2 - 2, tc, it->name);
+            text_center(d, size * 0.85, (x0 + x1) / 2, (y0 + y1) / 2 + (int)(size * 1.3), tc, pct);
+        }
+    }
+}
+
+static void tm_split(apr_pool_t *p, draw *d, const tm_item *it, int n, int x0, int y0, int x1,
+                     int y1, double maxabs)
+{
+    double total = 0, acc = 0;
+    int i, k;
+
+    if (n == 1) {
+        tm_cell(p, d, it, x0, y0, x1, y1, maxabs);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        total += it[i].w;
+    }
+    for (k = 0; k < n - 1 && acc + it[k].w <= total / 2; k++) {
+        acc += it[k].w;
+    }
+    if (k == 0) {
+        acc = it[0].w;
+        k = 1;
+    }
+    if (x1 - x0 >= y1 - y0) {
+        int xm = x0 + (int)lround((x1 - x0) * (total > 0 ? acc / total : 0.5));
+        tm_split(p, d, it, k, x0, y0, xm, y1, maxabs);
+        tm_split(p, d, it + k, n - k, xm, y0, x1, y1, maxabs);
+    }
+    else {
+        int ym = y0 + (int)lround((y1 - y0) * (total > 0 ? acc / total : 0.5));
+        tm_split(p, d, it, k, x0, y0, x1, ym, maxabs);
+        tm_split(p, d, it + k, n - k, x0, ym, x1, y1, maxabs);
+    }
+}
+
+static void draw_treemap(apr_pool_t *p, draw *d)
+{
+    const chat_chart *c = d->c;
+    tm_item *it = apr_pcalloc(p, sizeof(tm_item) * c->n);
+    double maxabs = 0;
+    int i;
+
+    for (i = 0; i < c->n; i++) {
+        it[i].w = c->weight ? fabs(c->weight[i]) : 1;
+        it[i].v = c->value[i];
+        it[i].name = c->labels[i] ? c->labels[i] : "";
+        maxabs = fmax(maxabs, fabs(c->value[i]));
+    }
+    qsort(it, c->n, sizeof(tm_item), tm_cmp);
+    tm_split(p, d, it, c->n, 8, 44, c->width - 8, c->height - 8, maxabs);
+}
+
+static void draw_scatter(apr_pool_t *p, draw *d)
+{
+    const chat_chart *c = d->c;
+    double mn = 0, mx = 0, mn2 = 0, mx2 = 0, v;
+    int up = gdImageColorAllocate(d->im, 220, 38, 38), down = gdImageColorAllocate(d->im, 22, 163, 74);
+    int i;
+
+    range_of(c->x, c->n, &mn, &mx);
+    range_of(c->y, c->n, &mn2, &mx2);
+    d->x0 = 70;
+    d->x1 = c->width - 24;
+    d->y0 = 50;
+    d->y1 = c->height - 44;
+    nice_axis(mn2, mx2, 5, &d->lo, &d->hi, &d->step);
+    nice_axis(mn, mx, 6, &d->lo2, &d->hi2, &d->step2);
+    value_axes(p, d, 0);
+    /* x axis: values, not categories */
+    for (v = d->lo2; v <= d->hi2 + d->step2 / 2; v += d->step2) {
+        int x = d->x0 + (int)lround((v - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
+        const char *s = fmt_num(p, v, d->step2);
+        gdImageLine(d->im, x, d->y0, x, d->y1, d->grid);
+        text(d, 10, 0, x - text_width(d, 10, s) / 2, d->y1 + 18, d->muted, s);
+    }
+    if (d->lo2 < 0 && d->hi2 > 0) {
+        int x = d->x0 + (int)lround(-d->lo2 / (d->hi2 - d->lo2) * (d->x1 - d->x0));
+        gdImageLine(d->im, x, d->y0, x, d->y1, d->axis);
+    }
+    if (d->lo < 0 && d->hi > 0) {
+        gdImageLine(d->im, d->x0, py(d, 0, 0), d->x1, py(d, 0, 0), d->axis);
+    }
+    if (c->x_unit) {
+        text(d, 10, 0, d->x1 - text_width(d, 10, c->x_unit), c->height - 6, d->muted, c->x_unit);
+    }
+    for (i = 0; i < c->n; i++) {
+        int x = d->x0 + (int)lround((c->x[i] - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
+        int y = py(d, c->y[i], 0);
+        gdImageFilledEllipse(d->im, x, y, 9, 9, c->x[i] >= 0 ? up : down);
+        if (c->labels[i]) {
+            text(d, 10, 0, x + 7, y - 5, d->fg, c->labels[i]);
+        }
+    }
+}
+
+const char *chat_chart_render(apr_pool_t *p, const chat_chart *c, void **png, int *size)
+{
+    draw d;
+    void *data;
+    int i;
+
+    memset(&d, 0, sizeof(d));
+    d.c = c;
+    if (c->width < 200 || c->height < 150 || c->width > 4000 || c->height > 4000) {
+        return "chart size must be 200x150 to 4000x4000";
+    }
+    if (c->n < 1) {
+        return "no data to chart";
+    }
+    if ((c->kind == CHAT_CHART_LINE && (!c->series || !c->series->nelts)) ||
+        (c->kind == CHAT_CHART_BAR_LINE && (!c->series || c->series->nelts < 2)) ||
+        (c->kind == CHAT_CHART_CANDLE && (!c->open || !c->high || !c->low || !c->close)) ||
+        (c->kind == CHAT_CHART_TREEMAP && !c->value) ||
+        (c->kind == CHAT_CHART_SCATTER && (!c->x || !c->y)) || !c->labels) {
+        return "the data lacks a field this kind of chart needs";
+    }
+    d.font = apr_pstrdup(p, c->font);
+    d.im = gdImageCreateTrueColor(c->width, c->height);
+    d.white = gdImageColorAllocate(d.im, 255, 255, 255);
+    d.fg = gdImageColorAllocate(d.im, 31, 41, 55);
+    d.muted = gdImageColorAllocate(d.im, 107, 114, 128);
+    d.grid = gdImageColorAllocate(d.im, 229, 231, 235);
+    d.axis = gdImageColorAllocate(d.im, 156, 163, 175);
+    gdImageFilledRectangle(d.im, 0, 0, c->width - 1, c->height - 1, d.white);
+    if (c->title) {
+        text_center(&d, 16, c->width / 2, 28, d.fg, c->title);
+    }
+    switch (c->kind) {
+    case CHAT_CHART_LINE:
+        draw_line(p, &d);
+        break;
+    case CHAT_CHART_BAR_LINE:
+        draw_bar_line(p, &d);
+        break;
+    case CHAT_CHART_CANDLE:
+        draw_candle(p, &d);
+        break;
+    case CHAT_CHART_TREEMAP:
+        draw_treemap(p, &d);
+        break;
+    default:
+        draw_scatter(p, &d);
+        break;
+    }
+    if (d.err) {
+        gdImageDestroy(d.im);
+        return apr_psprintf(p, "font %s: %s", c->font, d.err);
+    }
+    data = gdImagePngPtr(d.im, &i);
+    gdImageDestroy(d.im);
+    if (!data) {
+        return "PNG encoding failed";
+    }
+    *png = apr_pmemdup(p, data, i);
+    *size = i;
+    gdFree(data);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- JSON mapping */
+
+static json_object *walk(json_object *o, const char *path, apr_pool_t *p)
+{
+    char *copy = apr_pstrdup(p, path), *tok, *last;
+
+    for (tok = apr_strtok(copy, ".", &last); tok && o; tok = apr_strtok(NULL, ".", &last)) {
+        json_object *next = NULL;
+        if (!json_object_object_get_ex(o, tok, &next)) {
+            return NULL;
+        }
+        o = next;
+    }
+    return o;
+}
+
+static int number_of(json_object *o, double *out)
+{
+    char *end;
+
+    if (json_object_is_type(o, json_type_double) || json_object_is_type(o, json_type_int)) {
+        *out = json_object_get_double(o);
+        return 1;
+    }
+    if (json_object_is_type(o, json_type_string)) {
+        /* "3,520.5" and "-0.85%" as data APIs send them */
+        const char *s = json_object_get_string(o);
+        char buf[64];
+        size_t i, k = 0;
+        for (i = 0; s[i] && k < sizeof(buf) - 1; i++) {
+            if (s[i] != ',' && s[i] != '%' && s[i] != ' ') {
+                buf[k++] = s[i];
+            }
+        }
+        buf[k] = '\0';
+        *out = strtod(buf, &end);
+        return k && !*end;
+    }
+    return 0;
+}
+
+static const char *column(apr_pool_t *p, json_object *items, const char *field, double **out)
+{
+    int i, n = (int)json_object_array_length(items);
+    double *v = apr_palloc(p, sizeof(double) * (n ? n : 1));
+
+    for (i = 0; i < n; i++) {
+        json_object *f = NULL;
+        if (!json_object_object_get_ex(json_object_array_get_idx(items, i), field, &f) ||
+            !number_of(f, &v[i])) {
+            return apr_psprintf(p, "item %d has no number in field '%s'", i, field);
+        }
+    }
+    *out = v;
+    return NULL;
+}
+
+const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
+                                 const char *mapping)
+{
+    json_object *root = json_tokener_parse(json), *items;
+    apr_table_t *m = apr_table_make(p, 8);
+    char *copy = apr_pstrdup(p, mapping ? mapping : ""), *tok, *last;
+    const char *err = NULL, *f;
+    int i, n;
+
+    if (!root) {
+        return "the data source did not answer JSON";
+    }
+    for (tok = apr_strtok(copy, " \t", &last); tok; tok = apr_strtok(NULL, " \t", &last)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || !eq[1]) {
+            json_object_put(root);
+            return apr_psprintf(p, "mapping '%s' is not field=value", tok);
+        }
+        *eq = '\0';
+        apr_table_setn(m, tok, eq + 1);
+    }
+    items = json_object_is_type(root, json_type_array)
+                ? root
+                : walk(root, apr_table_get(m, "items") ? apr_table_get(m, "items") : "data", p);
+    if (!items || !json_object_is_type(items, json_type_array)) {
+        json_object_put(root);
+        return apr_psprintf(p, "no array at '%s' in the data",
+                            apr_table_get(m, "items") ? apr_table_get(m, "items") : "data");
+    }
+    /* axis captions travel with the mapping: they describe the data's units */
+    if (apr_table_get(m, "y_unit")) {
+        c->y_unit = apr_table_get(m, "y_unit");
+    }
+    if (apr_table_get(m, "y2_unit")) {
+        c->y2_unit = apr_table_get(m, "y2_unit");
+    }
+    if (apr_table_get(m, "x_unit")) {
+        c->x_unit = apr_table_get(m, "x_unit");
+    }
+    n = (int)json_object_array_length(items);
+    if (n < 1 || n > 2000) {
+        json_object_put(root);
+        return apr_psprintf(p, "%d items: a chart needs 1 to 2000", n);
+    }
+    c->n = n;
+    c->labels = apr_pcalloc(p, sizeof(char *) * n);
+    f = apr_table_get(m, "label") ? apr_table_get(m, "label") : "name";
+    for (i = 0; i < n; i++) {
+        json_object *v = NULL;
+        if (json_object_object_get_ex(json_object_array_get_idx(items, i), f, &v) && v) {
+            c->labels[i] = apr_pstrdup(p, json_object_get_string(v));
+        }
+    }
+    switch (c->kind) {
+    case CHAT_CHART_LINE:
+    case CHAT_CHART_BAR_LINE: {
+        /* line: series=close,settle:结算价 ; bar_line: bar=volume line=close */
+        const char *spec = c->kind == CHAT_CHART_LINE
+                               ? apr_table_get(m, "series")
+                               : apr_pstrcat(p, apr_table_get(m, "bar") ? apr_table_get(m, "bar") : "volume",
+                                             ",",
+                                             apr_table_get(m, "line") ? apr_table_get(m, "line") : "close",
+                                             NULL);
+        char *s = apr_pstrdup(p, spec ? spec : "value"), *fld, *l2;
+        c->series = apr_array_make(p, 4, sizeof(chat_chart_series));
+        for (fld = apr_strtok(s, ",", &l2); fld && !err; fld = apr_strtok(NULL, ",", &l2)) {
+            chat_chart_series *se = apr_array_push(c->series);
+            char *colon = strchr(fld, ':');
+            if (colon) {
+                *colon = '\0';
+            }
+            se->name = colon ? colon + 1 : fld;
+            err = column(p, items, fld, &se->v);
+        }
+        break;
+    }
+    case CHAT_CHART_CANDLE:
+        if (!(err = column(p, items, apr_table_get(m, "open") ? apr_table_get(m, "open") : "open",
+                           &c->open)) &&
+            !(err = column(p, items, apr_table_get(m, "high") ? apr_table_get(m, "high") : "high",
+                           &c->high)) &&
+            !(err = column(p, items, apr_table_get(m, "low") ? apr_table_get(m, "low") : "low",
+                           &c->low))) {
+            err = column(p, items, apr_table_get(m, "close") ? apr_table_get(m, "close") : "close",
+                         &c->close);
+        }
+        break;
+    case CHAT_CHART_TREEMAP:
+        if (!(err = column(p, items, apr_table_get(m, "value") ? apr_table_get(m, "value") : "change",
+                           &c->value)) &&
+            apr_table_get(m, "weight")) {
+            err = column(p, items, apr_table_get(m, "weight"), &c->weight);
+        }
+        break;
+    default:
+        if (!(err = column(p, items, apr_table_get(m, "x") ? apr_table_get(m, "x") : "change",
+                           &c->x))) {
+            err = column(p, items, apr_table_get(m, "y") ? apr_table_get(m, "y") : "oi_change",
+                         &c->y);
+        }
+        break;
+    }
+    json_object_put(root);
+    return err;
+}

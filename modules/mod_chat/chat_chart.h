@@ -1,0 +1,52 @@
+/* Market charts drawn with libgd to PNG, readable on a phone: line (several
+ * series, legend), bar + line on two y axes, candlestick (red up, green down:
+ * the Chinese convention), treemap of % change, scatter of change against
+ * open-interest change. Title, axes with ticks and units, x labels rotated
+ * when crowded, CJK text through a TrueType/OpenType font. Pure code (no
+ * httpd): the scheduler, the unit tests and bench/ share it. */
+#ifndef CHAT_CHART_H
+#define CHAT_CHART_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef enum {
+    CHAT_CHART_LINE = 1,
+    CHAT_CHART_BAR_LINE,
+    CHAT_CHART_CANDLE,
+    CHAT_CHART_TREEMAP,
+    CHAT_CHART_SCATTER
+} chat_chart_kind;
+
+typedef struct chat_chart_series {
+    const char *name;
+    double *v; /* n values */
+} chat_chart_series;
+
+typedef struct chat_chart {
+    chat_chart_kind kind;
+    const char *title;
+    const char *y_unit, *y2_unit, *x_unit; /* axis captions, may be NULL */
+    int width, height;
+    const char *font; /* path of a TTF/OTF/TTC font with CJK glyphs */
+    int n;            /* points, bars, candles or items */
+    const char **labels;          /* n: x labels, or item names (treemap, scatter) */
+    apr_array_header_t *series;   /* chat_chart_series: line (1+); bar+line: [bars, line] */
+    double *open, *high, *low, *close; /* candle */
+    double *value, *weight;            /* treemap: % change and area */
+    double *x, *y;                     /* scatter */
+} chat_chart;
+
+/* "line", "bar_line", "candle", "treemap", "scatter" -> kind, 0 if unknown. */
+chat_chart_kind chat_chart_kind_parse(const char *name);
+
+/* The PNG (allocated from p). NULL, or an error message. */
+const char *chat_chart_render(apr_pool_t *p, const chat_chart *c, void **png, int *size);
+
+/* Fill c (kind, size, font and title already set) from a JSON document with
+ * the field mapping "items=data.list label=name value=pct ..." (see
+ * docs/directives.md#charts). NULL, or an error message. */
+const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
+                                 const char *mapping);
+
+#endif
