@@ -122,10 +122,19 @@
       var ul = $('jobs'); ul.textContent = '';
       if (!j.jobs.length) ul.appendChild(el('li', 'no scheduled jobs'));
       j.jobs.forEach(function (job) {
-        var li = el('li', job.name + ' ' + (job.schedule || ''));
+        var li = el('li'), last = job.runs[0];
+        li.appendChild(el('strong', job.name));
+        li.appendChild(el('span', ' ' + job.kind + ' "' + job.cron + '" (' + job.timeZone + ') → ' +
+                                  job.rooms.join(', ') + ' · next ' + when(job.next), 'muted'));
         li.appendChild(btn('Run now', function () {
           call('POST', '/jobs/' + encodeURIComponent(job.name) + '/run').then(loadStats).catch(fail);
         }));
+        if (job.running) li.appendChild(el('div', 'running since ' + when(job.running.start) + ' on ' + job.running.node));
+        if (last) {
+          li.appendChild(el('div', 'last: ' + when(last.start) + ' ' + last.outcome +
+                                   (last.error ? ': ' + last.error : last.summary ? ': ' + last.summary : '') +
+                                   (last.manual ? ' (run now)' : ''), last.outcome === 'ok' ? 'ok' : 'failed'));
+        }
         ul.appendChild(li);
       });
     }).catch(fail);

@@ -11,7 +11,7 @@
 
 #define PI 3.14159265358979323846
 
-static const int palette[][3] = {{37, 99, 235}, {220, 38, 38}, {22, 163, 74}, {217, 119, 6},
+static const int palette[][3] = {{37, 99, 235},  {220, 38, 38}, {22, 163, 74}, {217, 119, 6},
                                  {124, 58, 237}, {8, 145, 178}, {190, 24, 93}, {75, 85, 99}};
 #define NPALETTE (int)(sizeof(palette) / sizeof(palette[0]))
 
@@ -20,9 +20,9 @@ typedef struct draw {
     const chat_chart *c;
     char *font;
     int fg, grid, axis, muted, white;
-    int x0, x1, y0, y1; /* plot area */
-    double lo, hi, step;       /* left axis */
-    double lo2, hi2, step2;    /* right axis (bar+line) */
+    int x0, x1, y0, y1;     /* plot area */
+    double lo, hi, step;    /* left axis */
+    double lo2, hi2, step2; /* right axis (bar+line) */
     const char *err;
 } draw;
 
@@ -31,12 +31,9 @@ chat_chart_kind chat_chart_kind_parse(const char *name)
     static const struct {
         const char *name;
         chat_chart_kind kind;
-    } k[] = {{"line", CHAT_CHART_LINE},
-             {"bar_line", CHAT_CHART_BAR_LINE},
-             {"candle", CHAT_CHART_CANDLE},
-             {"candlestick", CHAT_CHART_CANDLE},
-             {"treemap", CHAT_CHART_TREEMAP},
-             {"scatter", CHAT_CHART_SCATTER}};
+    } k[] = {{"line", CHAT_CHART_LINE},       {"bar_line", CHAT_CHART_BAR_LINE},
+             {"candle", CHAT_CHART_CANDLE},   {"candlestick", CHAT_CHART_CANDLE},
+             {"treemap", CHAT_CHART_TREEMAP}, {"scatter", CHAT_CHART_SCATTER}};
     size_t i;
 
     for (i = 0; name && i < sizeof(k) / sizeof(k[0]); i++) {
@@ -330,7 +327,8 @@ static void draw_candle(apr_pool_t *p, draw *d)
 {
     const chat_chart *c = d->c;
     double mn = INFINITY, mx = -INFINITY;
-    int up = gdImageColorAllocate(d->im, 220, 38, 38), down = gdImageColorAllocate(d->im, 22, 163, 74);
+    int up = gdImageColorAllocate(d->im, 220, 38, 38),
+        down = gdImageColorAllocate(d->im, 22, 163, 74);
     int i, half;
 
     range_of(c->low, c->n, &mn, &mx);
@@ -372,10 +370,12 @@ static void tm_cell(apr_pool_t *p, draw *d, const tm_item *it, int x0, int y0, i
 
     /* red up, green down; stronger for larger moves */
     if (it->v > 0) {
-        col = gdImageColorAllocate(d->im, 255 - (int)(55 * t), 205 - (int)(170 * t), 205 - (int)(170 * t));
+        col = gdImageColorAllocate(d->im, 255 - (int)(55 * t), 205 - (int)(170 * t),
+                                   205 - (int)(170 * t));
     }
     else if (it->v < 0) {
-        col = gdImageColorAllocate(d->im, 200 - (int)(180 * t), 235 - (int)(90 * t), 200 - (int)(150 * t));
+        col = gdImageColorAllocate(d->im, 200 - (int)(180 * t), 235 - (int)(90 * t),
+                                   200 - (int)(150 * t));
     }
     else {
         col = gdImageColorAllocate(d->im, 210, 213, 219);
@@ -445,7 +445,8 @@ static void draw_scatter(apr_pool_t *p, draw *d)
 {
     const chat_chart *c = d->c;
     double mn = 0, mx = 0, mn2 = 0, mx2 = 0, v;
-    int up = gdImageColorAllocate(d->im, 220, 38, 38), down = gdImageColorAllocate(d->im, 22, 163, 74);
+    int up = gdImageColorAllocate(d->im, 220, 38, 38),
+        down = gdImageColorAllocate(d->im, 22, 163, 74);
     int i;
 
     range_of(c->x, c->n, &mn, &mx);
@@ -662,12 +663,11 @@ const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
     case CHAT_CHART_LINE:
     case CHAT_CHART_BAR_LINE: {
         /* line: series=close,settle:结算价 ; bar_line: bar=volume line=close */
-        const char *spec = c->kind == CHAT_CHART_LINE
-                               ? apr_table_get(m, "series")
-                               : apr_pstrcat(p, apr_table_get(m, "bar") ? apr_table_get(m, "bar") : "volume",
-                                             ",",
-                                             apr_table_get(m, "line") ? apr_table_get(m, "line") : "close",
-                                             NULL);
+        const char *spec =
+            c->kind == CHAT_CHART_LINE
+                ? apr_table_get(m, "series")
+                : apr_pstrcat(p, apr_table_get(m, "bar") ? apr_table_get(m, "bar") : "volume", ",",
+                              apr_table_get(m, "line") ? apr_table_get(m, "line") : "close", NULL);
         char *s = apr_pstrdup(p, spec ? spec : "value"), *fld, *l2;
         c->series = apr_array_make(p, 4, sizeof(chat_chart_series));
         for (fld = apr_strtok(s, ",", &l2); fld && !err; fld = apr_strtok(NULL, ",", &l2)) {
@@ -693,8 +693,9 @@ const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
         }
         break;
     case CHAT_CHART_TREEMAP:
-        if (!(err = column(p, items, apr_table_get(m, "value") ? apr_table_get(m, "value") : "change",
-                           &c->value)) &&
+        if (!(err =
+                  column(p, items, apr_table_get(m, "value") ? apr_table_get(m, "value") : "change",
+                         &c->value)) &&
             apr_table_get(m, "weight")) {
             err = column(p, items, apr_table_get(m, "weight"), &c->weight);
         }

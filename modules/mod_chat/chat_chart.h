@@ -28,10 +28,10 @@ typedef struct chat_chart {
     const char *title;
     const char *y_unit, *y2_unit, *x_unit; /* axis captions, may be NULL */
     int width, height;
-    const char *font; /* path of a TTF/OTF/TTC font with CJK glyphs */
-    int n;            /* points, bars, candles or items */
-    const char **labels;          /* n: x labels, or item names (treemap, scatter) */
-    apr_array_header_t *series;   /* chat_chart_series: line (1+); bar+line: [bars, line] */
+    const char *font;                  /* path of a TTF/OTF/TTC font with CJK glyphs */
+    int n;                             /* points, bars, candles or items */
+    const char **labels;               /* n: x labels, or item names (treemap, scatter) */
+    apr_array_header_t *series;        /* chat_chart_series: line (1+); bar+line: [bars, line] */
     double *open, *high, *low, *close; /* candle */
     double *value, *weight;            /* treemap: % change and area */
     double *x, *y;                     /* scatter */

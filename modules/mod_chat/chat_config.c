@@ -8,6 +8,7 @@
 
 #include "chat_config.h"
 #include "chat_ai_config.h"
+#include "chat_jobs.h"
 #include "chat_upload.h"
 
 void *chat_config_dir_create(apr_pool_t *p, char *dir)
@@ -105,6 +106,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->debug_log_size = MERGE(debug_log_size, -1);
     sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
     sc->ai = add->ai ? add->ai : base->ai;
+    sc->jobs = add->jobs ? add->jobs : base->jobs;
     return sc;
 }
 
@@ -513,6 +515,7 @@ static const char *set_ice_server(cmd_parms *cmd, void *dummy, const char *url, 
 
 const command_rec chat_cmds[] = {
     CHAT_AI_COMMANDS,
+    CHAT_JOB_COMMANDS,
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
     AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,

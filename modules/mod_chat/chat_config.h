@@ -75,6 +75,7 @@ typedef struct chat_srv_conf {
     int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
     apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
     struct chat_ai_conf *ai;         /* ChatAI* directives, NULL = none */
+    struct chat_jobs_conf *jobs;     /* ChatJob* and chart directives, NULL = none */
 } chat_srv_conf;
 
 /* A STUN or TURN server handed to browsers for WebRTC calls (ChatIceServer). */

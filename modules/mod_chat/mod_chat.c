@@ -11,6 +11,7 @@
 #include "chat_ai_handler.h"
 #include "chat_ai_room.h"
 #include "chat_http.h"
+#include "chat_jobs.h"
 #include "chat_config.h"
 #include "chat_echo.h"
 #include "chat_reactor.h"
@@ -56,6 +57,7 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
     }
     chat_http_global_init(); /* before any thread of this child uses libcurl */
     chat_ai_room_child_init(pchild, s);
+    chat_scheduler_child_init(pchild, s);
     if (!mpm_is_async() || chat_config_conn_mode(sc) != CHAT_MODE_AUTO) {
         return; /* every WebSocket runs on its request's thread */
     }

@@ -1,4 +1,4 @@
-/* /chat-admin/api/tokens, /stats and /jobs. */
+/* /chat-admin/api/tokens and /stats. */
 #include <httpd.h>
 #include <apr_strings.h>
 #include <http_protocol.h>
@@ -157,23 +157,4 @@ int admin_stats(admin_req *a)
         json_object_object_add(out, "ai", ai);
     }
     return admin_reply(a, HTTP_OK, out);
-}
-
-int admin_jobs(admin_req *a, const char *name, const char *action)
-{
-    json_object *out;
-
-    if (!name) {
-        if (a->r->method_number != M_GET) {
-            return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
-        }
-        out = json_object_new_object();
-        json_object_object_add(out, "jobs", json_object_new_array());
-        return admin_reply(a, HTTP_OK, out);
-    }
-    if (!action || strcmp(action, "run") || a->r->method_number != M_POST) {
-        return admin_error(a, HTTP_NOT_FOUND, "not_found", "use POST /jobs/{name}/run");
-    }
-    return admin_error(a, HTTP_NOT_FOUND, "unknown_job",
-                       apr_psprintf(a->r->pool, "no scheduled job named %s", name));
 }
