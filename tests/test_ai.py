@@ -15,7 +15,7 @@ import requests
 
 from chatclient import Chat, unique_room
 from fake_ai import FakeAI
-from harness import ADMIN_SECRET, ROOT, Httpd
+from harness import ADMIN_SECRET, ROOT, VALGRIND, Httpd
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiV"
                        "HpUelR6VBgBGJAEfZ3nHlQAAAABJRU5ErkJggg==")
@@ -68,6 +68,9 @@ ChatAIMarketData {fake.url}/market
     h.start()
     yield h
     h.stop()
+    if VALGRIND:
+        errors = h.valgrind_errors()
+        assert not errors, errors
     h.cleanup()
 
 
@@ -131,6 +134,21 @@ def test_explain_refusals(ai, fake, room):
     assert requests.get(ai.url("/chat/ai/explain?username=alice"), timeout=5).status_code == 405
     assert post(ai, "summarise", {"text": "x", "roomName": room}).status_code == 404
     assert fake.requests(kind="openai") == []  # nothing refused reached the provider
+
+
+def test_per_user_rate_limit(ai, fake, redis_server, room):
+    redis_server.client().sadd(f"chat:room:{room}:members", "ratey")
+    codes = [post(ai, "explain", {"text": f"q{i}", "roomName": room}, user="ratey").status_code
+             for i in range(101)]  # ChatAIRateLimit 100 (per minute, all servers)
+    if codes[-1] == 200:  # the minute turned during the loop: the count restarted
+        codes = [post(ai, "explain", {"text": f"r{i}", "roomName": room},
+                      user="ratey").status_code for i in range(101)]
+    assert codes.count(429) >= 1 and codes[0] == 200
+    r = post(ai, "explain", {"text": "one more", "roomName": room}, user="ratey")
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    assert r.headers["Retry-After"] == "60"
+    # other users are not affected
+    assert post(ai, "explain", {"text": "mine", "roomName": room}, user="bob").status_code == 200
 
 
 def test_fallback_model_after_429_and_5xx(ai, fake, room):

@@ -62,7 +62,7 @@ ChatJob digest "0 0 1 1 *" news {room} http://127.0.0.1:{news_port}/news.json \
             h.start()
     finally:
         del os.environ["CHAT_CLOCK_OFFSET"]
-    yield {"servers": servers, "room": room, "minute": minute}
+    yield {"servers": servers, "room": room, "minute": minute, "offset": offset}
     for h in servers:
         h.stop()
         h.cleanup()
@@ -105,6 +105,23 @@ def test_one_post_per_scheduled_minute_and_a_killed_run_is_not_repeated(cluster,
     assert len(runs) == 1 and runs[0]["outcome"] == "ok" and runs[0]["scheduled"] == m * 60000
     slow = admin(cluster["servers"][1], "GET", "/jobs/slowai").json()
     assert slow["runs"] == [] and slow["running"]["node"] == holder  # killed: never finished
+    w.close()
+
+
+def test_graceful_restart_does_not_rerun_the_minute(cluster):
+    """A new generation of children evaluates the current minute again; the
+    lock keeps it from posting twice."""
+    m = cluster["minute"]
+    h = cluster["servers"][0]
+    before = h.log().count(f"job tick minute {m}: runs elsewhere")
+    h.graceful()
+    now_minute = int((time.time() + float(cluster["offset"])) // 60)
+    if now_minute == m:  # still the scheduled minute: the new children must meet the lock
+        wait_for(lambda: h.log().count(f"job tick minute {m}: runs elsewhere") > before, 10,
+                 "the new generation to evaluate the minute")
+    assert logs(cluster).count(f"job tick minute {m}: starts") == 1
+    w = Chat(cluster["servers"][1].port, cluster["room"], "watcher")
+    assert [x["text"] for x in w.welcome["history"]].count("tick at the scheduled minute") == 1
     w.close()
 
 

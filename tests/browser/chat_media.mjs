@@ -1,4 +1,4 @@
-// Voice notes, calls and the rest of the room UI in Debian's headless
+// Voice notes, images dropped and pasted, calls and the rest of the room UI in Debian's headless
 // Chromium with its fake camera and microphone: a recorded voice note plays
 // for the other user; a video call reaches RTCPeerConnection "connected" on
 // both pages with frames flowing; a declined call says so; delete, presence,
@@ -67,6 +67,22 @@ try {
     a.play().catch(reject);
   }), audio);
   check(played > 0, 'the voice note did not play');
+
+  // an image dropped on the message list, and one pasted: both reach bob
+  for (const how of ['drop', 'paste']) {
+    const before = (await bob.$$('.msg img.thumb')).length;
+    await alice.evaluate(async (how) => {
+      const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([png], how + '.png', { type: 'image/png' }));
+      if (how === 'drop') {
+        document.getElementById('log').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      } else {
+        document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      }
+    }, how);
+    await bob.waitForFunction((n) => document.querySelectorAll('.msg img.thumb').length > n, before);
+  }
 
   // delete own message: gone for the other user
   await alice.fill('#text', 'a message to delete');
