@@ -197,6 +197,7 @@ def test_news_job_posts_only_new_items(cluster):
     ('ChatJob x "* * * * *" news lobby ftp://h/x "m"', "ChatJob"),
     ('ChatJob x "* * * * *" post lobby "a"\nChatJob x "* * * * *" post lobby "b"', "ChatJob"),
     ("ChatJobTimeZone America/New_York", "ChatJobTimeZone"),
+    ('<VirtualHost 127.0.0.1:1>\nChatJob x "* * * * *" post lobby "t"\n</VirtualHost>', "ChatJob"),
     ("ChatChartFont /nonexistent/font.ttf", "ChatChartFont"),
     ("ChatChartSize 10x10", "ChatChartSize"),
 ])

@@ -41,15 +41,24 @@ static apr_status_t stop_jobs(void *data)
 
 void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    const chat_ai_conf *ac = chat_ai_conf_get(s);
+    server_rec *vs;
     apr_status_t rv;
+    int threads = 0;
 
     main_server = s;
-    if (!ac->providers || !ac->providers->nelts) {
+    /* one pool for the process, as large as the largest ChatAIThreads of any
+     * virtual host that has a provider */
+    for (vs = s; vs; vs = vs->next) {
+        const chat_ai_conf *ac = chat_ai_conf_get(vs);
+        if (ac->providers && ac->providers->nelts) {
+            int n = ac->threads > 0 ? ac->threads : CHAT_AI_DEFAULT_THREADS;
+            threads = n > threads ? n : threads;
+        }
+    }
+    if (!threads) {
         return;
     }
-    rv = apr_thread_pool_create(&pool_of_jobs, 0,
-                                ac->threads > 0 ? ac->threads : CHAT_AI_DEFAULT_THREADS, pchild);
+    rv = apr_thread_pool_create(&pool_of_jobs, 0, threads, pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "chat: cannot start the AI thread pool");
         pool_of_jobs = NULL;
