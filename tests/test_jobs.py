@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -16,7 +17,7 @@ from PIL import Image
 
 from chatclient import Chat, unique_room
 from fake_ai import FakeAI
-from harness import ADMIN_SECRET, Httpd, wait_for
+from harness import ADMIN_SECRET, ROOT, Httpd, wait_for
 
 LEAD = 4  # seconds from start to the scheduled minute
 
@@ -185,6 +186,15 @@ def test_news_job_posts_only_new_items(cluster):
     assert run_and_record()["summary"] == "posted 1 new items"
     assert w.expect("chat", timeout=5)["text"] == "**要闻**\n\n- 新消息"
     w.close()
+
+
+def test_admin_page_lists_and_runs_jobs(cluster):
+    out = subprocess.run(["node", str(ROOT / "tests" / "browser" / "admin_jobs.mjs"),
+                          str(cluster["servers"][1].port), ADMIN_SECRET, "tick", "5",
+                          str(ROOT / "test-artifacts" / "admin")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "admin jobs: ok" in out.stdout
 
 
 @pytest.mark.parametrize("line, name", [

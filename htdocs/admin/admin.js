@@ -127,7 +127,11 @@
         li.appendChild(el('span', ' ' + job.kind + ' "' + job.cron + '" (' + job.timeZone + ') → ' +
                                   job.rooms.join(', ') + ' · next ' + when(job.next), 'muted'));
         li.appendChild(btn('Run now', function () {
-          call('POST', '/jobs/' + encodeURIComponent(job.name) + '/run').then(loadStats).catch(fail);
+          var seen = last ? last.start : 0;
+          call('POST', '/jobs/' + encodeURIComponent(job.name) + '/run').then(function () {
+            li.appendChild(el('div', 'queued…', 'muted'));
+            waitForRun(job.name, seen, 30);
+          }).catch(fail);
         }));
         if (job.running) li.appendChild(el('div', 'running since ' + when(job.running.start) + ' on ' + job.running.node));
         if (last) {
@@ -137,6 +141,14 @@
         }
         ul.appendChild(li);
       });
+    }).catch(fail);
+  }
+
+  // after "Run now": look again each second until a newer run is recorded
+  function waitForRun(name, seen, left) {
+    call('GET', '/jobs/' + encodeURIComponent(name)).then(function (j) {
+      if ((j.runs[0] && j.runs[0].start !== seen) || left <= 0) loadStats();
+      else setTimeout(function () { waitForRun(name, seen, left - 1); }, 1000);
     }).catch(fail);
   }
 
