@@ -115,6 +115,14 @@ def test_explain_sends_the_openai_shape(ai, fake, room):
     assert body["messages"][1] == {"role": "user", "content": "央行降准0.5个百分点"}
 
 
+def test_explain_with_a_named_provider(ai, fake, room):
+    r = post(ai, "explain", {"text": "原油库存", "roomName": room, "model": "gemini"})
+    assert r.status_code == 200 and r.json()["provider"] == "gemini"
+    assert fake.requests(kind="gemini")[0]["path"].endswith("gemini-2.5-flash:generateContent")
+    r = post(ai, "explain", {"text": "x", "roomName": room, "model": "gpt-9"})
+    assert r.status_code == 400 and r.json()["code"] == "unknown_model"
+
+
 def test_model_outside_its_window_is_the_default(ai, fake, room):
     c = Chat(ai.port, room, "alice")
     c.send("kimi_chat", text="hello kimi")

@@ -181,6 +181,17 @@ int chat_ai_handler(request_rec *r)
         return chat_json_error(r, HTTP_BAD_REQUEST, "malformed",
                                "the body must be a JSON object of at most 256 KB");
     }
+    if (get_s(body, "model")) {
+        /* SPEC: "model" names the provider (gemini, deepseek, ...) */
+        const chat_ai_provider *named = chat_ai_provider_find(ac, get_s(body, "model"));
+        if (!named) {
+            const char *msg =
+                apr_psprintf(r->pool, "no AI provider named '%s' here", get_s(body, "model"));
+            json_object_put(body);
+            return chat_json_error(r, HTTP_BAD_REQUEST, "unknown_model", msg);
+        }
+        prov = named;
+    }
     room = apr_pstrdup(r->pool, get_s(body, "roomName") ? get_s(body, "roomName") : "");
     if (!chat_room_name_valid(room)) {
         json_object_put(body);
