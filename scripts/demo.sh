@@ -63,6 +63,17 @@ logfile $RUN/logs/redis.log
 CONF
 
 M=/usr/lib/apache2/modules
+# AI when a key is in the environment (DEEPSEEK_API_KEY, GEMINI_API_KEY);
+# without one the AI buttons say that AI is not configured.
+AI_CONF=""
+if [ -n "${DEEPSEEK_API_KEY:-}" ]; then
+  AI_CONF+=$'ChatAIProvider deepseek openai https://api.deepseek.com\nChatAIKey deepseek env:DEEPSEEK_API_KEY\nChatAIModelWindow deepseek 00:31-08:29 deepseek-reasoner\n'
+fi
+if [ -n "${GEMINI_API_KEY:-}" ]; then
+  AI_CONF+=$'ChatAIProvider gemini gemini https://generativelanguage.googleapis.com\nChatAIKey gemini env:GEMINI_API_KEY\n'
+fi
+AI_STATE="off (set DEEPSEEK_API_KEY or GEMINI_API_KEY to turn it on)"
+[ -n "$AI_CONF" ] && AI_STATE="on"
 cat > "$RUN/conf/httpd.conf" <<CONF
 # Demo configuration written by scripts/demo.sh (see conf/chat.conf for the
 # drop-in version a sysadmin uses).
@@ -113,6 +124,14 @@ ChatUploadDir $RUN/uploads
 <Location /chat/files>
     SetHandler chat-files
 </Location>
+<Location /chat/ai>
+    SetHandler chat-ai
+    ChatIdentity query
+</Location>
+# A scheduled job to look at in the admin page (Run now posts it at once)
+ChatJobTimeZone Asia/Shanghai
+ChatJob morning "0 9 * * 1-5" post lobby "早上好！Good morning: markets open soon."
+$AI_CONF
 CONF
 chmod 600 "$RUN/conf/httpd.conf"   # holds the admin secret
 /usr/sbin/apache2 -t -f "$RUN/conf/httpd.conf" >/dev/null 2>"$RUN/logs/configtest.log" \
@@ -175,6 +194,7 @@ mod_chat demo is running (event MPM, private Redis on port $REDIS_PORT).
   admin page:     http://127.0.0.1:$PORT/chat-admin/
   admin API:      http://127.0.0.1:$PORT/chat-admin/api/  (Authorization: Bearer $SECRET)
   admin secret:   $SECRET
+  AI:             $AI_STATE
   logs:           $RUN/logs/
 Press Ctrl-C to stop.
 MSG
