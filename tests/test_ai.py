@@ -218,6 +218,13 @@ def test_describe_allow_list_and_size_cap(ai, fake, room):
         ("http://169.254.169.254/latest/meta-data", 403, "image_not_allowed"),
         ("file:///etc/passwd", 403, "image_not_allowed"),
         ("/chat/files/../../etc/passwd", 404, "not_found"),  # not an upload name
+        (ai.url("/allowed/.."), 403, "image_not_allowed"),
+        (ai.url("/allowed/%2e%2e/other.png"), 403, "image_not_allowed"),
+        (ai.url("/allowed/.%2E/other.png"), 403, "image_not_allowed"),
+        (ai.url("/allowed/./../other.png"), 403, "image_not_allowed"),
+        (ai.url("/allowed/%2F..%2Fother.png"), 403, "image_not_allowed"),
+        (ai.url("/allowed-not/chart.png"), 403, "image_not_allowed"),
+        ("http://user@127.0.0.1:1/allowed/chart.png", 403, "image_not_allowed"),
         (ai.url("/allowed/big.png"), 413, "too_large"),
     ]:
         r = post(ai, "describe-image", {"imageUrl": url, "roomName": room})
@@ -334,6 +341,7 @@ def test_usage_is_counted_in_stats(ai, fake, room):
     ("ChatAITimeout 0", "ChatAITimeout"),
     ("ChatAIMaxImageSize 10", "ChatAIMaxImageSize"),
     ("ChatAIImageAllow ftp://x/", "ChatAIImageAllow"),
+    ("ChatAIImageAllow https://charts.example.com/img", "ChatAIImageAllow"),
     ("ChatAIRateLimit many", "ChatAIRateLimit"),
     ("ChatAIThreads 0", "ChatAIThreads"),
     ("ChatAIMarketData nope", "ChatAIMarketData"),

@@ -4,6 +4,7 @@ decodes, has the configured size, and matches the reference in docs/charts/
 within a pixel tolerance. The references were looked at by a person; after a
 deliberate change to the renderer, regenerate them with
 CHAT_UPDATE_CHART_REFERENCES=1 and look at them again."""
+import json
 import os
 import subprocess
 
@@ -95,3 +96,22 @@ def test_chart_bad_size_and_font(tmp_path):
                         str(FIXTURES / "line.json"), CHARTS["line"][1], str(tmp_path / "x.png")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "font" in r.stderr
+
+
+@pytest.mark.parametrize("kind", ["line", "bar_line", "scatter"])
+def test_nearly_flat_data_renders(kind, tmp_path):
+    """Values one rounding step apart once made the tick loop spin forever."""
+    data = tmp_path / "flat.json"
+    rows = [{"name": "a", "v": 0.3, "w": 1e17, "x": 0.3, "y": 1e17},
+            {"name": "b", "v": 0.30000000000000004, "w": 1e17 + 16, "x": 0.3, "y": 1e17 + 16}]
+    data.write_text(json.dumps(rows))
+    mapping = {"line": "series=v", "bar_line": "bar=w line=v", "scatter": "x=x y=y"}[kind]
+    r = render(kind, tmp_path / "flat.png", mapping=mapping, data=data)
+    assert r.returncode == 0, r.stderr
+
+
+def test_non_numbers_are_refused(tmp_path):
+    data = tmp_path / "nan.json"
+    data.write_text(json.dumps([{"name": "a", "v": "nan"}, {"name": "b", "v": "inf"}]))
+    r = render("line", tmp_path / "x.png", mapping="series=v", data=data)
+    assert r.returncode == 1 and "no number in field 'v'" in r.stderr

@@ -64,15 +64,17 @@ static json_object *openai_message(json_object *m)
 
     json_object_object_add(o, "role",
                            jstr(role && !strcmp(role, "assistant") ? "assistant" : "user"));
-    if (b64) {
+    if (b64 && get_s(m, "image_mime")) {
         json_object *parts = json_object_new_array(), *t = json_object_new_object(),
                     *img = json_object_new_object(), *url = json_object_new_object();
-        size_t n = strlen(b64) + 64;
-        char *data = malloc(n);
-        snprintf(data, n, "data:%s;base64,%s", get_s(m, "image_mime"), b64);
+        size_t n = strlen(b64) + strlen(get_s(m, "image_mime")) + 16;
+        char *data = malloc(n); /* images are megabytes: not worth a pool here */
+        if (data) {
+            snprintf(data, n, "data:%s;base64,%s", get_s(m, "image_mime"), b64);
+        }
         json_object_object_add(t, "type", jstr("text"));
         json_object_object_add(t, "text", jstr(text));
-        json_object_object_add(url, "url", jstr(data));
+        json_object_object_add(url, "url", jstr(data ? data : ""));
         free(data);
         json_object_object_add(img, "type", jstr("image_url"));
         json_object_object_add(img, "image_url", url);

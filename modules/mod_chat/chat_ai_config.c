@@ -230,10 +230,10 @@ const char *chat_ai_directive(cmd_parms *cmd, void *dummy, const char *args)
     case 10:
         for (args = apr_pstrcat(cmd->temp_pool, a, " ", b, " ", c, " ", d, " ", args, NULL);
              *(a = ap_getword_conf(cmd->pool, &args));) {
-            if (!http_url(a) || !strchr(a + 8, '/')) {
+            if (!http_url(a) || !strchr(a + 8, '/') || a[strlen(a) - 1] != '/') {
                 return apr_psprintf(cmd->pool,
-                                    "%s: '%s' must be an http(s) URL prefix with a path, "
-                                    "like https://charts.example.com/img/",
+                                    "%s: '%s' must be an http(s) URL prefix with a path ending "
+                                    "in /, like https://charts.example.com/img/",
                                     cmd->cmd->name, a);
             }
             if (!ac->image_allow) {

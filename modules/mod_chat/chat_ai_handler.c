@@ -32,6 +32,38 @@ static const char *DESCRIBE_PROMPT =
     "Describe this image for a futures research desk: what it shows (for a chart: instrument, "
     "period, trend, notable levels), then transcribe any text in it. Concise Markdown.";
 
+/* The part of an allow-listed URL after its host must not climb out of the
+ * prefix's directory: no dot segments, no encoded dots or slashes, no
+ * backslashes, no user info. (Prefixes end with "/", checked at startup.) */
+static int chat_ai_url_tail_safe(const char *url)
+{
+    const char *host = strstr(url, "://"), *path, *q;
+    static const char *const bad[] = {"/../", "/./", "%2e", "%2E", "%2f",
+                                      "%2F",  "%5c", "%5C", "\\"};
+    apr_size_t i, n;
+
+    if (!host) {
+        return 0;
+    }
+    path = strchr(host + 3, '/');
+    if (!path || memchr(host, '@', path - host)) {
+        return 0;
+    }
+    q = path + strcspn(path, "?#");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *hit = strstr(path, bad[i]);
+        if (hit && hit < q) {
+            return 0;
+        }
+    }
+    n = (apr_size_t)(q - path);
+    /* ".." or "." as the last segment */
+    if ((n >= 3 && !strncmp(q - 3, "/..", 3)) || (n >= 2 && !strncmp(q - 2, "/.", 2))) {
+        return 0;
+    }
+    return 1;
+}
+
 static json_object *read_json(request_rec *r)
 {
     char *buf = apr_palloc(r->pool, AI_MAX_BODY + 1);
@@ -105,7 +137,7 @@ static int load_image(request_rec *r, const chat_ai_conf *ac, const char *url, c
             const char *prefix = APR_ARRAY_IDX(ac->image_allow, i, const char *);
             allowed |= !strncmp(url, prefix, strlen(prefix));
         }
-        if (!allowed || strstr(url, "/../") || strchr(url, '@')) {
+        if (!allowed || !chat_ai_url_tail_safe(url)) {
             *why = "images are fetched only from this server's uploads or ChatAIImageAllow";
             return HTTP_FORBIDDEN;
         }
@@ -204,16 +236,40 @@ int chat_ai_handler(request_rec *r)
                           : chat_json_error(r, HTTP_FORBIDDEN, "forbidden",
                                             "only members of the room may use its AI");
     }
+    if (describe ? !get_s(body, "imageUrl")
+                 : (!get_s(body, "text") || !*get_s(body, "text") ||
+                    strlen(get_s(body, "text")) > (apr_size_t)lim.max_text * 4)) {
+        json_object_put(body);
+        return chat_json_error(
+            r, HTTP_BAD_REQUEST, "invalid",
+            describe
+                ? "imageUrl is required"
+                : apr_psprintf(r->pool, "text is required (at most %d characters)", lim.max_text));
+    }
+    /* the rate limit before any work: an image download costs too */
+    if (!(c = chat_redis_sync_open(sc, &err))) {
+        json_object_put(body);
+        return chat_json_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", err);
+    }
+    ok = chat_ai_rate_take(c, chat_config_key_prefix(sc), user,
+                           ac->rate >= 0 ? ac->rate : CHAT_AI_DEFAULT_RATE);
+    if (ok != 1) {
+        redisFree(c);
+        json_object_put(body);
+        if (ok == 0) {
+            apr_table_setn(r->err_headers_out, "Retry-After", "60");
+            return chat_json_error(r, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                                   apr_psprintf(r->pool, "at most %d AI requests per minute",
+                                                ac->rate >= 0 ? ac->rate : CHAT_AI_DEFAULT_RATE));
+        }
+        return chat_json_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "chat storage error");
+    }
     m = json_object_new_object();
     json_object_object_add(m, "role", json_object_new_string("user"));
     if (describe) {
         const char *url = get_s(body, "imageUrl"), *mime = NULL, *b64 = NULL;
-        if (!url) {
-            json_object_put(body);
-            json_object_put(m);
-            return chat_json_error(r, HTTP_BAD_REQUEST, "invalid", "imageUrl is required");
-        }
         if ((status = load_image(r, ac, apr_pstrdup(r->pool, url), &mime, &b64, &why)) != OK) {
+            redisFree(c);
             json_object_put(body);
             json_object_put(m);
             return chat_json_error(r, status,
@@ -228,34 +284,9 @@ int chat_ai_handler(request_rec *r)
         json_object_object_add(m, "image_b64", json_object_new_string(b64));
     }
     else {
-        const char *text = get_s(body, "text");
-        if (!text || !*text || strlen(text) > (apr_size_t)lim.max_text * 4) {
-            json_object_put(body);
-            json_object_put(m);
-            return chat_json_error(
-                r, HTTP_BAD_REQUEST, "invalid",
-                apr_psprintf(r->pool, "text is required (at most %d characters)", lim.max_text));
-        }
-        json_object_object_add(m, "text", json_object_new_string(text));
+        json_object_object_add(m, "text", json_object_new_string(get_s(body, "text")));
     }
     json_object_put(body);
-    if (!(c = chat_redis_sync_open(sc, &err))) {
-        json_object_put(m);
-        return chat_json_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", err);
-    }
-    ok = chat_ai_rate_take(c, chat_config_key_prefix(sc), user,
-                           ac->rate >= 0 ? ac->rate : CHAT_AI_DEFAULT_RATE);
-    if (ok != 1) {
-        redisFree(c);
-        json_object_put(m);
-        if (ok == 0) {
-            apr_table_setn(r->err_headers_out, "Retry-After", "60");
-            return chat_json_error(r, HTTP_TOO_MANY_REQUESTS, "rate_limited",
-                                   apr_psprintf(r->pool, "at most %d AI requests per minute",
-                                                ac->rate >= 0 ? ac->rate : CHAT_AI_DEFAULT_RATE));
-        }
-        return chat_json_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "chat storage error");
-    }
     msgs = json_object_new_array();
     json_object_array_add(msgs, m);
     memset(&call, 0, sizeof(call));

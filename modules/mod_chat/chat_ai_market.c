@@ -212,7 +212,9 @@ const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json
             return err_json(p, "no known commodity named in the question");
         }
         /* "最近10天", "last 10 days": the first number in the question */
-        for (digits = q; *digits && !apr_isdigit(*digits); digits++) {
+        /* after the name: 沪深300 is not a number of days */
+        for (digits = strstr(q, cname) + strlen(cname); *digits && !apr_isdigit(*digits);
+             digits++) {
         }
         if (*digits) {
             days = atoi(digits);

@@ -31,11 +31,19 @@ typedef struct ai_job {
     int history_size;
 } ai_job;
 
+/* A pre-cleanup of the child pool: the abort must come before the thread
+ * pool (a subpool) waits for its threads, or a slow provider call would hold
+ * the exiting child for its whole timeout. Jobs still queued are dropped. */
 static apr_status_t stop_jobs(void *data)
 {
+    apr_thread_pool_t *tp = pool_of_jobs;
+
     (void)data;
-    chat_http_abort_all(); /* calls in flight return at once */
     pool_of_jobs = NULL;
+    chat_http_abort_all(); /* calls in flight return at once */
+    if (tp) {
+        apr_thread_pool_destroy(tp);
+    }
     return APR_SUCCESS;
 }
 
@@ -64,8 +72,7 @@ void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
         pool_of_jobs = NULL;
         return;
     }
-    /* registered after the pool's own cleanup, so it runs first */
-    apr_pool_cleanup_register(pchild, NULL, stop_jobs, apr_pool_cleanup_null);
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_jobs);
 }
 
 static const char *to_json(apr_pool_t *p, json_object *o)
@@ -287,6 +294,11 @@ const char *chat_ai_room_ask(const chat_srv_conf *sc, const chat_ai_conf *ac,
 
     if (!pool_of_jobs) {
         return "AI is not running in this process";
+    }
+    /* a flood of questions waits behind slow calls: refuse rather than queue forever */
+    if (apr_thread_pool_tasks_count(pool_of_jobs) >=
+        10 * apr_thread_pool_thread_max_get(pool_of_jobs)) {
+        return "the AI is busy: try again in a minute";
     }
     /* unmanaged: jobs outlive the request and run on other threads */
     if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {

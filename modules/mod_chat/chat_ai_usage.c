@@ -15,6 +15,10 @@ int chat_ai_rate_take(redisContext *c, const char *prefix, const char *user, int
     }
     apr_snprintf(key, sizeof(key), "%sai:rate:%s:%" APR_TIME_T_FMT, prefix, user,
                  apr_time_sec(apr_time_now()) / 60);
+    /* created with its expiry first, so a lost reply never leaves a key without one */
+    if ((r = redisCommand(c, "SET %s 0 EX 120 NX", key))) {
+        freeReplyObject(r);
+    }
     r = redisCommand(c, "INCR %s", key);
     if (!r || r->type != REDIS_REPLY_INTEGER) {
         if (r) {
@@ -24,9 +28,6 @@ int chat_ai_rate_take(redisContext *c, const char *prefix, const char *user, int
     }
     n = r->integer;
     freeReplyObject(r);
-    if (n == 1 && (r = redisCommand(c, "EXPIRE %s 120", key))) {
-        freeReplyObject(r);
-    }
     return n <= rate;
 }
 

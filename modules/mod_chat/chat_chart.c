@@ -83,7 +83,9 @@ static void nice_axis(double mn, double mx, int want, double *lo, double *hi, do
 {
     double range, raw, mag, f;
 
-    if (!(mx > mn)) {
+    /* a flat or nearly flat series (float noise): widen, or ticks would not
+     * advance in floating point */
+    if (!(mx - mn > 1e-9 * fmax(fabs(mn), fabs(mx))) || !(mx - mn > 1e-12)) {
         double pad = fabs(mn) > 0 ? fabs(mn) * 0.05 : 1;
         mn -= pad;
         mx += pad;
@@ -145,15 +147,16 @@ static int px(const draw *d, int i)
 static void value_axes(apr_pool_t *p, draw *d, int right)
 {
     double v;
+    int k;
 
-    for (v = d->lo; v <= d->hi + d->step / 2; v += d->step) {
+    for (k = 0; k <= 100 && (v = d->lo + k * d->step) <= d->hi + d->step / 2; k++) {
         const char *s = fmt_num(p, v, d->step);
         int y = py(d, v, 0);
         gdImageLine(d->im, d->x0, y, d->x1, y, d->grid);
         text(d, 10, 0, d->x0 - 8 - text_width(d, 10, s), y + 4, d->muted, s);
     }
     if (right) {
-        for (v = d->lo2; v <= d->hi2 + d->step2 / 2; v += d->step2) {
+        for (k = 0; k <= 100 && (v = d->lo2 + k * d->step2) <= d->hi2 + d->step2 / 2; k++) {
             text(d, 10, 0, d->x1 + 8, py(d, v, 1) + 4, d->muted, fmt_num(p, v, d->step2));
         }
         if (d->c->y2_unit) {
@@ -459,7 +462,7 @@ static void draw_scatter(apr_pool_t *p, draw *d)
     nice_axis(mn, mx, 6, &d->lo2, &d->hi2, &d->step2);
     value_axes(p, d, 0);
     /* x axis: values, not categories */
-    for (v = d->lo2; v <= d->hi2 + d->step2 / 2; v += d->step2) {
+    for (i = 0; i <= 100 && (v = d->lo2 + i * d->step2) <= d->hi2 + d->step2 / 2; i++) {
         int x = d->x0 + (int)lround((v - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
         const char *s = fmt_num(p, v, d->step2);
         gdImageLine(d->im, x, d->y0, x, d->y1, d->grid);
@@ -571,7 +574,7 @@ static int number_of(json_object *o, double *out)
 
     if (json_object_is_type(o, json_type_double) || json_object_is_type(o, json_type_int)) {
         *out = json_object_get_double(o);
-        return 1;
+        return isfinite(*out);
     }
     if (json_object_is_type(o, json_type_string)) {
         /* "3,520.5" and "-0.85%" as data APIs send them */
@@ -585,7 +588,7 @@ static int number_of(json_object *o, double *out)
         }
         buf[k] = '\0';
         *out = strtod(buf, &end);
-        return k && !*end;
+        return k && !*end && isfinite(*out);
     }
     return 0;
 }

@@ -33,7 +33,7 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *data)
     sink *s = data;
     apr_size_t add = size * n;
 
-    if (s->len + add > s->max) {
+    if (s->max && s->len + add > s->max) {
         s->too_large = 1;
         return 0; /* curl stops with CURLE_WRITE_ERROR */
     }
@@ -102,6 +102,7 @@ void chat_http_request(apr_pool_t *p, const char *url, const apr_array_header_t 
         (long)apr_time_as_msec(timeout < apr_time_from_sec(10) ? timeout : apr_time_from_sec(10)));
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* an allow-listed URL stays allow-listed */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);     /* and the path sent is the path checked */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

@@ -144,8 +144,9 @@ const char *chat_job_directive(cmd_parms *cmd, void *dummy, const char *args)
     }
     if (cmd->server->is_virtual) {
         /* one scheduler per process runs the main server's jobs */
-        return apr_psprintf(cmd->pool, "%s belongs in the main server config, not in a "
-                                       "<VirtualHost>",
+        return apr_psprintf(cmd->pool,
+                            "%s belongs in the main server config, not in a "
+                            "<VirtualHost>",
                             cmd->cmd->name);
     }
     switch ((int)(long)cmd->info) {

@@ -71,8 +71,9 @@ static void history_push(redisContext *c, apr_pool_t *p, const char *prefix, con
     json_object_put(o);
 }
 
-/* minute: the scheduled minute (its first second), or 0 for "run now". */
-static void run_once(redisContext *c, const chat_job *job, apr_time_t minute)
+/* minute: the scheduled minute (its first second), or 0 for "run now".
+ * 1 ran, 0 another process has the minute, -1 Redis failed (try again). */
+static int run_once(redisContext *c, const chat_job *job, apr_time_t minute)
 {
     const chat_srv_conf *sc = ap_get_module_config(sched.s->module_config, &chat_module);
     const char *prefix = chat_config_key_prefix(sc), *summary = NULL, *err;
@@ -85,17 +86,25 @@ static void run_once(redisContext *c, const chat_job *job, apr_time_t minute)
     if (minute) {
         r = redisCommand(c, "SET %sjob:%s:at:%" APR_TIME_T_FMT " %s NX EX 86400", prefix, job->name,
                          apr_time_sec(minute) / 60, sched.node);
-        won = r && r->type == REDIS_REPLY_STATUS;
-        if (r) {
-            freeReplyObject(r);
+        if (!r || (r->type != REDIS_REPLY_STATUS && r->type != REDIS_REPLY_NIL)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sched.s,
+                         "chat: job %s: cannot take the minute's lock: %s", job->name,
+                         r && r->type == REDIS_REPLY_ERROR ? r->str : "Redis unavailable");
+            if (r) {
+                freeReplyObject(r);
+            }
+            apr_pool_destroy(p);
+            return -1;
         }
+        won = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
     }
     if (!won) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sched.s,
                      "chat: job %s minute %" APR_TIME_T_FMT ": runs elsewhere", job->name,
                      apr_time_sec(minute) / 60);
         apr_pool_destroy(p);
-        return; /* another process or server has this minute */
+        return 0; /* another process or server has this minute */
     }
     if ((r = redisCommand(c, "SET %sjob:%s:current %s EX 3600", prefix, job->name,
                           apr_psprintf(p, "{\"start\":%" APR_TIME_T_FMT ",\"node\":\"%s\"}",
@@ -120,6 +129,7 @@ static void run_once(redisContext *c, const chat_job *job, apr_time_t minute)
     }
     history_push(c, p, prefix, job, minute, start, err, summary, !minute);
     apr_pool_destroy(p);
+    return 1;
 }
 
 static const chat_job *find(const chat_jobs_conf *jc, const char *name)
@@ -153,16 +163,27 @@ static void *APR_THREAD_FUNC sched_main(apr_thread_t *t, void *data)
             continue;
         }
         for (m = last + 1 > cur - CATCH_UP_MINUTES ? last + 1 : cur - CATCH_UP_MINUTES;
-             m <= cur && !sched.stop; m++) {
+             m <= cur && !sched.stop && c; m++) {
             apr_time_t at = apr_time_from_sec(m * 60);
             for (i = 0; i < jc->jobs->nelts; i++) {
                 const chat_job *job = APR_ARRAY_IDX(jc->jobs, i, chat_job *);
-                if (chat_cron_matches(job->cron, at, chat_jobs_tz_offset(jc, at))) {
-                    run_once(c, job, at);
+                if (chat_cron_matches(job->cron, at, chat_jobs_tz_offset(jc, at)) &&
+                    run_once(c, job, at) < 0) {
+                    /* Redis failed: reconnect and look at this minute again (the
+                     * lock keeps the jobs that did run from running twice) */
+                    redisFree(c);
+                    c = NULL;
+                    break;
                 }
             }
+            if (c) {
+                last = m;
+            }
         }
-        last = cur;
+        if (!c) {
+            apr_sleep(apr_time_from_sec(1));
+            continue;
+        }
         /* run-now requests from the admin API */
         while (!sched.stop &&
                (r = redisCommand(c, "LPOP %s" CHAT_JOB_QUEUE_KEY, chat_config_key_prefix(sc)))) {

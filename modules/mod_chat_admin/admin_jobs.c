@@ -10,13 +10,15 @@
 
 static const char *kinds[] = {"", "post", "ai", "chart", "news"};
 
-static json_object *job_json(admin_req *a, const chat_jobs_conf *jc, const chat_job *job, int runs)
+/* NULL (the error already answered, *status set) when Redis fails. */
+static json_object *job_json(admin_req *a, const chat_jobs_conf *jc, const chat_job *job, int runs,
+                             int *status)
 {
     json_object *o = json_object_new_object(), *rooms = json_object_new_array(), *list;
     apr_time_t now = apr_time_now(), next;
     const char *argv[4];
     redisReply *r;
-    int status, i;
+    int i;
 
     json_object_object_add(o, "name", json_object_new_string(job->name));
     json_object_object_add(o, "cron", json_object_new_string(job->expr));
@@ -32,17 +34,24 @@ static json_object *job_json(admin_req *a, const chat_jobs_conf *jc, const chat_
     json_object_object_add(o, "next", next ? json_object_new_int64(apr_time_as_msec(next)) : NULL);
     argv[0] = "GET";
     argv[1] = apr_pstrcat(a->r->pool, a->prefix, "job:", job->name, ":current", NULL);
-    if ((r = admin_cmd(a, &status, 2, argv))) {
-        json_object_object_add(o, "running",
-                               r->type == REDIS_REPLY_STRING ? json_tokener_parse(r->str) : NULL);
-        freeReplyObject(r);
+    if (!(r = admin_cmd(a, status, 2, argv))) {
+        json_object_put(o);
+        return NULL;
     }
+    json_object_object_add(o, "running",
+                           r->type == REDIS_REPLY_STRING ? json_tokener_parse(r->str) : NULL);
+    freeReplyObject(r);
     list = json_object_new_array();
     argv[0] = "LRANGE";
     argv[1] = apr_pstrcat(a->r->pool, a->prefix, "job:", job->name, ":runs", NULL);
     argv[2] = "0";
     argv[3] = apr_itoa(a->r->pool, runs - 1);
-    if ((r = admin_cmd(a, &status, 4, argv))) {
+    if (!(r = admin_cmd(a, status, 4, argv))) {
+        json_object_put(list);
+        json_object_put(o);
+        return NULL;
+    }
+    {
         size_t k;
         for (k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
             json_object *e = json_tokener_parse(r->element[k]->str);
@@ -72,8 +81,13 @@ int admin_jobs(admin_req *a, const char *name, const char *action)
             return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
         }
         for (i = 0; jc && i < jc->jobs->nelts; i++) {
-            json_object_array_add(list,
-                                  job_json(a, jc, APR_ARRAY_IDX(jc->jobs, i, chat_job *), 10));
+            json_object *o = job_json(a, jc, APR_ARRAY_IDX(jc->jobs, i, chat_job *), 10, &status);
+            if (!o) {
+                json_object_put(list);
+                json_object_put(out);
+                return status;
+            }
+            json_object_array_add(list, o);
         }
         json_object_object_add(out, "jobs", list);
         return admin_reply(a, HTTP_OK, out);
@@ -91,7 +105,8 @@ int admin_jobs(admin_req *a, const char *name, const char *action)
         if (a->r->method_number != M_GET) {
             return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
         }
-        return admin_reply(a, HTTP_OK, job_json(a, jc, job, CHAT_JOB_HISTORY));
+        json_object *o = job_json(a, jc, job, CHAT_JOB_HISTORY, &status);
+        return o ? admin_reply(a, HTTP_OK, o) : status;
     }
     if (strcmp(action, "run") || a->r->method_number != M_POST) {
         return admin_error(a, HTTP_NOT_FOUND, "not_found", "use POST /jobs/{name}/run");
