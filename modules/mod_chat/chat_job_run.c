@@ -224,6 +224,7 @@ static const char *run_news(job_ctx *x, const char **summary)
     json_object *root, *items;
     size_t i;
     int fresh = 0;
+    apr_array_header_t *ids = apr_array_make(x->p, NEWS_MAX, sizeof(const char *));
 
     for (tok = apr_strtok(copy, " \t", &last); tok; tok = apr_strtok(NULL, " \t", &last)) {
         char *eq = strchr(tok, '=');
@@ -263,14 +264,15 @@ static const char *run_news(job_ctx *x, const char **summary)
         if (!title) {
             continue;
         }
-        r = redisCommand(x->c, "SADD %s %s", seen, id ? id : title);
-        added = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        r = redisCommand(x->c, "SISMEMBER %s %s", seen, id ? id : title);
+        added = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
         if (r) {
             freeReplyObject(r);
         }
         if (!added) {
             continue;
         }
+        APR_ARRAY_PUSH(ids, const char *) = apr_pstrdup(x->p, id ? id : title);
         fresh++;
         digest = link && (!strncmp(link, "https://", 8) || !strncmp(link, "http://", 7))
                      ? apr_pstrcat(x->p, digest, "\n- [", title, "](", link, ")", NULL)
@@ -282,7 +284,16 @@ static const char *run_news(job_ctx *x, const char **summary)
         return NULL;
     }
     *summary = apr_psprintf(x->p, "posted %d new items", fresh);
-    return post_all(x, message(x, x->job->name, "text", digest), x->job->name);
+    if ((err = post_all(x, message(x, x->job->name, "text", digest), x->job->name))) {
+        return err; /* not marked seen: the next run posts them */
+    }
+    for (i = 0; i < (size_t)ids->nelts; i++) {
+        redisReply *r = redisCommand(x->c, "SADD %s %s", seen, APR_ARRAY_IDX(ids, i, const char *));
+        if (r) {
+            freeReplyObject(r);
+        }
+    }
+    return NULL;
 }
 
 const char *chat_job_run(apr_pool_t *p, server_rec *s, redisContext *c, const chat_job *job,
