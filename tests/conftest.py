@@ -6,6 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from fake_ai import FakeAI  # noqa: E402
 from harness import MPM, VALGRIND, Httpd, RedisServer  # noqa: E402
 
 
@@ -26,12 +27,15 @@ def httpd(request, redis_server):
     h = Httpd(redis_server, extra_conf=extra, name=request.module.__name__.split(".")[-1])
     h.start()
     yield h
-    h.stop()
-    if VALGRIND:
-        # memcheck over everything this module did: no error, no definite leak
-        errors = h.valgrind_errors()
-        assert not errors, errors
-    h.cleanup()
+    h.close()
+
+
+@pytest.fixture(scope="module")
+def fake_ai():
+    """tests/fake_ai.py: the AI providers' and market data's stand-in (key test-key)."""
+    f = FakeAI(key="test-key").start()
+    yield f
+    f.stop()
 
 
 @pytest.fixture(params=["plain", "tls"])

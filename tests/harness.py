@@ -188,6 +188,15 @@ class Httpd:
         self.exit_status = None  # httpd -X's (valgrind's) exit status after stop()
         self._write()
 
+    def close(self):
+        """Stop, assert valgrind found nothing (when it ran), remove the root."""
+        self.stop()
+        if VALGRIND:
+            # memcheck over everything this server did: no error, no definite leak
+            errors = self.valgrind_errors()
+            assert not errors, errors
+        self.cleanup()
+
     def reconfigure(self, extra_conf):
         """New server-level lines (e.g. ones naming this server's port); before start()."""
         self.extra_conf = extra_conf

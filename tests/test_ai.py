@@ -14,8 +14,7 @@ import pytest
 import requests
 
 from chatclient import Chat, unique_room
-from fake_ai import FakeAI
-from harness import ADMIN_SECRET, ROOT, VALGRIND, Httpd
+from harness import ADMIN_SECRET, ROOT, Httpd
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiV"
                        "HpUelR6VBgBGJAEfZ3nHlQAAAABJRU5ErkJggg==")
@@ -30,10 +29,8 @@ def beijing_window(inside):
 
 
 @pytest.fixture(scope="module")
-def fake():
-    f = FakeAI(key="test-key").start()
-    yield f
-    f.stop()
+def fake(fake_ai):
+    return fake_ai
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +64,7 @@ ChatAIMarketData {fake.url}/market
     (h.dir / "conf" / "gemini.key").write_text("test-key\n")
     h.start()
     yield h
-    h.stop()
-    if VALGRIND:
-        errors = h.valgrind_errors()
-        assert not errors, errors
-    h.cleanup()
+    h.close()
 
 
 @pytest.fixture

@@ -16,17 +16,14 @@ import requests
 from PIL import Image
 
 from chatclient import Chat, unique_room
-from fake_ai import FakeAI
 from harness import ADMIN_SECRET, ROOT, Httpd, wait_for
 
 LEAD = 4  # seconds from start to the scheduled minute
 
 
 @pytest.fixture(scope="module")
-def fake():
-    f = FakeAI(key="k").start()
-    yield f
-    f.stop()
+def fake(fake_ai):
+    return fake_ai
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +41,7 @@ def cluster(redis_server, fake):
     news_port = servers[0].port
     conf = f"""
 ChatAIProvider deepseek openai {fake.openai_base}
-ChatAIKey deepseek k
+ChatAIKey deepseek test-key
 ChatAIModel deepseek deepseek-chat
 ChatAITimeout 30
 ChatJobTimeZone UTC
