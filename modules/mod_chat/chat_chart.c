@@ -450,7 +450,7 @@ static void draw_scatter(apr_pool_t *p, draw *d)
     double mn = 0, mx = 0, mn2 = 0, mx2 = 0, v;
     int up = gdImageColorAllocate(d->im, 220, 38, 38),
         down = gdImageColorAllocate(d->im, 22, 163, 74);
-    int i;
+    int i, placed = 0, *boxes;
 
     range_of(c->x, c->n, &mn, &mx);
     range_of(c->y, c->n, &mn2, &mx2);
@@ -478,12 +478,33 @@ static void draw_scatter(apr_pool_t *p, draw *d)
     if (c->x_unit) {
         text(d, 10, 0, d->x1 - text_width(d, 10, c->x_unit), c->height - 6, d->muted, c->x_unit);
     }
+    /* points first, then labels placed where they hit no other label: right
+     * above, right below, left above, left below; a label with no free place
+     * is left out rather than drawn over another */
+    boxes = apr_palloc(p, sizeof(int) * 4 * c->n);
     for (i = 0; i < c->n; i++) {
         int x = d->x0 + (int)lround((c->x[i] - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
-        int y = py(d, c->y[i], 0);
-        gdImageFilledEllipse(d->im, x, y, 9, 9, c->x[i] >= 0 ? up : down);
-        if (c->labels[i]) {
-            text(d, 10, 0, x + 7, y - 5, d->fg, c->labels[i]);
+        gdImageFilledEllipse(d->im, x, py(d, c->y[i], 0), 9, 9, c->x[i] >= 0 ? up : down);
+    }
+    for (i = 0; i < c->n; i++) {
+        int x = d->x0 + (int)lround((c->x[i] - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
+        int y = py(d, c->y[i], 0), w, k;
+        if (!c->labels[i]) {
+            continue;
+        }
+        w = text_width(d, 10, c->labels[i]);
+        for (k = 0; k < 4; k++) {
+            int bx = k < 2 ? x + 7 : x - 7 - w, by = k % 2 ? y + 16 : y - 5, j, free = 1;
+            int box[4] = {bx, by - 12, bx + w, by + 3};
+            for (j = 0; j < placed && free; j++) {
+                const int *o = boxes + 4 * j;
+                free = box[2] < o[0] || box[0] > o[2] || box[3] < o[1] || box[1] > o[3];
+            }
+            if (free && box[0] >= d->x0 && box[2] <= d->x1 && box[1] >= d->y0 - 4) {
+                memcpy(boxes + 4 * placed++, box, sizeof(box));
+                text(d, 10, 0, bx, by, d->fg, c->labels[i]);
+                break;
+            }
         }
     }
 }
