@@ -331,6 +331,12 @@ Include {self.dir}/conf/locations.conf
 """
         self.conf.write_text(text)
 
+    def assert_configtest_refuses(self, line, name):
+        """apache2 -t fails on line and its message names the directive."""
+        rc, out = self.configtest(line)
+        assert rc != 0, f"configtest accepted {line!r}"
+        assert name in out, out
+
     def configtest(self, extra):
         """apache2 -t on this config plus extra lines: (returncode, output)."""
         conf = self.dir / "conf" / "configtest.conf"

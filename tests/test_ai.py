@@ -340,9 +340,7 @@ def test_usage_is_counted_in_stats(ai, fake, room):
     ("ChatAIMarketData nope", "ChatAIMarketData"),
 ])
 def test_configtest_names_the_bad_ai_directive(httpd, line, name):
-    rc, out = httpd.configtest(line)
-    assert rc != 0
-    assert name in out, out
+    httpd.assert_configtest_refuses(line, name)
 
 
 def test_browser_explain_and_ask(ai, fake, room):

@@ -209,6 +209,4 @@ def test_admin_page_lists_and_runs_jobs(cluster):
     ("ChatChartSize 10x10", "ChatChartSize"),
 ])
 def test_configtest_names_the_bad_job_directive(httpd, line, name):
-    rc, out = httpd.configtest(line)
-    assert rc != 0
-    assert name in out, out
+    httpd.assert_configtest_refuses(line, name)

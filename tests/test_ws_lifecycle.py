@@ -205,9 +205,7 @@ def test_stop_closes_with_1001(own_httpd):
     ("ChatAdminSecretFile /nonexistent/secret", "ChatAdminSecretFile"),
 ])
 def test_configtest_names_the_bad_directive(httpd, line, name):
-    rc, out = httpd.configtest(line)
-    assert rc != 0
-    assert name in out, out
+    httpd.assert_configtest_refuses(line, name)
 
 
 def test_configtest_reads_secret_files(httpd, tmp_path):
