@@ -171,8 +171,9 @@ class RedisServer:
 class Httpd:
     """One httpd with its own root. extra_conf goes at server level."""
 
-    def __init__(self, redis, extra_conf="", mpm=None, name="chat", proxy_to=None):
+    def __init__(self, redis, extra_conf="", mpm=None, name="chat", proxy_to=None, admin=True):
         self.redis = redis
+        self.admin = admin  # False: load mod_chat alone, without mod_chat_admin
         self.proxy_to = proxy_to  # backend ports: a front balancing /chat/ over them
         self.mpm = mpm or MPM
         self.extra_conf = extra_conf
@@ -283,6 +284,9 @@ class Httpd:
 ProxyPass /chat/ balancer://chat/chat/
 """
         (self.dir / "conf" / "locations.conf").write_text(locations)
+        admin_load = (f'LoadModule chat_admin_module {self.module_path("mod_chat_admin")}'
+                      if self.admin else "")
+        admin_secret = f"ChatAdminSecret {ADMIN_SECRET}" if self.admin else ""
         text = f"""# written by tests/harness.py
 ServerRoot {self.dir}
 PidFile {self.pidfile}
@@ -294,11 +298,11 @@ Group www-data
 LoadModule mpm_{self.mpm}_module {STOCK_MODULES}/mod_mpm_{self.mpm}.so
 {loads}
 LoadModule chat_module {self.module_path("mod_chat")}
-LoadModule chat_admin_module {self.module_path("mod_chat_admin")}
+{admin_load}
 {MPM_CONF[self.mpm]}
 TypesConfig /etc/mime.types
 ErrorLog {self.error_log}
-LogLevel info chat:debug
+LogLevel info chat:debug{" chat_admin:debug" if self.admin else ""}
 LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
 CustomLog {self.dir}/logs/access.log common
 RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500
@@ -318,7 +322,7 @@ ChatRedis 127.0.0.1:{self.redis.port if self.redis else 6379}
 ChatTokenSecret {TOKEN_SECRET}
 ChatUploadDir {self.dir}/uploads
 ChatUploadMaxSize 256K
-ChatAdminSecret {ADMIN_SECRET}
+{admin_secret}
 SSLSessionCache shmcb:{self.dir}/run/ssl_scache(512000)
 Include {self.dir}/conf/locations.conf
 <VirtualHost 127.0.0.1:{self.tls_port}>

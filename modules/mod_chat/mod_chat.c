@@ -1,6 +1,6 @@
 /* mod_chat: real-time multi-room chat over WebSockets inside httpd.
- * This file only wires hooks and directives; each concern lives in its own
- * chat_*.c file. */
+ * This file only wires hooks, directives and the layers together; each
+ * concern lives in its own folder (docs/ARCHITECTURE.md has the map). */
 #include <httpd.h>
 #include <ap_mpm.h>
 #include <http_config.h>
@@ -10,10 +10,10 @@
 
 #include "chat_ai_handler.h"
 #include "chat_ai_room.h"
-#include "chat_http.h"
-#include "chat_jobs.h"
 #include "chat_config.h"
 #include "chat_echo.h"
+#include "chat_fetch.h"
+#include "chat_protocol.h"
 #include "chat_reactor.h"
 #include "chat_room_handler.h"
 #include "chat_status.h"
@@ -55,10 +55,9 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "chat: cannot initialise this child");
         return;
     }
-    chat_http_global_init(); /* before any thread of this child uses libcurl */
+    chat_fetch_global_init(); /* before any thread of this child uses libcurl */
     chat_ai_room_child_init(pchild, s);
-    chat_scheduler_child_init(pchild, s);
-    if (!mpm_is_async() || chat_config_conn_mode(sc) != CHAT_MODE_AUTO) {
+    if (!mpm_is_async() || chat_settings_conn_mode(sc) != CHAT_MODE_AUTO) {
         return; /* every WebSocket runs on its request's thread */
     }
     if ((rv = chat_reactor_create(pchild, 0, &r)) != APR_SUCCESS ||
@@ -94,10 +93,17 @@ static const chat_srv_conf *chat_server_conf(server_rec *s)
     return ap_get_module_config(s->module_config, &chat_module);
 }
 
+static const chat_dir_conf *chat_server_dir_conf(server_rec *s)
+{
+    return ap_get_module_config(s->lookup_defaults, &chat_module);
+}
+
 static void chat_register_hooks(apr_pool_t *p)
 {
     (void)p;
     APR_REGISTER_OPTIONAL_FN(chat_server_conf);
+    APR_REGISTER_OPTIONAL_FN(chat_server_dir_conf);
+    chat_protocol_set_bot(&chat_ai_room_bot); /* NAME_chat messages go to the AI */
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_echo_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1,8 +1,9 @@
 /* mod_chat_admin: the JSON management API of mod_chat (SetHandler chat-admin).
  * Every call needs `Authorization: Bearer <secret>`; the secret comes from
  * ChatAdminSecret or ChatAdminSecretFile and is compared in constant time.
- * This file: configuration, authentication and routing; the endpoints live
- * in admin_rooms.c and admin_misc.c. */
+ * It also runs the scheduled jobs (scheduler/): one scheduler thread per
+ * child. This file: hooks, authentication and routing; the settings live in
+ * config/, the endpoints in api/. */
 #include <httpd.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -13,76 +14,9 @@
 #include <json-c/json.h>
 
 #include "admin.h"
+#include "chat_fetch.h"
+#include "chat_jobs.h"
 #include "chat_util.h"
-
-#define ADMIN_SECRET_MIN       16
-#define ADMIN_MAX_BODY_DEFAULT 65536
-
-module AP_MODULE_DECLARE_DATA chat_admin_module;
-
-typedef struct {
-    const char *secret;
-    apr_int64_t max_body; /* -1 = unset */
-} admin_srv_conf;
-
-static APR_OPTIONAL_FN_TYPE(chat_server_conf) * chat_server_conf_fn;
-
-static void *admin_srv_create(apr_pool_t *p, server_rec *s)
-{
-    admin_srv_conf *conf = apr_pcalloc(p, sizeof(admin_srv_conf));
-
-    (void)s;
-    conf->max_body = -1;
-    return conf;
-}
-
-static void *admin_srv_merge(apr_pool_t *p, void *basev, void *addv)
-{
-    admin_srv_conf *base = basev, *add = addv, *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->secret = add->secret ? add->secret : base->secret;
-    conf->max_body = add->max_body >= 0 ? add->max_body : base->max_body;
-    return conf;
-}
-
-static const char *check_secret(cmd_parms *cmd, const char *secret)
-{
-    if (strlen(secret) < ADMIN_SECRET_MIN) {
-        return apr_psprintf(cmd->pool, "%s: the secret must be at least %d characters",
-                            cmd->cmd->name, ADMIN_SECRET_MIN);
-    }
-    return NULL;
-}
-
-static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    admin_srv_conf *conf = ap_get_module_config(cmd->server->module_config, &chat_admin_module);
-    const char *err = check_secret(cmd, arg);
-
-    (void)dummy;
-    if (!err) {
-        conf->secret = arg;
-    }
-    return err;
-}
-
-static const char *set_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    admin_srv_conf *conf = ap_get_module_config(cmd->server->module_config, &chat_admin_module);
-    const char *secret = NULL;
-    const char *err =
-        chat_read_secret_file(cmd->pool, ap_server_root_relative(cmd->pool, arg), &secret);
-
-    (void)dummy;
-    if (err) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
-    }
-    if ((err = check_secret(cmd, secret)) != NULL) {
-        return apr_psprintf(cmd->pool, "%s (in '%s')", err, arg);
-    }
-    conf->secret = secret;
-    return NULL;
-}
 
 /* Compare without an early exit, so timing does not reveal the secret. */
 static int secret_equal(const char *given, const char *secret)
@@ -162,14 +96,14 @@ static int route(admin_req *a, const char *path)
 
 static int admin_handler(request_rec *r)
 {
-    admin_srv_conf *conf;
+    chat_admin_conf *conf;
     const char *auth, *path;
     admin_req a;
 
     if (!r->handler || strcmp(r->handler, "chat-admin")) {
         return DECLINED;
     }
-    conf = ap_get_module_config(r->server->module_config, &chat_admin_module);
+    conf = admin_config_get(r->server);
     if (!conf->secret) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "chat-admin: no ChatAdminSecret or ChatAdminSecretFile configured");
@@ -185,54 +119,58 @@ static int admin_handler(request_rec *r)
         return send_json_error(r, HTTP_UNAUTHORIZED, "unauthorized",
                                "missing or wrong Authorization: Bearer secret");
     }
-    if (!chat_server_conf_fn) {
+    memset(&a, 0, sizeof(a));
+    a.r = r;
+    if (!(a.chat = admin_config_chat(r->server))) {
         return send_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "not_configured",
                                "mod_chat is not loaded");
     }
-    memset(&a, 0, sizeof(a));
-    a.r = r;
-    a.chat = chat_server_conf_fn(r->server);
-    a.prefix = chat_config_key_prefix(a.chat);
+    a.prefix = chat_settings_key_prefix(a.chat);
     a.max_body = (apr_size_t)(conf->max_body >= 0 ? conf->max_body : ADMIN_MAX_BODY_DEFAULT);
     path = ap_strstr_c(r->uri, "/api/");
     return route(&a, path ? path + 5 : "");
 }
 
-static const char *set_max_body(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    admin_srv_conf *conf = ap_get_module_config(cmd->server->module_config, &chat_admin_module);
-    const char *err =
-        chat_config_parse_bytes(cmd->pool, arg, 1024, 64 * 1024 * 1024, &conf->max_body);
+static const command_rec admin_cmds[] = {ADMIN_CONFIG_COMMANDS, CHAT_JOB_COMMANDS, {NULL}};
 
-    (void)dummy;
-    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+/* Jobs post into mod_chat's rooms with its Redis settings. */
+static int admin_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    const chat_jobs_conf *jc = admin_config_get(s)->jobs;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (jc && jc->jobs->nelts && !admin_config_chat(s)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "ChatJob: scheduled jobs need mod_chat (LoadModule chat_module)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
-static void admin_optional_fns(void)
+static void admin_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    chat_server_conf_fn = APR_RETRIEVE_OPTIONAL_FN(chat_server_conf);
+    chat_fetch_global_init(); /* before any thread of this child uses libcurl */
+    chat_scheduler_child_init(pchild, s);
 }
-
-static const command_rec admin_cmds[] = {
-    AP_INIT_TAKE1("ChatAdminSecret", set_secret, NULL, RSRC_CONF,
-                  "Bearer secret of the admin API (at least 16 characters)"),
-    AP_INIT_TAKE1("ChatAdminSecretFile", set_secret_file, NULL, RSRC_CONF,
-                  "File holding the bearer secret of the admin API"),
-    AP_INIT_TAKE1("ChatAdminMaxBody", set_max_body, NULL, RSRC_CONF,
-                  "Largest request body of the admin API (default 64K)"),
-    {NULL}};
 
 static void admin_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_handler(admin_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_optional_fn_retrieve(admin_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(admin_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(admin_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(chat_admin) = {
-    STANDARD20_MODULE_STUFF, NULL, NULL, admin_srv_create, admin_srv_merge, admin_cmds,
-    admin_register_hooks,
+AP_DECLARE_MODULE(chat_admin) = {STANDARD20_MODULE_STUFF,
+                                 NULL,
+                                 NULL,
+                                 admin_config_srv_create,
+                                 admin_config_srv_merge,
+                                 admin_cmds,
+                                 admin_register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
+                                 AP_MODULE_FLAG_NONE
 #endif
 };

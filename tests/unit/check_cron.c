@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "chat_cron.h"
+#include "chat_tz.h"
 #include "check_suites.h"
 
 #define CST (8 * 3600) /* Asia/Shanghai */
@@ -573,14 +574,14 @@ START_TEST(test_parse_tz)
 
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         long off = 12345;
-        const char *err = chat_cron_parse_tz(test_pool, good[i].spec, &off);
+        const char *err = chat_tz_parse(test_pool, good[i].spec, &off);
 
         ck_assert_msg(err == NULL, "'%s': %s", good[i].spec, err ? err : "");
         ck_assert_msg(off == good[i].offset, "'%s': %ld", good[i].spec, off);
     }
     for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
         long off = 12345;
-        const char *err = chat_cron_parse_tz(test_pool, wrong[i].spec, &off);
+        const char *err = chat_tz_parse(test_pool, wrong[i].spec, &off);
 
         ck_assert_msg(err != NULL, "'%s' was accepted", wrong[i].spec);
         ck_assert_msg(strstr(err, wrong[i].msg) != NULL, "'%s': got \"%s\"", wrong[i].spec, err);
@@ -589,7 +590,7 @@ START_TEST(test_parse_tz)
     {
         long off = 1;
 
-        ck_assert_ptr_nonnull(chat_cron_parse_tz(test_pool, NULL, &off));
+        ck_assert_ptr_nonnull(chat_tz_parse(test_pool, NULL, &off));
     }
 }
 END_TEST

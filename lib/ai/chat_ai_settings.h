@@ -1,0 +1,35 @@
+/* A server's AI settings as the ChatAI* directives wrote them (mod_chat's
+ * config/chat_ai_config.c parses them): providers, limits, the market-data
+ * source, and which provider answers what. Read by mod_chat's AI endpoints
+ * and by mod_chat_admin's AI jobs. */
+#ifndef CHAT_AI_SETTINGS_H
+#define CHAT_AI_SETTINGS_H
+
+#include "chat_ai.h"
+#include "chat_settings.h"
+
+#define CHAT_AI_DEFAULT_TIMEOUT   60
+#define CHAT_AI_DEFAULT_MAX_IMAGE (5 * 1024 * 1024)
+#define CHAT_AI_DEFAULT_RATE      10
+#define CHAT_AI_DEFAULT_THREADS   20
+#define CHAT_AI_DEFAULT_CONTEXT   20
+
+typedef struct chat_ai_conf {
+    apr_array_header_t *providers;              /* chat_ai_provider * */
+    const chat_ai_provider *explain, *describe; /* NULL = first (describe: first Gemini) */
+    int timeout;                                /* seconds per provider call, -1 = unset */
+    apr_int64_t max_image;                      /* -1 = unset */
+    apr_array_header_t *image_allow;            /* URL prefixes images may be fetched from */
+    int rate;    /* AI requests per user per minute, -1 = unset, 0 = off */
+    int threads; /* concurrent in-room AI calls per process */
+    int context; /* room messages given as context */
+    const char *market_url;
+} chat_ai_conf;
+
+/* A server's AI settings (as written: -1 = unset); never NULL. */
+const chat_ai_conf *chat_ai_settings_of(const chat_srv_conf *sc);
+const chat_ai_provider *chat_ai_provider_find(const chat_ai_conf *ac, const char *name);
+const chat_ai_provider *chat_ai_provider_for_explain(const chat_ai_conf *ac);
+const chat_ai_provider *chat_ai_provider_for_describe(const chat_ai_conf *ac);
+
+#endif

@@ -1,0 +1,41 @@
+/* Effective values of mod_chat's settings, defaults applied (see
+ * chat_settings.h). Pure: both modules and the unit tests link it. */
+#include "chat_settings.h"
+
+void chat_settings_ws_limits(const chat_dir_conf *dc, chat_ws_limits *out)
+{
+    out->max_frame = dc->max_frame >= 0 ? (apr_uint64_t)dc->max_frame : CHAT_DEFAULT_MAX_FRAME;
+    out->max_message =
+        dc->max_message >= 0 ? (apr_uint64_t)dc->max_message : CHAT_DEFAULT_MAX_MESSAGE;
+    out->sendq_limit =
+        dc->sendq_limit >= 0 ? (apr_size_t)dc->sendq_limit : CHAT_DEFAULT_SENDQ_LIMIT;
+    out->ping_interval =
+        apr_time_from_sec(dc->ping_interval >= 0 ? dc->ping_interval : CHAT_DEFAULT_PING_INTERVAL);
+    out->idle_timeout =
+        apr_time_from_sec(dc->idle_timeout >= 0 ? dc->idle_timeout : CHAT_DEFAULT_IDLE_TIMEOUT);
+    out->close_timeout =
+        apr_time_from_sec(dc->close_timeout >= 0 ? dc->close_timeout : CHAT_DEFAULT_CLOSE_TIMEOUT);
+}
+
+void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
+{
+    out->identity = dc->identity != CHAT_ID_UNSET ? dc->identity : CHAT_ID_REMOTE_USER;
+    out->history_size = dc->history_size >= 0 ? dc->history_size : CHAT_DEFAULT_HISTORY_SIZE;
+    out->max_text = dc->max_text >= 0 ? dc->max_text : CHAT_DEFAULT_MAX_TEXT;
+    out->max_conns = dc->max_conns >= 0 ? dc->max_conns : CHAT_DEFAULT_MAX_CONNS;
+    out->rate = dc->rate >= 0 ? dc->rate : CHAT_DEFAULT_RATE;
+    out->burst = dc->burst >= 0 ? dc->burst : (out->rate ? 2 * out->rate : 0);
+    if (dc->burst < 0 && dc->rate < 0) {
+        out->burst = CHAT_DEFAULT_BURST;
+    }
+}
+
+apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc)
+{
+    return apr_time_from_sec(sc->presence_ttl >= 0 ? sc->presence_ttl : CHAT_DEFAULT_PRESENCE_TTL);
+}
+
+chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc)
+{
+    return sc->conn_mode == CHAT_MODE_UNSET ? CHAT_MODE_AUTO : sc->conn_mode;
+}

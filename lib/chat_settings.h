@@ -1,0 +1,142 @@
+/* The settings mod_chat reads from its directives and shares with
+ * mod_chat_admin (Redis, key prefix, token secret, uploads, AI): the structs,
+ * their effective values with defaults applied, and the optional functions
+ * through which mod_chat_admin reads them, so that neither module needs the
+ * other's symbols. Parsing the directives is mod_chat's (config/chat_config.c). */
+#ifndef CHAT_SETTINGS_H
+#define CHAT_SETTINGS_H
+
+#include <httpd.h>
+#include <apr_optional.h>
+
+#define CHAT_DEFAULT_MAX_FRAME     1048576
+#define CHAT_DEFAULT_MAX_MESSAGE   1048576
+#define CHAT_DEFAULT_PING_INTERVAL 30
+#define CHAT_DEFAULT_IDLE_TIMEOUT  120
+#define CHAT_DEFAULT_CLOSE_TIMEOUT 5
+#define CHAT_DEFAULT_SENDQ_LIMIT   4194304
+
+typedef enum {
+    CHAT_MODE_UNSET = 0,
+    CHAT_MODE_AUTO,  /* event MPM: idle sockets live on the child's I/O thread */
+    CHAT_MODE_THREAD /* the request's worker thread runs the socket */
+} chat_conn_mode;
+
+typedef enum {
+    CHAT_ID_UNSET = 0,
+    CHAT_ID_REMOTE_USER, /* r->user from any auth module (default) */
+    CHAT_ID_TOKEN,       /* signed token in ?token= or the chat_token cookie */
+    CHAT_ID_QUERY        /* ?username= trusted as is: demos only */
+} chat_identity_mode;
+
+#define CHAT_DEFAULT_HISTORY_SIZE 1000
+#define CHAT_DEFAULT_MAX_TEXT     4000
+#define CHAT_DEFAULT_RATE         5
+#define CHAT_DEFAULT_BURST        10
+#define CHAT_DEFAULT_PRESENCE_TTL 40
+#define CHAT_DEFAULT_MAX_CONNS    20
+#define CHAT_DEFAULT_DEBUG_LOG    200
+#define CHAT_DEFAULT_UPLOAD_MAX   (10 * 1024 * 1024)
+
+typedef struct chat_dir_conf {
+    chat_identity_mode identity;
+    int history_size; /* messages kept per room, -1 = unset */
+    int max_text;     /* characters of a text message, -1 = unset */
+    int rate;         /* messages per second per user, -1 = unset, 0 = off */
+    int max_conns;    /* sessions per user across servers, -1 = unset, 0 = any */
+    int burst;
+    const char *upload_dir;           /* NULL = uploads off */
+    const char *upload_url;           /* NULL = /chat/files */
+    apr_int64_t upload_max;           /* -1 = unset */
+    apr_array_header_t *upload_types; /* NULL = every known type */
+    apr_int64_t max_frame;            /* -1 = unset */
+    apr_int64_t max_message;
+    apr_int64_t sendq_limit;
+    int ping_interval; /* seconds, -1 = unset, 0 = off */
+    int idle_timeout;
+    int close_timeout;
+    int origins_set;
+    int origins_any;
+    apr_array_header_t *origins; /* const char *, lower-cased "scheme://host[:port]" */
+} chat_dir_conf;
+
+typedef struct chat_srv_conf {
+    chat_conn_mode conn_mode;
+    const char *redis_host; /* NULL = unset */
+    int redis_port;
+    const char *redis_socket;
+    const char *redis_user;          /* Redis 6 ACL user, NULL = default */
+    const char *redis_password;      /* NULL = no AUTH */
+    int redis_db;                    /* -1 = unset (0) */
+    int redis_timeout;               /* seconds, -1 = unset */
+    const char *key_prefix;          /* NULL = "chat:" */
+    const char *token_secret;        /* NULL = token identity unusable */
+    int presence_ttl;                /* seconds, -1 = unset */
+    int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
+    apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
+    struct chat_ai_conf *ai;         /* ChatAI* directives, NULL = none */
+} chat_srv_conf;
+
+/* A STUN or TURN server handed to browsers for WebRTC calls (ChatIceServer). */
+typedef struct chat_ice_server {
+    const char *url; /* stun:host:port, turn:host:port?transport=udp, turns:... */
+    const char *username;
+    const char *credential;
+} chat_ice_server;
+
+/* The effective room settings of one location, defaults applied. */
+typedef struct chat_room_limits {
+    chat_identity_mode identity;
+    int history_size;
+    int max_text;
+    int rate;
+    int burst;
+    int max_conns;
+} chat_room_limits;
+
+#define CHAT_DEFAULT_REDIS_TIMEOUT 5
+
+/* Effective Redis settings. */
+static APR_INLINE const char *chat_settings_redis_host(const chat_srv_conf *sc, int *port)
+{
+    if (sc->redis_socket) {
+        *port = 0;
+        return sc->redis_socket;
+    }
+    *port = sc->redis_host ? sc->redis_port : 6379;
+    return sc->redis_host ? sc->redis_host : "127.0.0.1";
+}
+
+static APR_INLINE const char *chat_settings_key_prefix(const chat_srv_conf *sc)
+{
+    return sc->key_prefix ? sc->key_prefix : "chat:";
+}
+
+static APR_INLINE apr_interval_time_t chat_settings_redis_timeout(const chat_srv_conf *sc)
+{
+    return apr_time_from_sec(sc->redis_timeout >= 0 ? sc->redis_timeout
+                                                    : CHAT_DEFAULT_REDIS_TIMEOUT);
+}
+
+/* The effective WebSocket settings of one location, defaults applied. */
+typedef struct chat_ws_limits {
+    apr_uint64_t max_frame;
+    apr_uint64_t max_message;
+    apr_size_t sendq_limit;
+    apr_interval_time_t ping_interval; /* 0 = off */
+    apr_interval_time_t idle_timeout;  /* 0 = off */
+    apr_interval_time_t close_timeout;
+} chat_ws_limits;
+
+void chat_settings_ws_limits(const chat_dir_conf *dc, chat_ws_limits *out);
+void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out);
+apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc);
+chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc);
+
+/* mod_chat's settings of a server, for mod_chat_admin: the server config,
+ * and the server-wide location settings (uploads, history size) that
+ * scheduled jobs post with. */
+APR_DECLARE_OPTIONAL_FN(const chat_srv_conf *, chat_server_conf, (server_rec * s));
+APR_DECLARE_OPTIONAL_FN(const chat_dir_conf *, chat_server_dir_conf, (server_rec * s));
+
+#endif

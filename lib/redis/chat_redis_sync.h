@@ -1,0 +1,14 @@
+/* A blocking Redis connection for request threads that need one answer (an
+ * upload's membership check, the admin API, /server-status): connect with
+ * ChatRedisTimeout, AUTH and SELECT as configured. */
+#ifndef CHAT_REDIS_SYNC_H
+#define CHAT_REDIS_SYNC_H
+
+#include <hiredis/hiredis.h>
+
+#include "chat_settings.h"
+
+/* NULL with *err set (a static or hiredis string) when Redis cannot be used. */
+redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err);
+
+#endif

@@ -1,0 +1,209 @@
+/* The ChatAI* directives: see chat_ai_config.h. */
+#include <httpd.h>
+#include <stdlib.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <http_config.h>
+
+#include "chat_ai_config.h"
+#include "chat_tz.h"
+#include "chat_util.h"
+
+static chat_ai_conf *conf_of(cmd_parms *cmd, chat_ai_conf **slot)
+{
+    if (!*slot) {
+        chat_ai_conf *ac = apr_pcalloc(cmd->pool, sizeof(chat_ai_conf));
+        ac->providers = apr_array_make(cmd->pool, 2, sizeof(chat_ai_provider *));
+        ac->timeout = -1;
+        ac->max_image = -1;
+        ac->rate = -1;
+        ac->threads = -1;
+        ac->context = -1;
+        *slot = ac;
+    }
+    return *slot;
+}
+
+static const char *http_url(const char *u)
+{
+    return !strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8) ? u : NULL;
+}
+
+static const char *number(cmd_parms *cmd, const char *arg, int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number from %d to %d",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+/* The provider named by the first word, which must be declared already. */
+static const char *provider_arg(cmd_parms *cmd, chat_ai_conf *ac, const char **args,
+                                chat_ai_provider **out)
+{
+    const char *name = ap_getword_conf(cmd->temp_pool, args);
+
+    if (!(*out = (chat_ai_provider *)chat_ai_provider_find(ac, name))) {
+        return apr_psprintf(cmd->pool, "%s: no ChatAIProvider named '%s' (declare it first)",
+                            cmd->cmd->name, name);
+    }
+    return NULL;
+}
+
+/* KEY, env:VARIABLE or file:/path, resolved now so a missing one fails configtest. */
+static const char *resolve_key(cmd_parms *cmd, const char *spec, const char **key)
+{
+    if (!strncmp(spec, "env:", 4)) {
+        if (!(*key = getenv(spec + 4)) || !**key) {
+            return apr_psprintf(cmd->pool, "%s: environment variable %s is not set", cmd->cmd->name,
+                                spec + 4);
+        }
+        *key = apr_pstrdup(cmd->pool, *key);
+    }
+    else if (!strncmp(spec, "file:", 5)) {
+        const char *err =
+            chat_read_secret_file(cmd->pool, ap_server_root_relative(cmd->pool, spec + 5), key);
+        if (err) {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
+        }
+    }
+    else {
+        *key = spec;
+    }
+    if (strpbrk(*key, "\r\n")) {
+        return apr_psprintf(cmd->pool, "%s: the key has a line break", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *args)
+{
+    chat_ai_conf *ac = conf_of(cmd, slot);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    chat_ai_provider *pr = NULL;
+    const char *a, *b, *c, *d;
+    int what = (int)(long)cmd->info;
+
+    if (err) {
+        return err;
+    }
+    if (what >= 2 && what <= 7 && (err = provider_arg(cmd, ac, &args, &pr))) {
+        return err;
+    }
+    a = ap_getword_conf(cmd->pool, &args);
+    b = ap_getword_conf(cmd->pool, &args);
+    c = ap_getword_conf(cmd->pool, &args);
+    d = ap_getword_conf(cmd->pool, &args);
+    switch (what) {
+    case 1: /* NAME KIND BASE_URL */
+        if (!*a || !*b || !*c || *d) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME gemini|openai BASE_URL", cmd->cmd->name);
+        }
+        if (!chat_room_name_valid(a) || chat_ai_provider_find(ac, a)) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a new name of [A-Za-z0-9_-]",
+                                cmd->cmd->name, a);
+        }
+        pr = apr_pcalloc(cmd->pool, sizeof(*pr));
+        pr->name = a;
+        if (!strcasecmp(b, "gemini")) {
+            pr->kind = CHAT_AI_GEMINI;
+            pr->model = "gemini-2.5-flash";
+        }
+        else if (!strcasecmp(b, "openai")) {
+            pr->kind = CHAT_AI_OPENAI;
+            pr->model = !strcmp(a, "deepseek") ? "deepseek-chat" : NULL;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not one of gemini, openai", cmd->cmd->name,
+                                b);
+        }
+        if (!http_url(c)) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not an http(s) URL", cmd->cmd->name, c);
+        }
+        pr->base_url = apr_pstrndup(cmd->pool, c, strlen(c) - (c[strlen(c) - 1] == '/'));
+        pr->tz_offset = 8 * 3600; /* Asia/Shanghai: the desk's clock */
+        APR_ARRAY_PUSH(ac->providers, chat_ai_provider *) = pr;
+        return NULL;
+    case 2:
+        if (!*a || *b) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME KEY|env:VAR|file:/path", cmd->cmd->name);
+        }
+        return resolve_key(cmd, a, &pr->key);
+    case 3:
+        if (!*a || *c) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME MODEL [FALLBACK]", cmd->cmd->name);
+        }
+        pr->model = a;
+        pr->fallback = *b ? b : NULL;
+        return NULL;
+    case 4: {
+        chat_ai_window *w;
+        if (!*a || !*b || *c) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME HH:MM-HH:MM MODEL", cmd->cmd->name);
+        }
+        if (!pr->windows) {
+            pr->windows = apr_array_make(cmd->pool, 2, sizeof(chat_ai_window));
+        }
+        w = apr_array_push(pr->windows);
+        w->model = b;
+        err = chat_ai_parse_window(cmd->pool, a, &w->from, &w->to);
+        return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+    }
+    case 5:
+        if (!*a || *b) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME ZONE", cmd->cmd->name);
+        }
+        err = chat_tz_parse(cmd->pool, a, &pr->tz_offset);
+        return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+    case 6:
+    case 7:
+        if (*a) {
+            return apr_psprintf(cmd->pool, "%s: takes one provider name", cmd->cmd->name);
+        }
+        if (what == 6) {
+            ac->explain = pr;
+        }
+        else {
+            ac->describe = pr;
+        }
+        return NULL;
+    case 8:
+        return number(cmd, a, 1, 600, &ac->timeout);
+    case 9:
+        err = chat_config_parse_bytes(cmd->pool, a, 1024, APR_INT64_C(64) << 20, &ac->max_image);
+        return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+    case 10:
+        for (args = apr_pstrcat(cmd->temp_pool, a, " ", b, " ", c, " ", d, " ", args, NULL);
+             *(a = ap_getword_conf(cmd->pool, &args));) {
+            if (!http_url(a) || !strchr(a + 8, '/') || a[strlen(a) - 1] != '/') {
+                return apr_psprintf(cmd->pool,
+                                    "%s: '%s' must be an http(s) URL prefix with a path ending "
+                                    "in /, like https://charts.example.com/img/",
+                                    cmd->cmd->name, a);
+            }
+            if (!ac->image_allow) {
+                ac->image_allow = apr_array_make(cmd->pool, 2, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(ac->image_allow, const char *) = a;
+        }
+        return NULL;
+    case 11:
+        return number(cmd, a, 0, 10000, &ac->rate);
+    case 12:
+        return number(cmd, a, 1, 256, &ac->threads);
+    case 13:
+        return number(cmd, a, 0, 200, &ac->context);
+    default:
+        if (!http_url(a) || *b) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not an http(s) URL", cmd->cmd->name, a);
+        }
+        ac->market_url = apr_pstrndup(cmd->pool, a, strlen(a) - (a[strlen(a) - 1] == '/'));
+        return NULL;
+    }
+}

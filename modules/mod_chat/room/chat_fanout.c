@@ -1,0 +1,248 @@
+/* Fan-out to a room's members: see chat_fanout.h. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <json-c/json.h>
+
+#include "chat_fanout.h"
+#include "chat_member.h"
+#include "chat_util.h"
+
+static void fanout_remember(chat_room *room, apr_uint64_t seq, chat_outbuf *b)
+{
+    unsigned int i = room->recent_next;
+
+    if (room->recent_buf[i]) {
+        chat_outbuf_release(room->recent_buf[i]);
+    }
+    chat_outbuf_retain(b);
+    room->recent_buf[i] = b;
+    room->recent_seq[i] = seq;
+    room->recent_next = (i + 1) % RECENT;
+    if (room->recent_n < RECENT) {
+        room->recent_n++;
+    }
+}
+
+void chat_fanout_forget(chat_room *room)
+{
+    unsigned int i;
+
+    for (i = 0; i < RECENT; i++) {
+        chat_outbuf_release(room->recent_buf[i]);
+        room->recent_buf[i] = NULL;
+    }
+    room->recent_n = room->recent_next = 0;
+}
+
+/* Give m every remembered frame above what it has, oldest first. */
+void chat_fanout_send_recent(chat_room *room, chat_member *m)
+{
+    unsigned int k, start = (room->recent_next + RECENT - room->recent_n) % RECENT;
+
+    for (k = 0; k < room->recent_n; k++) {
+        unsigned int i = (start + k) % RECENT;
+        if (room->recent_seq[i] > m->last_seq) {
+            chat_ws_session_send(m->s, room->recent_buf[i]);
+            m->last_seq = room->recent_seq[i];
+        }
+    }
+}
+
+void chat_fanout_send_messages(chat_member *m, const char *array_json)
+{
+    json_object *arr = json_tokener_parse(array_json);
+    size_t i, n;
+
+    if (!arr || !json_object_is_type(arr, json_type_array)) {
+        json_object_put(arr);
+        return;
+    }
+    n = json_object_array_length(arr);
+    for (i = 0; i < n; i++) {
+        json_object *msg = json_object_array_get_idx(arr, i), *seq;
+        apr_uint64_t s = 0;
+        if (json_object_object_get_ex(msg, "seq", &seq)) {
+            s = (apr_uint64_t)json_object_get_int64(seq);
+        }
+        if (s > m->last_seq) {
+            chat_member_send(m, "chat",
+                             json_object_to_json_string_ext(
+                                 msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+            m->last_seq = s;
+        }
+    }
+    json_object_put(arr);
+}
+
+static chat_outbuf *chat_frame_for(const char *m_json, apr_size_t len)
+{
+    static const char head[] = "{\"type\":\"chat\",\"payload\":";
+    apr_size_t hl = sizeof(head) - 1;
+    char *text = malloc(hl + len + 1);
+    chat_outbuf *b;
+
+    if (!text) {
+        return NULL;
+    }
+    memcpy(text, head, hl);
+    memcpy(text + hl, m_json, len);
+    text[hl + len] = '}';
+    b = chat_outbuf_frame(CHAT_WS_OP_TEXT, text, hl + len + 1);
+    free(text);
+    return b;
+}
+
+void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
+{
+    /* '{"t":"chat","seq":N,"e":"EPOCH","m":{...}}' as chat_lua_post wrote it */
+    const char *p = payload + sizeof("{\"t\":\"chat\",\"seq\":") - 1;
+    char *end, epoch[40];
+    apr_uint64_t seq = apr_strtoi64(p, &end, 10);
+    const char *e, *q, *m_json;
+    chat_outbuf *b;
+    chat_member *m;
+
+    if (strncmp(end, ",\"e\":\"", 6) || payload[len - 1] != '}') {
+        return;
+    }
+    e = end + 6;
+    q = strchr(e, '"');
+    if (!q || (apr_size_t)(q - e) >= sizeof(epoch) || strncmp(q, "\",\"m\":", 6)) {
+        return;
+    }
+    memcpy(epoch, e, (apr_size_t)(q - e));
+    epoch[q - e] = '\0';
+    m_json = q + 6;
+    b = chat_frame_for(m_json, (apr_size_t)(payload + len - 1 - m_json));
+    if (!b) {
+        return;
+    }
+    fanout_remember(room, seq, b);
+    for (m = room->members; m; m = m->next) {
+        if (!m->joined) {
+            continue;
+        }
+        if (strcmp(m->epoch, epoch)) {
+            /* Redis lost or reset the room since this member joined */
+            apr_pool_t *tmp;
+            apr_pool_create(&tmp, NULL);
+            chat_member_send(
+                m, "history_reset",
+                apr_psprintf(tmp, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT ",\"history\":[]}",
+                             chat_json_quote(tmp, epoch), seq - 1));
+            apr_pool_destroy(tmp);
+            apr_cpystrn(m->epoch, epoch, sizeof(m->epoch));
+            m->last_seq = 0;
+        }
+        if (m->last_seq < seq) {
+            chat_ws_session_send(m->s, b);
+            m->last_seq = seq;
+        }
+    }
+    chat_outbuf_release(b);
+}
+
+static void deliver_to_joined(chat_room *room, const char *type, const char *payload,
+                              const char *skip_entry, const char *only_user)
+{
+    chat_member *m;
+
+    for (m = room->members; m; m = m->next) {
+        if (!m->joined || (skip_entry && !strcmp(m->entry, skip_entry)) ||
+            (only_user && strcmp(m->username, only_user))) {
+            continue;
+        }
+        chat_member_send(m, type, payload);
+    }
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+void chat_fanout_event(chat_room *room, const char *payload)
+{
+    json_object *ev = json_tokener_parse(payload), *users = NULL, *p = NULL;
+    const char *t;
+    apr_pool_t *pool;
+
+    if (!ev || !(t = jstr(ev, "t"))) {
+        json_object_put(ev);
+        return;
+    }
+    apr_pool_create(&pool, NULL);
+    json_object_object_get_ex(ev, "users", &users);
+    if (!strcmp(t, "join") || !strcmp(t, "leave") || !strcmp(t, "users")) {
+        int n = users && json_object_is_type(users, json_type_array)
+                    ? (int)json_object_array_length(users)
+                    : 0;
+        const char *user = jstr(ev, "username");
+        if (user && !strcmp(t, "join")) {
+            deliver_to_joined(room, "user_join",
+                              apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
+                                           chat_json_quote(pool, user), n),
+                              jstr(ev, "entry"), NULL);
+        }
+        else if (user && !strcmp(t, "leave")) {
+            deliver_to_joined(room, "user_leave",
+                              apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
+                                           chat_json_quote(pool, user), n),
+                              NULL, NULL);
+        }
+        deliver_to_joined(
+            room, "user_list_update",
+            apr_psprintf(pool, "{\"users\":%s,\"userCount\":%d}",
+                         users ? json_object_to_json_string_ext(
+                                     users, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                               : "[]",
+                         n),
+            jstr(ev, "entry"), NULL); /* the joiner had its list with the welcome */
+    }
+    else if (!strcmp(t, "delete") && jstr(ev, "id")) {
+        deliver_to_joined(
+            room, "delete",
+            apr_psprintf(pool, "{\"messageId\":%s}", chat_json_quote(pool, jstr(ev, "id"))), NULL,
+            NULL);
+    }
+    else if (!strcmp(t, "signal") && jstr(ev, "type") && jstr(ev, "target") &&
+             json_object_object_get_ex(ev, "p", &p)) {
+        deliver_to_joined(room, jstr(ev, "type"),
+                          json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE),
+                          NULL, jstr(ev, "target"));
+    }
+    else if (!strcmp(t, "reset") && jstr(ev, "epoch")) {
+        json_object *seq = NULL;
+        chat_member *m;
+        json_object_object_get_ex(ev, "seq", &seq);
+        chat_fanout_forget(room);
+        for (m = room->members; m; m = m->next) {
+            apr_cpystrn(m->epoch, jstr(ev, "epoch"), sizeof(m->epoch));
+        }
+        deliver_to_joined(room, "history_reset",
+                          apr_psprintf(pool,
+                                       "{\"epoch\":%s,\"seq\":%" APR_INT64_T_FMT ",\"history\":[]}",
+                                       chat_json_quote(pool, jstr(ev, "epoch")),
+                                       seq ? (apr_int64_t)json_object_get_int64(seq) : 0),
+                          NULL, NULL);
+    }
+    else if (!strcmp(t, "kick") && jstr(ev, "username")) {
+        chat_member *m, *next;
+        for (m = room->members; m; m = next) {
+            next = m->next;
+            if (!strcmp(m->username, jstr(ev, "username"))) {
+                chat_member_refuse(m, "you were removed from this room");
+            }
+        }
+    }
+    apr_pool_destroy(pool);
+    json_object_put(ev);
+}

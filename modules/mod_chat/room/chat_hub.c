@@ -1,0 +1,570 @@
+/* The hub: Redis connections, rooms and joins on one reactor (chat_hub.h).
+ * Every message carries its seq; a member only gets a seq above the last it
+ * has, which makes delivery exactly-once even across a Redis reconnect. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <json-c/json.h>
+
+#include "chat_fanout.h"
+#include "chat_hub.h"
+#include "chat_member.h"
+#include "chat_presence.h"
+#include "chat_store.h"
+#include "chat_util.h"
+
+APLOG_USE_MODULE(chat);
+
+typedef struct bucket {
+    double tokens;
+    apr_time_t at;
+} bucket;
+
+chat_redis *chat_hub_cmd(chat_hub *hub)
+{
+    return hub->cmd;
+}
+
+const char *chat_hub_prefix(chat_hub *hub)
+{
+    return hub->prefix;
+}
+
+void chat_hub_count_post(chat_hub *hub)
+{
+    hub->posts++;
+}
+
+int chat_hub_rate_take(chat_hub *hub, const char *user, int rate, int burst)
+{
+    bucket *b;
+    apr_time_t now = apr_time_now();
+
+    if (rate <= 0) {
+        return 1;
+    }
+    b = apr_hash_get(hub->buckets, user, APR_HASH_KEY_STRING);
+    if (!b) {
+        b = apr_palloc(hub->pool, sizeof(*b));
+        b->tokens = burst;
+        b->at = now;
+        apr_hash_set(hub->buckets, apr_pstrdup(hub->pool, user), APR_HASH_KEY_STRING, b);
+    }
+    b->tokens += (double)(now - b->at) * rate / APR_USEC_PER_SEC;
+    if (b->tokens > burst) {
+        b->tokens = burst;
+    }
+    b->at = now;
+    if (b->tokens < 1.0) {
+        return 0;
+    }
+    b->tokens -= 1.0;
+    return 1;
+}
+
+static void room_try_joins(chat_room *room);
+static void room_catchup(chat_room *room);
+
+static void sub_state(chat_redis *rc, int up, void *data)
+{
+    chat_hub *hub = data;
+    apr_hash_index_t *hi;
+
+    (void)rc;
+    for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
+        chat_room *room = apr_hash_this_val(hi);
+        chat_member *m;
+        room->sub_state = 0;
+        if (!up) {
+            room->needs_catchup = 1;
+            for (m = room->members; m; m = m->next) {
+                if (m->joined) {
+                    chat_member_error(m, "unavailable",
+                                      "chat storage unavailable; reconnecting, messages are "
+                                      "not lost");
+                }
+            }
+        }
+        else {
+            room_try_joins(room);
+        }
+    }
+}
+
+static void cmd_state(chat_redis *rc, int up, void *data)
+{
+    chat_hub *hub = data;
+    apr_hash_index_t *hi;
+
+    (void)rc;
+    if (!up) {
+        return;
+    }
+    for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
+        chat_room *room = apr_hash_this_val(hi);
+        room_try_joins(room);
+        if (room->needs_catchup && room->sub_state == 2) {
+            room_catchup(room);
+        }
+    }
+}
+
+/* The reactor is going away: its sessions are gone, close Redis (waiting
+ * commands get NULL replies and let go of their members). */
+static apr_status_t hub_cleanup(void *data)
+{
+    chat_hub *hub = data;
+
+    chat_redis_destroy(hub->cmd);
+    chat_redis_destroy(hub->sub);
+    return APR_SUCCESS;
+}
+
+/* Keep an ending reactor alive while our Redis commands are answered. */
+static int hub_busy(void *data)
+{
+    apr_hash_t *hubs = data;
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, hubs); hi; hi = apr_hash_next(hi)) {
+        chat_hub *hub = apr_hash_this_val(hi);
+        if (chat_redis_pending(hub->cmd) > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
+{
+    apr_hash_t *hubs = chat_reactor_data(r);
+    chat_hub *hub;
+    apr_pool_t *p;
+    char host[64] = "host";
+
+    if (!hubs) {
+        hubs = apr_hash_make(chat_reactor_pool(r));
+        chat_reactor_set_data(r, hubs);
+        chat_reactor_set_linger(r, hub_busy, hubs);
+    }
+    hub = apr_hash_get(hubs, &sc, sizeof(sc));
+    if (hub) {
+        return hub;
+    }
+    apr_pool_create(&p, chat_reactor_pool(r));
+    hub = apr_pcalloc(p, sizeof(*hub));
+    hub->pool = p;
+    hub->reactor = r;
+    hub->sc = sc;
+    hub->prefix = chat_settings_key_prefix(sc);
+    hub->rooms = apr_hash_make(p);
+    hub->channels = apr_hash_make(p);
+    hub->buckets = apr_hash_make(p);
+    hub->presence_ttl = chat_settings_presence_ttl(sc);
+    gethostname(host, sizeof(host) - 1);
+    apr_snprintf(hub->node, sizeof(hub->node), "%s:%d:%pp", host, (int)getpid(), (void *)hub);
+    apr_hash_set(hubs, apr_pmemdup(p, &sc, sizeof(sc)), sizeof(sc), hub);
+    hub->cmd = chat_redis_create(r, sc, "command", cmd_state, hub);
+    hub->sub = chat_redis_create(r, sc, "subscriber", sub_state, hub);
+    apr_pool_cleanup_register(p, hub, hub_cleanup, apr_pool_cleanup_null);
+    chat_reactor_add_tick(r, chat_presence_tick, hub);
+    hub->next_presence = apr_time_now() + hub->presence_ttl / 3;
+    return hub;
+}
+
+static chat_room *room_get(chat_hub *hub, const char *name)
+{
+    chat_room *room = apr_hash_get(hub->rooms, name, APR_HASH_KEY_STRING);
+
+    if (room) {
+        return room;
+    }
+    room = calloc(1, sizeof(*room));
+    if (!room) {
+        return NULL;
+    }
+    room->hub = hub;
+    room->name = strdup(name);
+    room->channel = malloc(strlen(hub->prefix) + strlen(name) + 4);
+    if (!room->name || !room->channel) {
+        free(room->name);
+        free(room->channel);
+        free(room);
+        return NULL;
+    }
+    sprintf(room->channel, "%sch:%s", hub->prefix, name);
+    apr_hash_set(hub->rooms, room->name, APR_HASH_KEY_STRING, room);
+    apr_hash_set(hub->channels, room->channel, APR_HASH_KEY_STRING, room);
+    return room;
+}
+
+static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata);
+
+static void room_drop_if_empty(chat_room *room)
+{
+    chat_hub *hub = room->hub;
+
+    if (room->count > 0) {
+        return;
+    }
+    if (room->sub_state && chat_redis_is_up(hub->sub)) {
+        const char *argv[2] = {"UNSUBSCRIBE", room->channel};
+        chat_redis_subscribe(hub->sub, on_pubsub, hub, 2, argv, NULL);
+    }
+    apr_hash_set(hub->rooms, room->name, APR_HASH_KEY_STRING, NULL);
+    apr_hash_set(hub->channels, room->channel, APR_HASH_KEY_STRING, NULL);
+    chat_fanout_forget(room);
+    free(room->name);
+    free(room->channel);
+    free(room);
+}
+
+static int count_json_array(const char *json)
+{
+    json_object *o = json_tokener_parse(json);
+    int n = 0;
+
+    if (o && json_object_is_type(o, json_type_array)) {
+        n = (int)json_object_array_length(o);
+    }
+    json_object_put(o);
+    return n;
+}
+
+static const char *reply_str(redisReply *r, size_t i)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
+        return NULL;
+    }
+    r = r->element[i];
+    return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ? r->str : NULL;
+}
+
+static long long reply_int(redisReply *r, size_t i)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
+        return 0;
+    }
+    r = r->element[i];
+    if (r->type == REDIS_REPLY_INTEGER) {
+        return r->integer;
+    }
+    return r->type == REDIS_REPLY_STRING ? apr_atoi64(r->str) : 0;
+}
+
+static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+    const char *status = reply_str(reply, 0);
+    apr_pool_t *p;
+
+    (void)rc;
+    if (status && !strcmp(status, "ok")) {
+        m->present = 1; /* the script added our presence entry */
+    }
+    if (!m->s) {
+        if (m->present) {
+            chat_presence_leave(m); /* closed while the join was in flight */
+        }
+        chat_member_release(m);
+        return;
+    }
+    if (!reply || reply->type == REDIS_REPLY_ERROR || !status) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: join of %s to room %s failed: %s", m->username, m->room_name,
+                     reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no reply");
+        chat_member_error(m, "unavailable", "chat storage unavailable, try again");
+        chat_ws_session_close(m->s, CHAT_WS_CLOSE_INTERNAL, "storage unavailable");
+        chat_member_release(m);
+        return;
+    }
+    if (!strcmp(status, "toomany")) {
+        chat_member_error(
+            m, "too_many_connections",
+            apr_psprintf(m->hub->pool, "at most %d connections per user", m->lim.max_conns));
+        chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, "too many connections");
+        chat_member_release(m);
+        return;
+    }
+    if (!strcmp(status, "inactive") || !strcmp(status, "denied")) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf, "chat: %s refused in room %s: %s",
+                     m->username, m->room_name,
+                     *status == 'i' ? "room is not active" : "not a member");
+        chat_member_debug(m, "refused", *status == 'i' ? "room is not active" : "not a member");
+        chat_member_refuse(m, *status == 'i' ? "this room is not active"
+                                             : "you are not a member of this room");
+        chat_member_release(m);
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    {
+        apr_uint64_t seq = (apr_uint64_t)reply_int(reply, 1);
+        const char *epoch = reply_str(reply, 2);
+        const char *history = reply_str(reply, 3);
+        long long more = reply_int(reply, 4);
+        const char *users = reply_str(reply, 5);
+        const char *mode = reply_str(reply, 6);
+        const char *replay = reply_str(reply, 7);
+
+        if (!epoch || !history || !users || !mode || !replay) {
+            chat_member_error(m, "internal", "unexpected reply from storage");
+            chat_ws_session_close(m->s, CHAT_WS_CLOSE_INTERNAL, "storage error");
+            apr_pool_destroy(p);
+            chat_member_release(m);
+            return;
+        }
+        apr_cpystrn(m->epoch, epoch, sizeof(m->epoch));
+        chat_member_send(
+            m, "welcome",
+            apr_psprintf(p,
+                         "{\"sessionId\":\"%s:%" APR_UINT64_T_FMT "\",\"username\":%s,"
+                         "\"room\":%s,\"history\":%s,\"hasMoreHistory\":%s,\"userCount\":%d,"
+                         "\"seq\":%" APR_UINT64_T_FMT ",\"epoch\":%s}",
+                         m->hub->node, m->s->id, chat_json_quote(p, m->username),
+                         chat_json_quote(p, m->room_name), history, more ? "true" : "false",
+                         count_json_array(users), seq, chat_json_quote(p, epoch)));
+        /* the joiner's own list now, not whenever its join event comes back */
+        chat_member_send(
+            m, "user_list_update",
+            apr_psprintf(p, "{\"users\":%s,\"userCount\":%d}", users, count_json_array(users)));
+        if (!strcmp(mode, "replay")) {
+            m->last_seq = m->since;
+            chat_fanout_send_messages(m, replay);
+        }
+        else if (!strcmp(mode, "reset")) {
+            chat_member_send(
+                m, "history_reset",
+                apr_psprintf(p, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT ",\"history\":%s}",
+                             chat_json_quote(p, epoch), seq, history));
+        }
+        if (m->last_seq < seq) {
+            m->last_seq = seq;
+        }
+        m->joined = 1;
+        if (m->room) {
+            chat_fanout_send_recent(m->room, m);
+        }
+        chat_member_debug(m, "join",
+                          m->has_since
+                              ? apr_psprintf(p, "since %" APR_UINT64_T_FMT " (%s)", m->since, mode)
+                              : NULL);
+    }
+    apr_pool_destroy(p);
+    chat_member_release(m);
+}
+
+static void member_run_join(chat_member *m)
+{
+    chat_hub *hub = m->hub;
+    apr_pool_t *p;
+    const char *argv[18];
+    char epoch[17];
+
+    apr_pool_create(&p, NULL);
+    chat_store_new_epoch(epoch);
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_join;
+    argv[2] = "4";
+    argv[3] = chat_store_key(p, hub->prefix, m->room_name, "members");
+    argv[4] = chat_store_key(p, hub->prefix, m->room_name, "meta");
+    argv[5] = chat_store_key(p, hub->prefix, m->room_name, "log");
+    argv[6] = chat_store_key(p, hub->prefix, m->room_name, "presence");
+    argv[7] = m->username;
+    argv[8] = m->entry;
+    argv[9] =
+        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now() + hub->presence_ttl));
+    argv[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
+    argv[11] = m->has_since ? apr_psprintf(p, "%" APR_UINT64_T_FMT, m->since) : "-1";
+    argv[12] = m->epoch_hint;
+    argv[13] = "20";
+    argv[14] = epoch;
+    argv[15] = chat_store_channel(p, hub->prefix, m->room_name);
+    argv[16] = hub->prefix;
+    argv[17] = apr_itoa(p, m->lim.max_conns);
+    chat_member_hold(m);
+    if (chat_redis_command(hub->cmd, on_join_reply, m, 18, argv, NULL) != 0) {
+        chat_member_release(m);
+        chat_member_error(m, "unavailable", "chat storage unavailable, try again");
+        chat_ws_session_close(m->s, CHAT_WS_CLOSE_INTERNAL, "storage unavailable");
+    }
+    apr_pool_destroy(p);
+}
+
+static void room_try_joins(chat_room *room)
+{
+    chat_hub *hub = room->hub;
+    chat_member *m;
+
+    if (!chat_redis_is_up(hub->sub) || !chat_redis_is_up(hub->cmd)) {
+        return;
+    }
+    if (room->sub_state == 0) {
+        const char *argv[2] = {"SUBSCRIBE", room->channel};
+        if (chat_redis_subscribe(hub->sub, on_pubsub, hub, 2, argv, NULL) == 0) {
+            room->sub_state = 1;
+        }
+        return;
+    }
+    if (room->sub_state != 2) {
+        return;
+    }
+    for (m = room->members; m; m = m->next) {
+        if (!m->join_sent && m->s && m->s->state == CHAT_WS_OPEN) {
+            m->join_sent = 1;
+            member_run_join(m);
+        }
+    }
+}
+
+/* After a Redis outage: read back what was published while we were away. */
+static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+    const char *msgs = reply_str(reply, 0);
+
+    (void)rc;
+    if (m->s && m->joined && msgs) {
+        chat_fanout_send_messages(m, msgs);
+    }
+    chat_member_release(m);
+}
+
+static void room_catchup(chat_room *room)
+{
+    chat_hub *hub = room->hub;
+    chat_member *m;
+    apr_pool_t *p;
+
+    room->needs_catchup = 0;
+    apr_pool_create(&p, NULL);
+    for (m = room->members; m; m = m->next) {
+        const char *argv[6];
+        if (!m->joined) {
+            continue;
+        }
+        /* messages above last_seq, oldest first: a page ending before
+         * last_seq + 101 is enough for any outage we can bridge here */
+        argv[0] = "EVAL";
+        argv[1] = chat_lua_history;
+        argv[2] = "1";
+        argv[3] = chat_store_key(p, hub->prefix, room->name, "log");
+        argv[4] = "0";
+        argv[5] = "100";
+        chat_member_hold(m);
+        if (chat_redis_command(hub->cmd, on_catchup_reply, m, 6, argv, NULL) != 0) {
+            chat_member_release(m);
+            room->needs_catchup = 1;
+        }
+    }
+    apr_pool_destroy(p);
+}
+
+static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    chat_hub *hub = privdata;
+    redisReply *r = reply;
+    const char *kind, *channel;
+    chat_room *room;
+
+    (void)ac;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+        return;
+    }
+    kind = r->element[0]->str;
+    channel = r->element[1]->str;
+    room = apr_hash_get(hub->channels, channel, APR_HASH_KEY_STRING);
+    if (!room) {
+        return;
+    }
+    if (!strcmp(kind, "subscribe")) {
+        room->sub_state = 2;
+        room_try_joins(room);
+        if (room->needs_catchup) {
+            room_catchup(room);
+        }
+        return;
+    }
+    if (strcmp(kind, "message") || r->element[2]->type != REDIS_REPLY_STRING) {
+        return;
+    }
+    if (!strncmp(r->element[2]->str, "{\"t\":\"chat\",\"seq\":", 18)) {
+        chat_fanout_chat(room, r->element[2]->str, r->element[2]->len);
+    }
+    else {
+        chat_fanout_event(room, r->element[2]->str);
+    }
+}
+
+/* m's session opened on s's reactor: find the hub and room, then join. */
+void chat_hub_enter(chat_member *m, chat_ws_session *s)
+{
+    chat_room *room;
+
+    m->s = s;
+    m->opened_at = apr_time_now();
+    m->hub = hub_for(s->reactor, m->sc);
+    apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username, m->hub->node,
+                 s->id);
+    room = room_get(m->hub, m->room_name);
+    if (!room) {
+        chat_ws_session_close(s, CHAT_WS_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    m->room = room;
+    m->next = room->members;
+    if (room->members) {
+        room->members->prev = m;
+    }
+    room->members = m;
+    room->count++;
+    room_try_joins(room);
+}
+
+/* m's session closed: out of presence and its room (dropped when empty). */
+void chat_hub_leave(chat_member *m)
+{
+    chat_room *room = m->room;
+
+    if (!room) {
+        return;
+    }
+    if (m->joined) {
+        chat_member_debug(m, "leave", NULL);
+    }
+    if (m->present) {
+        chat_presence_leave(m);
+    }
+    if (m->prev) {
+        m->prev->next = m->next;
+    }
+    else {
+        room->members = m->next;
+    }
+    if (m->next) {
+        m->next->prev = m->prev;
+    }
+    room->count--;
+    m->room = NULL;
+    room_drop_if_empty(room);
+}
+
+void chat_room_publish(chat_member *m, const char *payload)
+{
+    apr_pool_t *p;
+    const char *argv[3];
+
+    apr_pool_create(&p, NULL);
+    argv[0] = "PUBLISH";
+    argv[1] = chat_store_channel(p, m->hub->prefix, m->room_name);
+    argv[2] = payload;
+    if (chat_redis_command(m->hub->cmd, NULL, NULL, 3, argv, NULL) != 0) {
+        chat_member_error(m, "unavailable", "chat storage unavailable; not delivered");
+    }
+    apr_pool_destroy(p);
+}

@@ -1,0 +1,142 @@
+/* One chat connection: see chat_member.h. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <json-c/json.h>
+
+#include "chat_identity.h"
+#include "chat_member.h"
+#include "chat_store.h"
+#include "chat_util.h"
+
+APLOG_USE_MODULE(chat);
+
+chat_member *chat_member_create(request_rec *r, const char *room, const char *username)
+{
+    chat_member *m = calloc(1, sizeof(*m));
+    const char *since, *epoch;
+
+    if (!m) {
+        return NULL;
+    }
+    m->username = strdup(username);
+    m->room_name = strdup(room);
+    if (!m->username || !m->room_name) {
+        free(m->username);
+        free(m->room_name);
+        free(m);
+        return NULL;
+    }
+    m->sc = ap_get_module_config(r->server->module_config, &chat_module);
+    chat_settings_room_limits(ap_get_module_config(r->per_dir_config, &chat_module), &m->lim);
+    since = chat_query_param(r->pool, r->args, "since");
+    epoch = chat_query_param(r->pool, r->args, "epoch");
+    if (since && apr_isdigit(*since)) {
+        m->has_since = 1;
+        m->since = (apr_uint64_t)apr_atoi64(since);
+        apr_cpystrn(m->epoch_hint, epoch ? epoch : "", sizeof(m->epoch_hint));
+    }
+    m->refs = 1;
+    return m;
+}
+
+/* The session holds one reference, each in-flight command one more. */
+void chat_member_hold(chat_member *m)
+{
+    m->refs++;
+}
+
+void chat_member_release(chat_member *m)
+{
+    if (--m->refs > 0) {
+        return;
+    }
+    free(m->username);
+    free(m->room_name);
+    free(m);
+}
+
+void chat_member_send(chat_member *m, const char *type, const char *payload_json)
+{
+    char *frame;
+    apr_size_t len;
+
+    if (!m->s || m->s->state != CHAT_WS_OPEN) {
+        return;
+    }
+    len = strlen(type) + strlen(payload_json) + 32;
+    frame = malloc(len);
+    if (!frame) {
+        return;
+    }
+    len = (apr_size_t)apr_snprintf(frame, len, "{\"type\":\"%s\",\"payload\":%s}", type,
+                                   payload_json);
+    chat_ws_session_send_text(m->s, frame, len);
+    free(frame);
+}
+
+/* One event in the room's debug log (chat_lua_debug), readable through the
+ * admin API; LogLevel chat:debug puts it in the error log too. */
+void chat_member_debug(chat_member *m, const char *event, const char *detail)
+{
+    int cap = m->sc->debug_log_size >= 0 ? m->sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
+    json_object *o;
+    const char *argv[6];
+    apr_pool_t *p;
+
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "chat: room %s: %s %s%s%s",
+                 m->room_name, event, m->username, detail ? ": " : "", detail ? detail : "");
+    if (!cap || !m->hub || !chat_redis_is_up(m->hub->cmd)) {
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    o = json_object_new_object();
+    json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
+    json_object_object_add(o, "event", json_object_new_string(event));
+    json_object_object_add(o, "username", json_object_new_string(m->username));
+    json_object_object_add(o, "node", json_object_new_string(m->hub->node));
+    if (detail) {
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    }
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_debug;
+    argv[2] = "1";
+    argv[3] = chat_store_key(p, m->hub->prefix, m->room_name, "debug");
+    argv[4] = apr_pstrdup(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+    argv[5] = apr_itoa(p, cap);
+    chat_redis_command(m->hub->cmd, NULL, NULL, 6, argv, NULL);
+    json_object_put(o);
+    apr_pool_destroy(p);
+}
+
+void chat_member_error(chat_member *m, const char *code, const char *message)
+{
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    chat_member_send(m, "error",
+                     apr_psprintf(p, "{\"message\":%s,\"code\":%s}", chat_json_quote(p, message),
+                                  chat_json_quote(p, code)));
+    chat_member_debug(m, "error", apr_pstrcat(p, code, ": ", message, NULL));
+    apr_pool_destroy(p);
+}
+
+void chat_member_refuse(chat_member *m, const char *message)
+{
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    chat_member_send(m, "auth_failed",
+                     apr_psprintf(p, "{\"message\":%s}", chat_json_quote(p, message)));
+    apr_pool_destroy(p);
+    if (m->s) {
+        chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, message);
+    }
+}

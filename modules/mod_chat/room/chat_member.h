@@ -1,0 +1,24 @@
+/* One chat connection on a reactor: made by the handler, then sent frames,
+ * errors and refusals, and its events written to the room's debug log. */
+#ifndef CHAT_MEMBER_H
+#define CHAT_MEMBER_H
+
+#include <httpd.h>
+
+#include "chat_room_types.h"
+
+/* The handler's part: a member for this request (one reference, the
+ * session's), or NULL (no memory). Commands in flight hold one more. */
+chat_member *chat_member_create(request_rec *r, const char *room, const char *username);
+void chat_member_hold(chat_member *m);
+void chat_member_release(chat_member *m);
+
+/* Send {"type":type,"payload":payload_json} to one member. */
+void chat_member_send(chat_member *m, const char *type, const char *payload_json);
+void chat_member_error(chat_member *m, const char *code, const char *message);
+/* auth_failed with message, then close 1008. */
+void chat_member_refuse(chat_member *m, const char *message);
+/* Record event in the room's debug log (admin API) and at LogLevel chat:debug. */
+void chat_member_debug(chat_member *m, const char *event, const char *detail);
+
+#endif

@@ -1,0 +1,414 @@
+/* Client -> server messages of the chat protocol (SPEC "WebSocket protocol"):
+ * validate, then store or forward through Redis. Replies that only concern
+ * the sender (errors, history pages) go straight back; everything else
+ * returns through the room's channel so every server sees the same order. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <json-c/json.h>
+
+#include "chat_hub.h"
+#include "chat_identity.h"
+#include "chat_member.h"
+#include "chat_protocol.h"
+#include "chat_store.h"
+#include "chat_util.h"
+
+#define FILENAME_MAX_LEN 255
+#define URL_MAX_LEN      2048
+
+static const char *get_str(json_object *o, const char *key)
+{
+    json_object *v;
+
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static int get_int(json_object *o, const char *key, apr_int64_t *out)
+{
+    json_object *v;
+
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int)) {
+        return 0;
+    }
+    *out = json_object_get_int64(v);
+    return 1;
+}
+
+static apr_size_t utf8_chars(const char *s)
+{
+    apr_size_t n = 0;
+
+    for (; *s; s++) {
+        if (((unsigned char)*s & 0xC0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Only this server's paths and http(s) URLs may become src/href in a page. */
+static int url_safe(const char *u)
+{
+    if (!u || !*u || strlen(u) > URL_MAX_LEN) {
+        return 0;
+    }
+    if (u[0] == '/' && u[1] != '/') {
+        return 1;
+    }
+    return !strncasecmp(u, "https://", 8) || !strncasecmp(u, "http://", 7);
+}
+
+static int blank(const char *s)
+{
+    for (; *s; s++) {
+        if (!apr_isspace(*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void on_post_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+
+    (void)rc;
+    if (m->s && (!reply || reply->type == REDIS_REPLY_ERROR)) {
+        chat_member_error(m, "not_stored",
+                          reply ? "message not stored: storage error"
+                                : "message not stored: chat storage unavailable");
+    }
+    chat_member_release(m);
+}
+
+static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
+{
+    const char *kind = get_str(payload, "type");
+    json_object *body;
+    const char *argv[10];
+    char epoch[17];
+    apr_int64_t size = 0;
+
+    if (!kind) {
+        kind = "text";
+    }
+    body = json_object_new_object();
+    json_object_object_add(body, "username", json_object_new_string(m->username));
+    json_object_object_add(body, "timestamp",
+                           json_object_new_int64(apr_time_as_msec(apr_time_now())));
+    json_object_object_add(body, "type", json_object_new_string(kind));
+    if (!strcmp(kind, "text")) {
+        const char *text = get_str(payload, "text");
+        if (!text || blank(text)) {
+            chat_member_error(m, "invalid", "a text message needs non-empty text");
+            goto out;
+        }
+        if (utf8_chars(text) > (apr_size_t)m->lim.max_text) {
+            chat_member_error(m, "too_long",
+                              apr_psprintf(p, "text longer than %d characters", m->lim.max_text));
+            goto out;
+        }
+        json_object_object_add(body, "text", json_object_new_string(text));
+    }
+    else if (!strcmp(kind, "image") || !strcmp(kind, "audio")) {
+        const char *key = *kind == 'i' ? "imageUrl" : "audioUrl";
+        const char *url = get_str(payload, key);
+        const char *filename = get_str(payload, "filename");
+        const char *caption = get_str(payload, "caption");
+        if (!url_safe(url)) {
+            chat_member_error(
+                m, "invalid",
+                apr_psprintf(p, "%s must be a path on this server or an http(s) URL", key));
+            goto out;
+        }
+        if (filename && strlen(filename) > FILENAME_MAX_LEN) {
+            chat_member_error(m, "invalid", "filename too long");
+            goto out;
+        }
+        if (caption && utf8_chars(caption) > (apr_size_t)m->lim.max_text) {
+            chat_member_error(m, "too_long", "caption too long");
+            goto out;
+        }
+        json_object_object_add(body, "text", json_object_new_string(caption ? caption : ""));
+        json_object_object_add(body, key, json_object_new_string(url));
+        if (filename) {
+            json_object_object_add(body, "filename", json_object_new_string(filename));
+        }
+        if (get_int(payload, "size", &size) && size >= 0) {
+            json_object_object_add(body, "size", json_object_new_int64(size));
+        }
+        if (caption && *kind == 'i') {
+            json_object_object_add(body, "caption", json_object_new_string(caption));
+        }
+    }
+    else {
+        chat_member_error(m, "invalid", "chat type must be text, image or audio");
+        goto out;
+    }
+
+    /* only valid messages spend the sender's allowance */
+    if (!chat_hub_rate_take(m->hub, m->username, m->lim.rate, m->lim.burst)) {
+        chat_member_error(m, "rate_limited",
+                          apr_psprintf(p, "too many messages: at most %d per second", m->lim.rate));
+        goto out;
+    }
+    chat_store_new_epoch(epoch);
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_post;
+    argv[2] = "2";
+    argv[3] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "meta");
+    argv[4] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "log");
+    argv[5] = chat_store_channel(p, chat_hub_prefix(m->hub), m->room_name);
+    argv[6] = apr_itoa(p, m->lim.history_size);
+    argv[7] = apr_pstrdup(p, json_object_to_json_string_ext(
+                                 body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    argv[8] = m->username;
+    argv[9] = epoch;
+    {
+        const char *all[11];
+        memcpy(all, argv, sizeof(argv));
+        all[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
+        chat_hub_count_post(m->hub);
+        chat_member_hold(m);
+        if (chat_redis_command(chat_hub_cmd(m->hub), on_post_reply, m, 11, all, NULL) != 0) {
+            chat_member_release(m);
+            chat_member_error(m, "unavailable",
+                              "message not stored: chat storage unavailable, try again");
+        }
+    }
+out:
+    json_object_put(body);
+}
+
+static void on_delete_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+
+    (void)rc;
+    if (m->s) {
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            chat_member_error(m, "unavailable", "not deleted: chat storage unavailable");
+        }
+        else if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING) {
+            if (!strcmp(reply->str, "notfound")) {
+                chat_member_error(m, "not_found", "no such message");
+            }
+            else if (!strcmp(reply->str, "forbidden")) {
+                chat_member_error(m, "forbidden", "you can only delete your own messages");
+            }
+            else {
+                chat_member_debug(m, "delete", NULL);
+            }
+        }
+    }
+    chat_member_release(m);
+}
+
+static void handle_delete(chat_member *m, json_object *payload, apr_pool_t *p)
+{
+    const char *id = get_str(payload, "messageId");
+    apr_int64_t num;
+    const char *argv[7];
+    const char *c;
+
+    if (!id && get_int(payload, "messageId", &num) && num > 0) {
+        id = apr_psprintf(p, "%" APR_INT64_T_FMT, num);
+    }
+    for (c = id; c && *c; c++) {
+        if (!apr_isdigit(*c)) {
+            break;
+        }
+    }
+    if (!id || !*id || *c || strlen(id) > 19) {
+        chat_member_error(m, "not_found", "no such message");
+        return;
+    }
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_delete;
+    argv[2] = "1";
+    argv[3] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "log");
+    argv[4] = id;
+    argv[5] = m->username;
+    argv[6] = chat_store_channel(p, chat_hub_prefix(m->hub), m->room_name);
+    chat_member_hold(m);
+    if (chat_redis_command(chat_hub_cmd(m->hub), on_delete_reply, m, 7, argv, NULL) != 0) {
+        chat_member_release(m);
+        chat_member_error(m, "unavailable", "not deleted: chat storage unavailable");
+    }
+}
+
+static void on_history_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+
+    (void)rc;
+    if (m->s) {
+        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+            reply->element[0]->type == REDIS_REPLY_STRING) {
+            apr_pool_t *p;
+            apr_pool_create(&p, NULL);
+            chat_member_send(m, "history",
+                             apr_psprintf(p, "{\"messages\":%s,\"hasMore\":%s}",
+                                          reply->element[0]->str,
+                                          reply->element[1]->integer ? "true" : "false"));
+            apr_pool_destroy(p);
+        }
+        else {
+            chat_member_error(m, "unavailable", "history unavailable: chat storage error");
+        }
+    }
+    chat_member_release(m);
+}
+
+static void handle_history(chat_member *m, json_object *payload, apr_pool_t *p)
+{
+    apr_int64_t before = 0, limit = 20;
+    const char *argv[6];
+
+    if (get_int(payload, "beforeSeq", &before) && before < 0) {
+        before = 0;
+    }
+    if (get_int(payload, "limit", &limit)) {
+        if (limit < 1) {
+            limit = 1;
+        }
+        if (limit > 100) {
+            limit = 100;
+        }
+    }
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_history;
+    argv[2] = "1";
+    argv[3] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "log");
+    argv[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, before);
+    argv[5] = apr_psprintf(p, "%" APR_INT64_T_FMT, limit);
+    chat_member_hold(m);
+    if (chat_redis_command(chat_hub_cmd(m->hub), on_history_reply, m, 6, argv, NULL) != 0) {
+        chat_member_release(m);
+        chat_member_error(m, "unavailable", "history unavailable: chat storage unavailable");
+    }
+}
+
+/* WebRTC signaling: forwarded to every session of target in the room, on any
+ * server, with from added; never stored. */
+static void handle_signal(chat_member *m, const char *type, json_object *payload)
+{
+    const char *target = get_str(payload, "target");
+    json_object *ev, *copy = NULL;
+
+    if (!target || !chat_username_valid(target)) {
+        chat_member_error(m, "invalid", "signaling needs a target user name");
+        return;
+    }
+    json_object_deep_copy(payload, &copy, NULL);
+    json_object_object_add(copy, "from", json_object_new_string(m->username));
+    ev = json_object_new_object();
+    json_object_object_add(ev, "t", json_object_new_string("signal"));
+    json_object_object_add(ev, "type", json_object_new_string(type));
+    json_object_object_add(ev, "target", json_object_new_string(target));
+    json_object_object_add(ev, "p", copy);
+    chat_room_publish(m, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(ev);
+}
+
+static const chat_protocol_bot *bot;
+
+void chat_protocol_set_bot(const chat_protocol_bot *b)
+{
+    bot = b;
+}
+
+/* NAME_chat {text}: ask bot NAME in the room (gemini_chat, deepseek_chat). */
+static void handle_bot(chat_member *m, const char *name, json_object *payload, apr_pool_t *p)
+{
+    const char *text = get_str(payload, "text"), *err;
+
+    if (!bot || !bot->known(m->sc, name)) {
+        chat_member_error(
+            m, "ai_unavailable",
+            apr_psprintf(p, "AI is not configured on this server (no ChatAIProvider %s)", name));
+        return;
+    }
+    if (!text || blank(text)) {
+        chat_member_error(m, "invalid", "an AI question needs non-empty text");
+        return;
+    }
+    if (utf8_chars(text) > (apr_size_t)m->lim.max_text) {
+        chat_member_error(m, "too_long",
+                          apr_psprintf(p, "text longer than %d characters", m->lim.max_text));
+        return;
+    }
+    if ((err = bot->ask(m->sc, name, m->room_name, m->username, text, m->lim.history_size))) {
+        chat_member_error(m, "ai_unavailable", err);
+    }
+}
+
+void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
+{
+    json_tokener *tok;
+    json_object *msg, *payload = NULL;
+    const char *type;
+    apr_pool_t *p;
+
+    if (!m->joined) {
+        chat_member_error(m, "not_joined", "wait for the welcome message before sending");
+        return;
+    }
+    tok = json_tokener_new();
+    msg = json_tokener_parse_ex(tok, data, (int)len);
+    if (!msg || json_tokener_get_error(tok) != json_tokener_success ||
+        tok->char_offset != (int)len) {
+        json_tokener_free(tok);
+        json_object_put(msg);
+        chat_member_error(m, "malformed", "not a JSON message");
+        return;
+    }
+    json_tokener_free(tok);
+    if (!json_object_is_type(msg, json_type_object) || !(type = get_str(msg, "type"))) {
+        json_object_put(msg);
+        chat_member_error(m, "malformed", "a message is {\"type\": ..., \"payload\": {...}}");
+        return;
+    }
+    json_object_object_get_ex(msg, "payload", &payload);
+    if (payload && !json_object_is_type(payload, json_type_object)) {
+        json_object_put(msg);
+        chat_member_error(m, "malformed", "payload must be an object");
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    if (!payload) {
+        payload = json_object_new_object();
+        json_object_object_add(msg, "payload", payload);
+    }
+    if (!strcmp(type, "chat")) {
+        handle_chat(m, payload, p);
+    }
+    else if (!strcmp(type, "delete")) {
+        handle_delete(m, payload, p);
+    }
+    else if (!strcmp(type, "history")) {
+        handle_history(m, payload, p);
+    }
+    else if (!strcmp(type, "heartbeat")) {
+        /* receiving it already refreshed the idle timer */
+    }
+    else if (!strcmp(type, "offer") || !strcmp(type, "answer") || !strcmp(type, "candidate") ||
+             !strcmp(type, "call_end")) {
+        handle_signal(m, type, payload);
+    }
+    else if (strlen(type) > 5 && !strcmp(type + strlen(type) - 5, "_chat")) {
+        handle_bot(m, apr_pstrndup(p, type, strlen(type) - 5), payload, p);
+    }
+    else {
+        chat_member_error(m, "unknown_type", apr_psprintf(p, "unknown message type '%s'", type));
+    }
+    apr_pool_destroy(p);
+    json_object_put(msg);
+}

@@ -1,0 +1,349 @@
+/* hiredis async adapter for the reactor; see chat_redis.h. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_main.h>
+
+#include "chat_redis.h"
+
+APLOG_USE_MODULE(chat);
+
+#define RETRY_INTERVAL apr_time_from_sec(1)
+
+struct chat_redis {
+    chat_pollable pollable; /* first: the reactor polls us */
+    chat_reactor *reactor;
+    const chat_srv_conf *conf;
+    const char *name;
+    redisAsyncContext *ac;
+    int fd;
+    int watched;
+    int reading, writing;
+    int up;
+    int logged_down;
+    int closing;
+    apr_time_t next_attempt;
+    apr_interval_time_t timeout;
+    apr_uint32_t pending;     /* commands without a reply yet */
+    apr_time_t last_progress; /* last reply, or when pending went from 0 */
+    chat_redis_state_fn on_state;
+    void *state_data;
+};
+
+typedef struct pending_cmd {
+    chat_redis *rc;
+    chat_redis_reply_fn fn;
+    void *data;
+} pending_cmd;
+
+static void update_watch(chat_redis *rc)
+{
+    unsigned int ev = (rc->reading ? EPOLLIN : 0) | (rc->writing ? EPOLLOUT : 0);
+
+    if (!rc->ac) {
+        return;
+    }
+    if (chat_reactor_watch(rc->reactor, &rc->pollable, rc->fd, ev, rc->watched) == APR_SUCCESS) {
+        rc->watched = 1;
+    }
+}
+
+static void ev_add_read(void *p)
+{
+    chat_redis *rc = p;
+    if (!rc->reading) {
+        rc->reading = 1;
+        update_watch(rc);
+    }
+}
+
+static void ev_del_read(void *p)
+{
+    chat_redis *rc = p;
+    if (rc->reading) {
+        rc->reading = 0;
+        update_watch(rc);
+    }
+}
+
+static void ev_add_write(void *p)
+{
+    chat_redis *rc = p;
+    if (!rc->writing) {
+        rc->writing = 1;
+        update_watch(rc);
+    }
+}
+
+static void ev_del_write(void *p)
+{
+    chat_redis *rc = p;
+    if (rc->writing) {
+        rc->writing = 0;
+        update_watch(rc);
+    }
+}
+
+static void ev_cleanup(void *p)
+{
+    chat_redis *rc = p;
+
+    if (rc->watched) {
+        chat_reactor_unwatch(rc->reactor, rc->fd);
+    }
+    rc->watched = rc->reading = rc->writing = 0;
+}
+
+static void on_event(chat_pollable *p, unsigned int events)
+{
+    chat_redis *rc = (chat_redis *)p;
+
+    if (rc->ac && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+        redisAsyncHandleRead(rc->ac);
+    }
+    if (rc->ac && (events & EPOLLOUT)) {
+        redisAsyncHandleWrite(rc->ac);
+    }
+}
+
+static void set_down(chat_redis *rc, const char *why)
+{
+    int was_up = rc->up;
+
+    rc->ac = NULL;
+    if (rc->closing) {
+        return;
+    }
+    rc->up = 0;
+    rc->pending = 0;
+    rc->next_attempt = apr_time_now() + RETRY_INTERVAL;
+    if (was_up || !rc->logged_down) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: Redis (%s connection) unavailable: %s; retrying every second", rc->name,
+                     why ? why : "connection lost");
+        rc->logged_down = 1;
+    }
+    if (was_up && rc->on_state) {
+        rc->on_state(rc, 0, rc->state_data);
+    }
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    chat_redis *rc = ac->data;
+
+    if (status != REDIS_OK) {
+        set_down(rc, ac->errstr);
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    chat_redis *rc = ac->data;
+
+    (void)status;
+    set_down(rc, ac->err ? ac->errstr : NULL);
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    pending_cmd *pc = privdata;
+    chat_redis *rc = pc->rc;
+
+    (void)ac;
+    if (rc->pending) {
+        rc->pending--;
+    }
+    rc->last_progress = apr_time_now();
+    if (pc->fn) {
+        pc->fn(rc, r, pc->data);
+    }
+    free(pc);
+}
+
+/* The connection's first answer: it is usable. */
+static void on_ready(chat_redis *rc, redisReply *reply, void *data)
+{
+    (void)data;
+    if (!reply) {
+        return; /* set_down already ran */
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: Redis refused the %s connection's setup: %s (check ChatRedisAuth, "
+                     "ChatRedisDatabase)",
+                     rc->name, reply->str);
+        if (rc->ac) {
+            redisAsyncDisconnect(rc->ac);
+        }
+        return;
+    }
+    rc->up = 1;
+    if (rc->logged_down) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     "chat: Redis (%s connection) available again", rc->name);
+        rc->logged_down = 0;
+    }
+    if (rc->on_state) {
+        rc->on_state(rc, 1, rc->state_data);
+    }
+}
+
+static int send_raw(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc, const char **argv,
+                    const size_t *lens)
+{
+    pending_cmd *pc = malloc(sizeof(*pc));
+
+    if (!pc || !rc->ac) {
+        free(pc);
+        return -1;
+    }
+    pc->rc = rc;
+    pc->fn = fn;
+    pc->data = data;
+    if (redisAsyncCommandArgv(rc->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
+        free(pc);
+        return -1;
+    }
+    if (rc->pending++ == 0) {
+        rc->last_progress = apr_time_now();
+    }
+    return 0;
+}
+
+static void connect_now(chat_redis *rc)
+{
+    int port;
+    const char *host = chat_settings_redis_host(rc->conf, &port);
+    redisAsyncContext *ac = port ? redisAsyncConnect(host, port) : redisAsyncConnectUnix(host);
+    const char *argv[3];
+
+    if (!ac || ac->err) {
+        char why[128];
+        apr_snprintf(why, sizeof(why), "%s", ac ? ac->errstr : "out of memory");
+        if (ac) {
+            redisAsyncFree(ac);
+        }
+        rc->ac = NULL;
+        rc->up = 1; /* let set_down log and notify as for a lost connection */
+        set_down(rc, why);
+        return;
+    }
+    rc->ac = ac;
+    rc->fd = ac->c.fd;
+    ac->data = rc;
+    ac->ev.data = rc;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    /* hiredis waits for writability to finish the connect */
+    ev_add_write(rc);
+
+    if (rc->conf->redis_password) {
+        int n = 0;
+        argv[n++] = "AUTH";
+        if (rc->conf->redis_user) {
+            argv[n++] = rc->conf->redis_user;
+        }
+        argv[n++] = rc->conf->redis_password;
+        send_raw(rc, on_ready, NULL, n, argv, NULL);
+    }
+    if (rc->conf->redis_db > 0) {
+        char db[16];
+        apr_snprintf(db, sizeof(db), "%d", rc->conf->redis_db);
+        argv[0] = "SELECT";
+        argv[1] = db;
+        send_raw(rc, on_ready, NULL, 2, argv, NULL);
+    }
+    argv[0] = "PING";
+    send_raw(rc, on_ready, NULL, 1, argv, NULL);
+}
+
+static void on_tick(chat_reactor *r, apr_time_t now, void *data)
+{
+    chat_redis *rc = data;
+
+    (void)r;
+    if (rc->closing) {
+        return;
+    }
+    if (!rc->ac) {
+        if (now >= rc->next_attempt && !chat_reactor_stopping(rc->reactor)) {
+            connect_now(rc);
+        }
+        return;
+    }
+    if (rc->pending && now - rc->last_progress > rc->timeout) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: Redis (%s connection) did not answer for %" APR_TIME_T_FMT
+                     " s; reconnecting",
+                     rc->name, apr_time_sec(rc->timeout));
+        /* Fails every waiting command (callbacks get NULL), then on_disconnect. */
+        redisAsyncFree(rc->ac);
+    }
+}
+
+chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const char *name,
+                              chat_redis_state_fn on_state, void *data)
+{
+    /* Lives as long as the reactor: its tick hook points here. */
+    chat_redis *rc = apr_pcalloc(chat_reactor_pool(r), sizeof(*rc));
+
+    rc->pollable.kind = CHAT_POLL_OTHER;
+    rc->pollable.on_event = on_event;
+    rc->reactor = r;
+    rc->conf = sc;
+    rc->name = name;
+    rc->fd = -1;
+    rc->timeout = chat_settings_redis_timeout(sc);
+    rc->on_state = on_state;
+    rc->state_data = data;
+    chat_reactor_add_tick(r, on_tick, rc);
+    connect_now(rc);
+    return rc;
+}
+
+void chat_redis_destroy(chat_redis *rc)
+{
+    rc->closing = 1;
+    rc->on_state = NULL;
+    if (rc->ac) {
+        redisAsyncFree(rc->ac);
+    }
+}
+
+int chat_redis_pending(const chat_redis *rc)
+{
+    return rc->ac ? (int)rc->pending : 0;
+}
+
+int chat_redis_is_up(const chat_redis *rc)
+{
+    return rc->up;
+}
+
+int chat_redis_command(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc,
+                       const char **argv, const size_t *lens)
+{
+    if (!rc->up) {
+        return -1;
+    }
+    return send_raw(rc, fn, data, argc, argv, lens);
+}
+
+int chat_redis_subscribe(chat_redis *rc, redisCallbackFn *fn, void *data, int argc,
+                         const char **argv, const size_t *lens)
+{
+    if (!rc->up || !rc->ac) {
+        return -1;
+    }
+    return redisAsyncCommandArgv(rc->ac, fn, data, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}

@@ -1,0 +1,80 @@
+/* The state of the room layer on one reactor: a hub (two Redis connections
+ * and the rooms with members here), its rooms, and their members. Every
+ * file of this folder works on these; each owns one part (chat_hub.c the
+ * Redis side and joins, chat_fanout.c delivery, chat_presence.c presence,
+ * chat_member.c one connection). On the reactor's thread only. */
+#ifndef CHAT_ROOM_TYPES_H
+#define CHAT_ROOM_TYPES_H
+
+#include <apr_hash.h>
+
+#include "chat_config.h"
+#include "chat_redis.h"
+#include "chat_ws_session.h"
+
+typedef struct chat_hub chat_hub;
+typedef struct chat_room chat_room;
+typedef struct chat_member chat_member;
+
+/* Recent chat frames a room keeps for members whose join reply arrives after
+ * live messages that followed it. */
+#define RECENT 256
+
+struct chat_room {
+    chat_hub *hub;
+    char *name;
+    char *channel;
+    chat_member *members; /* joining and joined */
+    int count;
+    int sub_state; /* 0 = not subscribed, 1 = asked, 2 = confirmed */
+    int needs_catchup;
+    apr_uint64_t recent_seq[RECENT];
+    chat_outbuf *recent_buf[RECENT];
+    unsigned int recent_next;
+    unsigned int recent_n;
+};
+
+struct chat_hub {
+    chat_reactor *reactor;
+    const chat_srv_conf *sc;
+    const char *prefix;
+    chat_redis *cmd;
+    chat_redis *sub;
+    apr_hash_t *rooms;    /* name -> room */
+    apr_hash_t *channels; /* channel -> room */
+    apr_hash_t *buckets;  /* user -> bucket */
+    apr_pool_t *pool;
+    char node[96];
+    apr_interval_time_t presence_ttl;
+    apr_time_t next_presence;
+    apr_time_t last_stats;
+    apr_uint64_t posts; /* since last_stats */
+};
+
+/* One chat connection (the session's app_data). Made by the handler on the
+ * request's thread, then only touched on the session's reactor thread. */
+struct chat_member {
+    chat_ws_session *s;
+    chat_hub *hub;
+    chat_room *room;
+    struct chat_member *prev, *next; /* in room->members */
+    int refs;                        /* the session's and in-flight commands' */
+    int join_sent;                   /* the join script was sent */
+    int present;                     /* our presence entry exists in Redis */
+    apr_time_t opened_at;            /* when the session started */
+
+    char *username;
+    char *room_name;
+    char entry[192]; /* presence entry "user\nnode:session" */
+    const chat_srv_conf *sc;
+    chat_room_limits lim;
+
+    int joined;    /* welcome sent: live events flow */
+    int has_since; /* ?since= given */
+    apr_uint64_t since;
+    char epoch_hint[40];
+    char epoch[40];
+    apr_uint64_t last_seq; /* highest seq this client has */
+};
+
+#endif

@@ -1,0 +1,392 @@
+/* WebSocket session state machine; see chat_ws_session.h. */
+#include <httpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_main.h>
+
+#include "chat_ws_session.h"
+
+APLOG_USE_MODULE(chat);
+
+/* Bytes read from one socket per turn before others get theirs. */
+#define READ_BUDGET (256 * 1024)
+#define READ_CHUNK  16384
+#define WRITE_IOV   16
+
+chat_outbuf *chat_outbuf_frame(int opcode, const char *payload, apr_size_t len)
+{
+    unsigned char hdr[10];
+    apr_size_t hlen = chat_ws_frame_header(hdr, 1, opcode, len);
+    chat_outbuf *b = malloc(sizeof(*b) + hlen + len);
+
+    if (!b) {
+        return NULL;
+    }
+    b->refs = 1;
+    b->len = hlen + len;
+    memcpy(b->data, hdr, hlen);
+    if (len) {
+        memcpy(b->data + hlen, payload, len);
+    }
+    return b;
+}
+
+void chat_outbuf_retain(chat_outbuf *b)
+{
+    apr_atomic_inc32(&b->refs);
+}
+
+void chat_outbuf_release(chat_outbuf *b)
+{
+    if (b && !apr_atomic_dec32(&b->refs)) {
+        free(b);
+    }
+}
+
+static int cb_message(void *ctx, int opcode, const char *data, apr_size_t len);
+static int cb_ping(void *ctx, const char *data, apr_size_t len);
+static int cb_pong(void *ctx, const char *data, apr_size_t len);
+static int cb_close(void *ctx, int code, const char *reason, apr_size_t len);
+
+static const chat_ws_callbacks decoder_callbacks = {cb_message, cb_ping, cb_pong, cb_close};
+
+chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws_app *app,
+                                        void *app_data)
+{
+    static apr_uint32_t next_id;
+    chat_ws_session *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        return NULL;
+    }
+    s->pollable.kind = CHAT_POLL_SESSION;
+    s->id = apr_atomic_inc32(&next_id) + 1;
+    s->lim = *lim;
+    s->app = app;
+    s->app_data = app_data;
+    s->tr.fd = -1;
+    s->last_rx = s->last_ping = apr_time_now();
+    chat_ws_decoder_init(&s->dec, lim->max_frame, lim->max_message, &decoder_callbacks, s);
+    return s;
+}
+
+static void queue_clear(chat_ws_session *s)
+{
+    chat_outq_item *it = s->q_head;
+
+    while (it) {
+        chat_outq_item *next = it->next;
+        chat_outbuf_release(it->buf);
+        free(it);
+        it = next;
+    }
+    s->q_head = s->q_tail = NULL;
+    s->q_bytes = 0;
+}
+
+void chat_ws_session_free(chat_ws_session *s)
+{
+    queue_clear(s);
+    chat_ws_decoder_cleanup(&s->dec);
+    free(s->pre);
+    free(s);
+}
+
+static void enqueue(chat_ws_session *s, chat_outbuf *b)
+{
+    chat_outq_item *it = malloc(sizeof(*it));
+
+    if (!it) {
+        return;
+    }
+    chat_outbuf_retain(b);
+    it->buf = b;
+    it->off = 0;
+    it->next = NULL;
+    if (s->q_tail) {
+        s->q_tail->next = it;
+    }
+    else {
+        s->q_head = it;
+    }
+    s->q_tail = it;
+    s->q_bytes += b->len;
+}
+
+/* Write what the transport takes now; drop a FLUSHING session once all is out. */
+static void flush_output(chat_ws_session *s)
+{
+    struct iovec iov[WRITE_IOV];
+    apr_status_t rv;
+
+    if (s->state == CHAT_WS_DEAD) {
+        return;
+    }
+    if ((rv = chat_transport_flush(&s->tr)) != APR_SUCCESS) {
+        chat_ws_session_abort(s);
+        return;
+    }
+    while (s->q_head && !chat_transport_pending(&s->tr)) {
+        chat_outq_item *it = s->q_head;
+        apr_size_t written = 0;
+        int n = 0;
+
+        for (; it && n < WRITE_IOV; it = it->next, n++) {
+            iov[n].iov_base = it->buf->data + it->off;
+            iov[n].iov_len = it->buf->len - it->off;
+        }
+        rv = chat_transport_writev(&s->tr, iov, n, &written);
+        if (rv != APR_SUCCESS) {
+            chat_ws_session_abort(s);
+            return;
+        }
+        if (written == 0) {
+            break;
+        }
+        s->q_bytes -= written;
+        while (written > 0) {
+            it = s->q_head;
+            if (written < it->buf->len - it->off) {
+                it->off += written;
+                break;
+            }
+            written -= it->buf->len - it->off;
+            s->q_head = it->next;
+            if (!s->q_head) {
+                s->q_tail = NULL;
+            }
+            chat_outbuf_release(it->buf);
+            free(it);
+        }
+    }
+    if (s->state == CHAT_WS_FLUSHING && !s->q_head && !chat_transport_pending(&s->tr)) {
+        chat_ws_session_abort(s);
+        return;
+    }
+    s->owner->update(s);
+}
+
+static void send_control(chat_ws_session *s, int opcode, const char *payload, apr_size_t len)
+{
+    chat_outbuf *b = chat_outbuf_frame(opcode, payload, len);
+
+    if (b) {
+        enqueue(s, b);
+        chat_outbuf_release(b);
+    }
+}
+
+static void send_close_frame(chat_ws_session *s, int code, const char *reason)
+{
+    char payload[125];
+    apr_size_t len = 0;
+
+    if (s->close_sent) {
+        return;
+    }
+    s->close_sent = 1;
+    if (code != CHAT_WS_CLOSE_NO_STATUS) {
+        apr_size_t rlen = reason ? strlen(reason) : 0;
+        if (rlen > sizeof(payload) - 2) {
+            rlen = sizeof(payload) - 2;
+        }
+        payload[0] = (char)(code >> 8);
+        payload[1] = (char)(code & 0xFF);
+        if (rlen) {
+            memcpy(payload + 2, reason, rlen);
+        }
+        len = 2 + rlen;
+    }
+    send_control(s, CHAT_WS_OP_CLOSE, payload, len);
+}
+
+int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b)
+{
+    if (s->state != CHAT_WS_OPEN) {
+        return -1;
+    }
+    if (s->q_bytes + b->len > s->lim.sendq_limit) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     "chat: session %" APR_UINT64_T_FMT " (%s) does not read; %" APR_SIZE_T_FMT
+                     " bytes queued, over ChatSendQueueLimit: closing",
+                     s->id, s->remote_ip, s->q_bytes);
+        chat_ws_session_close(s, CHAT_WS_CLOSE_POLICY, "send queue full");
+        return -1;
+    }
+    enqueue(s, b);
+    flush_output(s);
+    return 0;
+}
+
+int chat_ws_session_send_text(chat_ws_session *s, const char *text, apr_size_t len)
+{
+    chat_outbuf *b = chat_outbuf_frame(CHAT_WS_OP_TEXT, text, len);
+    int rv;
+
+    if (!b) {
+        return -1;
+    }
+    rv = chat_ws_session_send(s, b);
+    chat_outbuf_release(b);
+    return rv;
+}
+
+void chat_ws_session_close(chat_ws_session *s, int code, const char *reason)
+{
+    if (s->state != CHAT_WS_OPEN) {
+        return;
+    }
+    send_close_frame(s, code, reason);
+    s->state = CHAT_WS_CLOSING;
+    s->deadline = apr_time_now() + s->lim.close_timeout;
+    flush_output(s);
+}
+
+/* A protocol violation: say why in the close frame and stop reading. */
+static void fail(chat_ws_session *s, int code, const char *why)
+{
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                 "chat: session %" APR_UINT64_T_FMT " (%s): closing %d: %s", s->id, s->remote_ip,
+                 code, why);
+    send_close_frame(s, code, why);
+    s->state = CHAT_WS_FLUSHING;
+    s->deadline = apr_time_now() + s->lim.close_timeout;
+}
+
+static int cb_message(void *ctx, int opcode, const char *data, apr_size_t len)
+{
+    chat_ws_session *s = ctx;
+
+    if (s->state == CHAT_WS_OPEN && s->app->on_message) {
+        s->app->on_message(s, opcode, data, len);
+    }
+    return s->state >= CHAT_WS_FLUSHING;
+}
+
+static int cb_ping(void *ctx, const char *data, apr_size_t len)
+{
+    chat_ws_session *s = ctx;
+
+    if (!s->close_sent) {
+        send_control(s, CHAT_WS_OP_PONG, data, len);
+    }
+    return 0;
+}
+
+static int cb_pong(void *ctx, const char *data, apr_size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return 0;
+}
+
+static int cb_close(void *ctx, int code, const char *reason, apr_size_t len)
+{
+    chat_ws_session *s = ctx;
+
+    (void)reason;
+    (void)len;
+    /* Echo the peer's code (RFC 6455 5.5.1) unless we closed first. */
+    send_close_frame(s, code, NULL);
+    s->state = CHAT_WS_FLUSHING;
+    s->deadline = apr_time_now() + s->lim.close_timeout;
+    return 1;
+}
+
+static void feed(chat_ws_session *s, const char *buf, apr_size_t len)
+{
+    int rc = chat_ws_decoder_feed(&s->dec, buf, len);
+
+    if (rc >= 1000 && s->dec.failed) {
+        fail(s, rc, s->dec.error);
+    }
+}
+
+void chat_ws_session_start(chat_ws_session *s)
+{
+    if (s->app->on_open) {
+        s->app->on_open(s);
+    }
+    if (s->pre_len && s->state < CHAT_WS_FLUSHING) {
+        s->last_rx = apr_time_now();
+        feed(s, s->pre, s->pre_len);
+    }
+    flush_output(s);
+}
+
+void chat_ws_session_readable(chat_ws_session *s, int *more)
+{
+    char buf[READ_CHUNK];
+    apr_size_t total = 0;
+
+    *more = 0;
+    while (s->state < CHAT_WS_FLUSHING) {
+        apr_size_t len = sizeof(buf);
+        apr_status_t rv = chat_transport_read(&s->tr, buf, &len);
+
+        if (rv == APR_SUCCESS) {
+            s->last_rx = apr_time_now();
+            feed(s, buf, len);
+            total += len;
+            if (total >= READ_BUDGET) {
+                *more = 1;
+                break;
+            }
+            continue;
+        }
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            break;
+        }
+        /* EOF or a reset: the peer is gone, nobody to send a close to. */
+        chat_ws_session_abort(s);
+        return;
+    }
+    flush_output(s);
+}
+
+void chat_ws_session_writable(chat_ws_session *s)
+{
+    flush_output(s);
+}
+
+void chat_ws_session_tick(chat_ws_session *s, apr_time_t now)
+{
+    switch (s->state) {
+    case CHAT_WS_OPEN:
+        if (s->lim.idle_timeout && now - s->last_rx >= s->lim.idle_timeout) {
+            chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, "idle timeout");
+        }
+        else if (s->lim.ping_interval && now - s->last_rx >= s->lim.ping_interval &&
+                 now - s->last_ping >= s->lim.ping_interval) {
+            s->last_ping = now;
+            send_control(s, CHAT_WS_OP_PING, "", 0);
+            flush_output(s);
+        }
+        break;
+    case CHAT_WS_CLOSING:
+    case CHAT_WS_FLUSHING:
+        if (now >= s->deadline) {
+            chat_ws_session_abort(s);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void chat_ws_session_abort(chat_ws_session *s)
+{
+    if (s->state == CHAT_WS_DEAD) {
+        return;
+    }
+    /* The app hears of it at the end of the reactor's turn (chat_reactor.c
+     * bury()): a write error in the middle of a broadcast must not free the
+     * member the broadcast is iterating over. */
+    s->state = CHAT_WS_DEAD;
+    s->owner->drop(s);
+}

@@ -1,0 +1,130 @@
+/* One open WebSocket: the decoder, the close handshake, pings and idle
+ * timeout, and a queue of outgoing frames. A session belongs to exactly one
+ * reactor (chat_reactor.h) and is only ever touched on that reactor's thread;
+ * other threads reach it through chat_reactor_post(). */
+#ifndef CHAT_WS_SESSION_H
+#define CHAT_WS_SESSION_H
+
+#include <httpd.h>
+
+#include "chat_config.h"
+#include "chat_transport.h"
+#include "chat_ws_frame.h"
+
+typedef struct chat_ws_session chat_ws_session;
+typedef struct chat_reactor chat_reactor;
+
+/* The session's owner (its reactor), as the session sees it: told when the
+ * events to poll for change and when the session is done with. Function
+ * pointers, so that a session knows nothing of the reactor that runs it. */
+typedef struct chat_ws_owner {
+    void (*update)(chat_ws_session *s); /* re-derive the events from state and queue */
+    void (*drop)(chat_ws_session *s);   /* no more I/O: out of the poll set */
+} chat_ws_owner;
+
+/* What runs on top of the socket (echo, a chat room). All calls happen on the
+ * session's reactor thread. */
+typedef struct chat_ws_app {
+    const char *name;
+    void (*on_open)(chat_ws_session *s);
+    void (*on_message)(chat_ws_session *s, int opcode, const char *data, apr_size_t len);
+    /* Last call: the session is going away; free what app_data holds. */
+    void (*on_close)(chat_ws_session *s);
+} chat_ws_app;
+
+/* An encoded frame, shareable between sessions (a broadcast is encoded once).
+ * The count is atomic because frames are made on one thread and sent on
+ * another. */
+typedef struct chat_outbuf {
+    apr_uint32_t refs;
+    apr_size_t len;
+    char data[1];
+} chat_outbuf;
+
+chat_outbuf *chat_outbuf_frame(int opcode, const char *payload, apr_size_t len);
+void chat_outbuf_retain(chat_outbuf *b);
+void chat_outbuf_release(chat_outbuf *b);
+
+typedef struct chat_outq_item {
+    struct chat_outq_item *next;
+    chat_outbuf *buf;
+    apr_size_t off;
+} chat_outq_item;
+
+typedef enum {
+    CHAT_WS_OPEN = 0,
+    CHAT_WS_CLOSING,  /* our close frame is queued; waiting for the peer's */
+    CHAT_WS_FLUSHING, /* nothing more to read; drop once the queue is out */
+    CHAT_WS_DEAD      /* removed from the reactor, freed at the end of the turn */
+} chat_ws_state;
+
+/* Anything a reactor polls starts with this: sessions take the reactor's
+ * own path, other kinds (Redis connections) get on_event. */
+typedef struct chat_pollable {
+    int kind; /* CHAT_POLL_SESSION or CHAT_POLL_OTHER */
+    void (*on_event)(struct chat_pollable *p, unsigned int events);
+} chat_pollable;
+
+#define CHAT_POLL_SESSION 1
+#define CHAT_POLL_OTHER   2
+
+struct chat_ws_session {
+    chat_pollable pollable; /* first: the reactor's epoll data points here */
+
+    /* reactor bookkeeping */
+    chat_ws_session *prev, *next;
+    chat_ws_session *ready_next;
+    int in_ready;
+    int poll_out;
+    chat_reactor *reactor;
+    const chat_ws_owner *owner;
+
+    apr_uint64_t id;
+    chat_transport tr;
+    chat_ws_decoder dec;
+    chat_ws_limits lim;
+    chat_ws_state state;
+    int close_sent;
+
+    const chat_ws_app *app;
+    void *app_data;
+
+    chat_outq_item *q_head, *q_tail;
+    apr_size_t q_bytes;
+
+    apr_time_t last_rx;
+    apr_time_t last_ping;
+    apr_time_t deadline; /* CLOSING/FLUSHING: drop after this */
+
+    /* bytes httpd had already read past the handshake */
+    char *pre;
+    apr_size_t pre_len;
+
+    conn_rec *c; /* filters transport only */
+    char remote_ip[48];
+};
+
+/* A session over a transport; the caller hands it to a reactor next. */
+chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws_app *app,
+                                        void *app_data);
+void chat_ws_session_free(chat_ws_session *s);
+
+/* Queue a frame (takes a reference). Returns 0, or -1 when the session is
+ * closing or its queue went over ChatSendQueueLimit (it is then closed with
+ * 1008). */
+int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b);
+int chat_ws_session_send_text(chat_ws_session *s, const char *text, apr_size_t len);
+
+/* Start the close handshake (no-op if already closing). */
+void chat_ws_session_close(chat_ws_session *s, int code, const char *reason);
+
+/* Reactor entry points. */
+void chat_ws_session_start(chat_ws_session *s);
+void chat_ws_session_readable(chat_ws_session *s, int *more);
+void chat_ws_session_writable(chat_ws_session *s);
+void chat_ws_session_tick(chat_ws_session *s, apr_time_t now);
+/* The peer vanished or the reactor is going away: no more I/O. The app's
+ * on_close runs at the end of the reactor's current turn. */
+void chat_ws_session_abort(chat_ws_session *s);
+
+#endif

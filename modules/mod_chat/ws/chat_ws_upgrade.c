@@ -1,0 +1,176 @@
+/* Handing a WebSocket from httpd's request processing to a reactor. */
+#include <httpd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <apr_portable.h>
+#include <apr_strings.h>
+#include <http_connection.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "chat_reactor.h"
+#include "chat_ws_handshake.h"
+#include "chat_ws_upgrade.h"
+
+APLOG_USE_MODULE(chat);
+
+chat_reactor *chat_child_reactor;
+
+/* Connection filters that only observe bytes: a connection carrying nothing
+ * else can be read and written on its socket directly. */
+static int filters_transparent(ap_filter_t *f)
+{
+    static const char *const ok[] = {"core", "core_in", "reqtimeout", "log_input_output", NULL};
+
+    for (; f; f = f->next) {
+        int i, found = 0;
+        for (i = 0; ok[i]; i++) {
+            if (!strcasecmp(f->frec->name, ok[i])) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Bytes of the WebSocket that httpd's input filters already took off the
+ * socket must go with it: the core input filter reads greedily and keeps the
+ * excess in its own brigade. Read until it has nothing left. Returns 0 when
+ * the client keeps sending so much that the socket is better left to the
+ * filters (thread mode). */
+#define PRE_READ_MAX (4 * 1024 * 1024)
+
+static int take_buffered_input(conn_rec *c, chat_ws_session *s)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(c->pool, c->bucket_alloc);
+    int ok = 1;
+
+    for (;;) {
+        apr_off_t len = 0;
+        apr_size_t got;
+        char *grown;
+
+        if (ap_get_brigade(c->input_filters, bb, AP_MODE_READBYTES, APR_NONBLOCK_READ, 65536) !=
+                APR_SUCCESS ||
+            apr_brigade_length(bb, 1, &len) != APR_SUCCESS || len <= 0) {
+            break;
+        }
+        if (s->pre_len + (apr_size_t)len > PRE_READ_MAX ||
+            !(grown = realloc(s->pre, s->pre_len + (apr_size_t)len))) {
+            ok = 0;
+            break;
+        }
+        s->pre = grown;
+        got = (apr_size_t)len;
+        apr_brigade_flatten(bb, s->pre + s->pre_len, &got);
+        s->pre_len += got;
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+    return ok;
+}
+
+static int detach_to_reactor(request_rec *r, chat_ws_session *s)
+{
+    conn_rec *c = r->connection;
+    apr_os_sock_t fd;
+    int nfd;
+
+    if (!take_buffered_input(c, s) || apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS ||
+        (nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        return 0;
+    }
+    if (fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) | O_NONBLOCK) < 0) {
+        close(nfd);
+        return 0;
+    }
+    chat_transport_init_raw(&s->tr, nfd);
+    /* httpd now only closes its own descriptor: no lingering close, no
+     * shutdown(), no more output on this request. */
+    c->aborted = 1;
+    c->keepalive = AP_CONN_CLOSE;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "chat: session %" APR_UINT64_T_FMT " handed to the child's I/O thread", s->id);
+    chat_reactor_adopt(chat_child_reactor, s);
+    return 1;
+}
+
+static void discard(chat_ws_session *s);
+
+static int run_on_this_thread(request_rec *r, chat_ws_session *s)
+{
+    conn_rec *c = r->connection;
+    chat_reactor *reactor;
+    apr_status_t rv;
+
+    c->keepalive = AP_CONN_CLOSE;
+    if ((rv = chat_transport_init_filters(&s->tr, c)) != APR_SUCCESS ||
+        (rv = chat_reactor_create(r->pool, 1, &reactor)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "chat: cannot set up the WebSocket");
+        discard(s);
+        c->aborted = 1;
+        return OK;
+    }
+    s->c = c;
+    chat_reactor_adopt(reactor, s);
+    chat_reactor_run(reactor);
+    /* The close handshake is done (or timed out); keep httpd from writing a
+     * response after the 101. */
+    c->aborted = 1;
+    return OK;
+}
+
+/* A session that never started: let the app free its state. */
+static void discard(chat_ws_session *s)
+{
+    if (s->app->on_close) {
+        s->app->on_close(s);
+    }
+    chat_ws_session_free(s);
+}
+
+int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
+{
+    chat_dir_conf *dc = ap_get_module_config(r->per_dir_config, &chat_module);
+    chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
+    chat_ws_limits lim;
+    chat_ws_session *s;
+    int status;
+
+    chat_settings_ws_limits(dc, &lim);
+    s = chat_ws_session_create(&lim, app, app_data);
+    if (!s) {
+        if (app->on_close) {
+            chat_ws_session stub;
+            memset(&stub, 0, sizeof(stub));
+            stub.app = app;
+            stub.app_data = app_data;
+            app->on_close(&stub);
+        }
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((status = chat_ws_handshake_check(r, dc)) != OK) {
+        discard(s);
+        return status;
+    }
+    apr_cpystrn(s->remote_ip, r->useragent_ip ? r->useragent_ip : "-", sizeof(s->remote_ip));
+    if (chat_ws_handshake_accept(r) != APR_SUCCESS) {
+        discard(s);
+        return OK;
+    }
+    if (chat_child_reactor && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
+        filters_transparent(r->connection->input_filters) &&
+        filters_transparent(r->connection->output_filters) && detach_to_reactor(r, s)) {
+        return OK;
+    }
+    return run_on_this_thread(r, s);
+}
