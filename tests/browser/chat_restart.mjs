@@ -54,7 +54,8 @@ try {
   await say(bob, 'after 1');
   await alice.waitForSelector('.msg:has-text("after 1")');
   await say(alice, 'after 2');
-  await bob.waitForSelector('.msg:has-text("after 2")');
+  // both pages: a page shows its own message when the room sends it back
+  for (const p of pages) await p.waitForSelector('.msg:has-text("after 2")');
   const expected = ['before 1', 'before 2', ...posted, 'after 1', 'after 2'];
   for (const p of pages) {
     const got = await bodies(p);
