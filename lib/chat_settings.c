@@ -2,11 +2,17 @@
  * chat_settings.h). Pure: both modules and the unit tests link it. */
 #include "chat_settings.h"
 
-void chat_settings_ws_limits(const chat_dir_conf *dc, chat_ws_limits *out)
+void chat_settings_ws_limits(const chat_dir_conf *dc, apr_uint64_t app_max, chat_ws_limits *out)
 {
-    out->max_frame = dc->max_frame >= 0 ? (apr_uint64_t)dc->max_frame : CHAT_DEFAULT_MAX_FRAME;
-    out->max_message =
-        dc->max_message >= 0 ? (apr_uint64_t)dc->max_message : CHAT_DEFAULT_MAX_MESSAGE;
+    apr_uint64_t max_frame = app_max ? app_max : CHAT_DEFAULT_MAX_FRAME;
+    apr_uint64_t max_message = app_max ? app_max : CHAT_DEFAULT_MAX_MESSAGE;
+
+    out->max_frame = dc->max_frame >= 0 ? (apr_uint64_t)dc->max_frame : max_frame;
+    out->max_message = dc->max_message >= 0 ? (apr_uint64_t)dc->max_message : max_message;
+    out->ctl_rate = dc->ctl_rate >= 0 ? dc->ctl_rate : CHAT_DEFAULT_CTL_RATE;
+    out->ctl_burst = dc->ctl_burst >= 0
+                         ? dc->ctl_burst
+                         : (dc->ctl_rate > 0 ? 10 * dc->ctl_rate : CHAT_DEFAULT_CTL_BURST);
     out->sendq_limit =
         dc->sendq_limit >= 0 ? (apr_size_t)dc->sendq_limit : CHAT_DEFAULT_SENDQ_LIMIT;
     out->ping_interval =
@@ -28,6 +34,14 @@ void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
     if (dc->burst < 0 && dc->rate < 0) {
         out->burst = CHAT_DEFAULT_BURST;
     }
+    out->budget_rate = dc->budget_rate >= 0 ? dc->budget_rate : CHAT_DEFAULT_BUDGET_RATE;
+    out->budget_burst = dc->budget_burst >= 0 ? dc->budget_burst
+                        : dc->budget_rate > 0 ? 3 * dc->budget_rate
+                                              : CHAT_DEFAULT_BUDGET_BURST;
+    out->max_signal =
+        dc->max_signal >= 0 ? (apr_size_t)dc->max_signal : (apr_size_t)CHAT_DEFAULT_MAX_SIGNAL;
+    out->upload_url = dc->upload_url ? dc->upload_url : "/chat/files";
+    out->media_allow = dc->media_allow;
 }
 
 apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc)

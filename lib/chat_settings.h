@@ -15,6 +15,8 @@
 #define CHAT_DEFAULT_IDLE_TIMEOUT  120
 #define CHAT_DEFAULT_CLOSE_TIMEOUT 5
 #define CHAT_DEFAULT_SENDQ_LIMIT   4194304
+#define CHAT_DEFAULT_CTL_RATE      10 /* ping/pong frames per second from a client */
+#define CHAT_DEFAULT_CTL_BURST     100
 
 typedef enum {
     CHAT_MODE_UNSET = 0,
@@ -37,6 +39,10 @@ typedef enum {
 #define CHAT_DEFAULT_MAX_CONNS    20
 #define CHAT_DEFAULT_DEBUG_LOG    200
 #define CHAT_DEFAULT_UPLOAD_MAX   (10 * 1024 * 1024)
+#define CHAT_DEFAULT_BUDGET_RATE  20 /* cost units per second per connection */
+#define CHAT_DEFAULT_BUDGET_BURST 60
+#define CHAT_DEFAULT_MAX_SIGNAL   (16 * 1024)
+#define CHAT_DEFAULT_ROOM_LINGER  10
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -45,6 +51,10 @@ typedef struct chat_dir_conf {
     int rate;         /* messages per second per user, -1 = unset, 0 = off */
     int max_conns;    /* sessions per user across servers, -1 = unset, 0 = any */
     int burst;
+    int budget_rate; /* ChatMessageBudget: cost units per second, -1 = unset, 0 = off */
+    int budget_burst;
+    apr_int64_t max_signal;           /* ChatMaxSignalSize, -1 = unset */
+    apr_array_header_t *media_allow;  /* ChatMediaAllow URL prefixes, NULL = none */
     const char *upload_dir;           /* NULL = uploads off */
     const char *upload_url;           /* NULL = /chat/files */
     apr_int64_t upload_max;           /* -1 = unset */
@@ -52,6 +62,8 @@ typedef struct chat_dir_conf {
     apr_int64_t max_frame;            /* -1 = unset */
     apr_int64_t max_message;
     apr_int64_t sendq_limit;
+    int ctl_rate; /* control frames per second, -1 = unset, 0 = off */
+    int ctl_burst;
     int ping_interval; /* seconds, -1 = unset, 0 = off */
     int idle_timeout;
     int close_timeout;
@@ -73,6 +85,7 @@ typedef struct chat_srv_conf {
     const char *token_secret;        /* NULL = token identity unusable */
     int presence_ttl;                /* seconds, -1 = unset */
     int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
+    int room_linger;                 /* seconds an empty room stays subscribed, -1 = unset */
     apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
     struct chat_ai_conf *ai;         /* ChatAI* directives, NULL = none */
 } chat_srv_conf;
@@ -92,6 +105,11 @@ typedef struct chat_room_limits {
     int rate;
     int burst;
     int max_conns;
+    int budget_rate; /* 0 = no budget */
+    int budget_burst;
+    apr_size_t max_signal;
+    const char *upload_url;                /* where this location's uploads are served */
+    const apr_array_header_t *media_allow; /* other URL prefixes media may point at */
 } chat_room_limits;
 
 #define CHAT_DEFAULT_REDIS_TIMEOUT 5
@@ -123,12 +141,16 @@ typedef struct chat_ws_limits {
     apr_uint64_t max_frame;
     apr_uint64_t max_message;
     apr_size_t sendq_limit;
+    int ctl_rate; /* ping/pong frames per second a client may send, 0 = no limit */
+    int ctl_burst;
     apr_interval_time_t ping_interval; /* 0 = off */
     apr_interval_time_t idle_timeout;  /* 0 = off */
     apr_interval_time_t close_timeout;
 } chat_ws_limits;
 
-void chat_settings_ws_limits(const chat_dir_conf *dc, chat_ws_limits *out);
+/* app_max: the frame and message size the app needs when ChatMaxFrameSize /
+ * ChatMaxMessageSize are unset (0: the engine's default, 1 MiB). */
+void chat_settings_ws_limits(const chat_dir_conf *dc, apr_uint64_t app_max, chat_ws_limits *out);
 void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out);
 apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc);
 chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc);

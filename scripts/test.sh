@@ -65,10 +65,10 @@ stage "pytest, prefork MPM" env CHAT_MPM=prefork $PY -m pytest tests -q -p no:ca
 if [ "${CHAT_SKIP_VALGRIND:-0}" != 1 ]; then
   # one process (httpd -X): the suites that need several processes, signals
   # or timing (rate limits) stay out
-  stage "conformance, rooms and AI under valgrind (event MPM, httpd -X)" \
+  stage "conformance, rooms, AI and abuse under valgrind (event MPM, httpd -X)" \
     env CHAT_MPM=event CHAT_VALGRIND=1 $PY -m pytest -q -p no:cacheprovider \
       tests/test_ws_conformance.py tests/test_ws_handshake.py tests/test_rooms.py \
-      tests/test_ai.py -k "not rate and not browser"
+      tests/test_ai.py tests/test_ws_abuse.py -k "not rate and not browser"
 fi
 
 echo

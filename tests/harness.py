@@ -237,6 +237,12 @@ class Httpd:
     ChatPingInterval 1
     ChatIdleTimeout 3
 </Location>
+<Location /chat-echo-abuse>
+    SetHandler chat-echo
+    ChatControlFrameRate 0
+    ChatSendQueueLimit 64K
+    ChatCloseTimeout 2
+</Location>
 <Location /chat-echo-origin>
     SetHandler chat-echo
     ChatAllowedOrigins https://allowed.example http://also.example:8080
@@ -244,8 +250,15 @@ class Httpd:
 <LocationMatch "^/chat/[^/]+$">
     SetHandler chat
     ChatIdentity query
-    # bulk-posting tests; the limits have their own location (/lchat)
+    # bulk-posting tests; the limits have their own locations (/lchat, /dchat)
     ChatRateLimit 0
+    ChatMessageBudget 0
+</LocationMatch>
+<LocationMatch "^/dchat/[^/]+$">
+    # the default budgets, and a media allow-list
+    SetHandler chat
+    ChatIdentity query
+    ChatMediaAllow https://charts.example/img/
 </LocationMatch>
 <LocationMatch "^/lchat/[^/]+$">
     SetHandler chat
@@ -254,6 +267,13 @@ class Httpd:
     ChatMaxConnectionsPerUser 3
     ChatMaxTextLength 10
     ChatHistorySize 30
+</LocationMatch>
+<LocationMatch "^/bchat/[^/]+$">
+    SetHandler chat
+    ChatIdentity query
+    ChatRateLimit 0
+    ChatMaxFrameSize 2M
+    ChatMaxMessageSize 2M
 </LocationMatch>
 <LocationMatch "^/tchat/[^/]+$">
     SetHandler chat

@@ -15,6 +15,7 @@ import requests
 
 from chatclient import Chat, unique_room
 from harness import ADMIN_SECRET, ROOT, Httpd
+from wsclient import WS, HandshakeRefused
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiV"
                        "HpUelR6VBgBGJAEfZ3nHlQAAAABJRU5ErkJggg==")
@@ -349,3 +350,15 @@ def test_browser_explain_and_ask(ai, fake, room):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "chat ai: ok" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["deepseek", "Gemini", "system"])
+def test_names_of_bots_and_the_system_are_refused_at_join(ai, redis_server, name):
+    # a member who took a bot's name could pass for it, or (before bot
+    # messages had an owner of their own) delete its answers
+    room = unique_room("ai")
+    redis_server.client().sadd(f"chat:room:{room}:members", name)
+    with pytest.raises(HandshakeRefused) as e:
+        WS.connect(ai.port, path=f"/chat/{room}?username={name}")
+    assert e.value.status == 403
+    assert "reserved for a bot or the system" in ai.log()

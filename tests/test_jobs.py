@@ -141,6 +141,23 @@ def test_run_now_and_the_job_list(cluster):
     w.close()
 
 
+def test_a_member_named_like_a_job_cannot_delete_its_posts(cluster, redis_server):
+    # job posts are the bot's, whatever the job's name: a member who takes
+    # that name does not own them
+    room = cluster["room"]
+    redis_server.client().sadd(f"chat:room:{room}:members", "hello")
+    h = cluster["servers"][0]
+    member = Chat(h.port, room, "hello")
+    assert admin(cluster["servers"][1], "POST", "/jobs/hello/run").status_code == 202
+    post = member.expect("chat", timeout=10)
+    while post.get("job") != "hello":
+        post = member.expect("chat", timeout=10)
+    assert post["bot"] is True and post["username"] == "hello"
+    member.send("delete", messageId=post["id"])
+    assert member.expect("error")["code"] == "forbidden"
+    member.close()
+
+
 def test_chart_job_posts_an_image(cluster, fake):
     h = cluster["servers"][0]
     w = Chat(h.port, cluster["room"], "watcher")

@@ -107,6 +107,13 @@ def test_foreign_origin_is_403_by_default(port, tls, origin):
     assert refused(port, tls, headers={"Origin": origin}).status == 403
 
 
+def test_same_host_other_scheme_is_403_by_default(port, tls):
+    # same origin means scheme, host and port: a plain-http page may not
+    # open the https server's sockets, nor the other way round
+    other = "http" if tls else "https"
+    assert refused(port, tls, headers={"Origin": f"{other}://127.0.0.1:{port}"}).status == 403
+
+
 def test_origin_allow_list(port, tls):
     for ok in ("https://allowed.example", "http://also.example:8080"):
         WS.connect(port, tls=tls, path="/chat-echo-origin", headers={"Origin": ok}).close()

@@ -202,6 +202,13 @@ def test_stop_closes_with_1001(own_httpd):
     ("ChatUploadURL files", "ChatUploadURL"),
     ("ChatDebugLogSize -1", "ChatDebugLogSize"),
     ("ChatMaxConnectionsPerUser lots", "ChatMaxConnectionsPerUser"),
+    ("ChatControlFrameRate fast", "ChatControlFrameRate"),
+    ("ChatControlFrameRate 0 50", "ChatControlFrameRate"),
+    ("ChatMessageBudget 10 0", "ChatMessageBudget"),
+    ("ChatMessageBudget -5", "ChatMessageBudget"),
+    ("ChatMaxSignalSize 100", "ChatMaxSignalSize"),
+    ("ChatMediaAllow ftp://files.example/", "ChatMediaAllow"),
+    ("ChatMediaAllow https://files.example/no-slash", "ChatMediaAllow"),
     ("ChatAdminSecretFile /nonexistent/secret", "ChatAdminSecretFile"),
 ])
 def test_configtest_names_the_bad_directive(httpd, line, name):
@@ -227,5 +234,6 @@ def test_configtest_accepts_good_values(httpd):
         "ChatKeyPrefix desk:", "ChatHistorySize 50", "ChatMaxTextLength 100",
         "ChatRateLimit 2 4", "ChatPresenceTTL 30", "ChatUploadDir /tmp",
         "ChatUploadMaxSize 20M", "ChatUploadTypes image/png audio/webm", "ChatUploadURL /f",
-        "ChatDebugLogSize 0", "ChatMaxConnectionsPerUser 0", "ChatAdminMaxBody 1M"]))
+        "ChatDebugLogSize 0", "ChatMaxConnectionsPerUser 0", "ChatAdminMaxBody 1M",
+        "ChatControlFrameRate 5 20", "ChatMessageBudget 0", "ChatMaxSignalSize 64K"]))
     assert rc == 0, out

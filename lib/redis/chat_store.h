@@ -37,8 +37,14 @@ extern const char chat_lua_history[];
  * (without id/seq), username: a new seq for message id. */
 extern const char chat_lua_replace[];
 
+/* The owner stored with bot and system messages (AI answers, jobs, the
+ * admin's "system" posts): no valid user name equals it, so no member can
+ * delete them as "own" by taking the bot's name. */
+#define CHAT_STORE_OWNER_BOT "\001bot"
+
 /* The EVAL arguments of chat_lua_post for one message (body: JSON without
- * id/seq), with a fresh epoch candidate and the current time. */
+ * id/seq), with a fresh epoch candidate and the current time; user is the
+ * owner (who may delete it). */
 void chat_store_post_args(apr_pool_t *p, const char *argv[11], const char *prefix, const char *room,
                           int history_size, const char *body, const char *user);
 

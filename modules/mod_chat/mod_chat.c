@@ -8,6 +8,7 @@
 #include <http_protocol.h>
 #include <mpm_common.h>
 
+#include "chat_access.h"
 #include "chat_ai_handler.h"
 #include "chat_ai_room.h"
 #include "chat_config.h"
@@ -105,6 +106,7 @@ static void chat_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(chat_server_dir_conf);
     chat_protocol_set_bot(&chat_ai_room_bot); /* NAME_chat messages go to the AI */
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(chat_access_mask_token, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_echo_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(chat_room_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -199,7 +199,7 @@ static void replace(ai_job *j, redisContext *c, const char *id, json_object *m)
     argv[6] = apr_itoa(j->p, j->history_size);
     argv[7] = id;
     argv[8] = to_json(j->p, m);
-    argv[9] = j->prov->name;
+    argv[9] = CHAT_STORE_OWNER_BOT;
     r = redisCommandArgv(c, 10, argv, NULL);
     if (!r || r->type == REDIS_REPLY_ERROR) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_server, "chat: AI answer in %s not stored: %s",
@@ -236,7 +236,7 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
         goto out;
     }
     if (!post(j, c, message(j, j->user, j->text, 0), j->user) ||
-        !(id = post(j, c, message(j, j->prov->name, "thinking…", 1), j->prov->name))) {
+        !(id = post(j, c, message(j, j->prov->name, "thinking…", 1), CHAT_STORE_OWNER_BOT))) {
         tell_user(j, c, "not_stored", "AI request not stored: storage error");
         goto out;
     }

@@ -18,11 +18,16 @@ void *chat_config_dir_create(apr_pool_t *p, char *dir)
     dc->max_frame = -1;
     dc->max_message = -1;
     dc->sendq_limit = -1;
+    dc->ctl_rate = -1;
+    dc->ctl_burst = -1;
     dc->ping_interval = -1;
     dc->idle_timeout = -1;
     dc->close_timeout = -1;
     dc->history_size = -1;
     dc->max_text = -1;
+    dc->budget_rate = -1;
+    dc->budget_burst = -1;
+    dc->max_signal = -1;
     dc->rate = -1;
     dc->burst = -1;
     dc->max_conns = -1;
@@ -40,12 +45,17 @@ void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     dc->max_frame = MERGE(max_frame, -1);
     dc->max_message = MERGE(max_message, -1);
     dc->sendq_limit = MERGE(sendq_limit, -1);
+    dc->ctl_rate = MERGE(ctl_rate, -1);
+    dc->ctl_burst = MERGE(ctl_burst, -1);
     dc->ping_interval = MERGE(ping_interval, -1);
     dc->idle_timeout = MERGE(idle_timeout, -1);
     dc->close_timeout = MERGE(close_timeout, -1);
     dc->identity = MERGE(identity, CHAT_ID_UNSET);
     dc->history_size = MERGE(history_size, -1);
     dc->max_text = MERGE(max_text, -1);
+    dc->budget_rate = MERGE(budget_rate, -1);
+    dc->budget_burst = MERGE(budget_burst, -1);
+    dc->max_signal = MERGE(max_signal, -1);
     dc->rate = MERGE(rate, -1);
     dc->burst = MERGE(burst, -1);
     dc->max_conns = MERGE(max_conns, -1);
@@ -53,6 +63,7 @@ void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     dc->upload_dir = add->upload_dir ? add->upload_dir : base->upload_dir;
     dc->upload_url = add->upload_url ? add->upload_url : base->upload_url;
     dc->upload_types = add->upload_types ? add->upload_types : base->upload_types;
+    dc->media_allow = add->media_allow ? add->media_allow : base->media_allow;
     if (add->origins_set) {
         dc->origins_set = 1;
         dc->origins_any = add->origins_any;
@@ -76,6 +87,7 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->redis_timeout = -1;
     sc->presence_ttl = -1;
     sc->debug_log_size = -1;
+    sc->room_linger = -1;
     return sc;
 }
 
@@ -103,6 +115,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->token_secret = add->token_secret ? add->token_secret : base->token_secret;
     sc->presence_ttl = MERGE(presence_ttl, -1);
     sc->debug_log_size = MERGE(debug_log_size, -1);
+    sc->room_linger = MERGE(room_linger, -1);
     sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
     sc->ai = add->ai ? add->ai : base->ai;
     return sc;
@@ -162,6 +175,23 @@ static const char *set_seconds(cmd_parms *cmd, void *dcv, const char *arg)
     default:
         return parse_number(cmd, arg, " of seconds", 1, 300, &dc->close_timeout);
     }
+}
+
+/* ChatControlFrameRate RATE [BURST]: pings and pongs a client may send. */
+static const char *set_ctl_rate(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
+{
+    chat_dir_conf *dc = dcv;
+    const char *err =
+        parse_number(cmd, rate, " of control frames per second", 0, 100000, &dc->ctl_rate);
+
+    if (err || !burst) {
+        return err;
+    }
+    if (dc->ctl_rate == 0) {
+        return apr_psprintf(cmd->pool, "%s: a burst makes no sense with rate 0 (off)",
+                            cmd->cmd->name);
+    }
+    return parse_number(cmd, burst, " of control frames (burst)", 1, 1000000, &dc->ctl_burst);
 }
 
 static const char *set_origins(cmd_parms *cmd, void *dcv, const char *arg)
@@ -355,6 +385,53 @@ static const char *set_rate(cmd_parms *cmd, void *dcv, const char *rate, const c
     return err;
 }
 
+/* ChatMessageBudget RATE [BURST]: cost units a connection may spend. */
+static const char *set_budget(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
+{
+    chat_dir_conf *dc = dcv;
+    const char *err =
+        parse_number(cmd, rate, " of cost units per second", 0, 100000, &dc->budget_rate);
+
+    if (err || !burst) {
+        return err;
+    }
+    if (dc->budget_rate == 0) {
+        return apr_psprintf(cmd->pool, "%s: a burst makes no sense with rate 0 (off)",
+                            cmd->cmd->name);
+    }
+    return parse_number(cmd, burst, " of cost units (burst)", 1, 1000000, &dc->budget_burst);
+}
+
+static const char *set_max_signal(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+    const char *err =
+        chat_config_parse_bytes(cmd->pool, arg, 1024, APR_INT64_C(1) << 30, &dc->max_signal);
+
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
+
+/* ChatMediaAllow PREFIX...: where image/audio messages may point besides
+ * this location's uploads; whole http(s) URLs ending in '/'. */
+static const char *set_media_allow(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    chat_dir_conf *dc = dcv;
+    apr_size_t n = strlen(arg);
+
+    if ((strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7)) || n < 10 ||
+        arg[n - 1] != '/' || strstr(arg, "..") || strchr(arg, '"')) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an http(s) URL prefix ending in / "
+                            "(e.g. https://charts.example.com/img/)",
+                            cmd->cmd->name, arg);
+    }
+    if (!dc->media_allow) {
+        dc->media_allow = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(dc->media_allow, const char *) = arg;
+    return NULL;
+}
+
 static const char *set_token_secret(cmd_parms *cmd, void *dummy, const char *arg)
 {
     chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
@@ -391,6 +468,9 @@ static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg
     }
     if ((long)cmd->info == 1) {
         return parse_number(cmd, arg, " of events", 0, 100000, &sc->debug_log_size);
+    }
+    if ((long)cmd->info == 2) {
+        return parse_number(cmd, arg, " of seconds", 0, 3600, &sc->room_linger);
     }
     return parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
 }
@@ -490,6 +570,9 @@ const command_rec chat_cmds[] = {
                   "Largest reassembled WebSocket message accepted from a client"),
     AP_INIT_TAKE1("ChatSendQueueLimit", set_bytes, (void *)2, RSRC_CONF | ACCESS_CONF,
                   "Bytes queued for a client that does not read before it is closed with 1008"),
+    AP_INIT_TAKE12("ChatControlFrameRate", set_ctl_rate, NULL, RSRC_CONF | ACCESS_CONF,
+                   "Ping/pong frames per second a client may send, and the burst; over it the "
+                   "socket is closed with 1008 (default 10 100; 0 = no limit)"),
     AP_INIT_TAKE1("ChatPingInterval", set_seconds, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Seconds between server pings on a quiet WebSocket (0 = off)"),
     AP_INIT_TAKE1("ChatIdleTimeout", set_seconds, (void *)1, RSRC_CONF | ACCESS_CONF,
@@ -529,6 +612,14 @@ const command_rec chat_cmds[] = {
                   "0 = no limit)"),
     AP_INIT_TAKE12("ChatRateLimit", set_rate, NULL, RSRC_CONF | ACCESS_CONF,
                    "Messages per second per user and the burst allowed (default 5 10; 0 = off)"),
+    AP_INIT_TAKE12("ChatMessageBudget", set_budget, NULL, RSRC_CONF | ACCESS_CONF,
+                   "Cost units per second one chat connection may spend on messages of any "
+                   "type, and the burst (default 20 60; 0 = off)"),
+    AP_INIT_TAKE1("ChatMaxSignalSize", set_max_signal, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Largest WebRTC signaling payload a client may send (default 16K)"),
+    AP_INIT_ITERATE("ChatMediaAllow", set_media_allow, NULL, RSRC_CONF | ACCESS_CONF,
+                    "URL prefixes image and audio messages may point at besides this "
+                    "location's uploads (default none)"),
     AP_INIT_TAKE1("ChatUploadDir", set_upload, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Directory uploads are stored in (off when unset); must be writable by "
                   "the httpd user"),
@@ -543,6 +634,9 @@ const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatDebugLogSize", set_presence_ttl, (void *)1, RSRC_CONF,
                   "Recent events kept per room for the admin API's debug log (default 200; "
                   "0 = off)"),
+    AP_INIT_TAKE1("ChatRoomLinger", set_presence_ttl, (void *)2, RSRC_CONF,
+                  "Seconds a room without members on a process stays subscribed before it "
+                  "unsubscribes (default 10)"),
     AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, (void *)0, RSRC_CONF,
                   "Seconds before the presence of a crashed server expires (default 45)"),
     {NULL}};

@@ -20,10 +20,17 @@
 
 APLOG_USE_MODULE(chat);
 
+/* A user's ChatRateLimit allowance on this hub. malloc'd with its key, and
+ * dropped once idle long enough to be full again (chat_hub_tick), so a
+ * child that sees many users over its life does not keep one each. */
 typedef struct bucket {
     double tokens;
     apr_time_t at;
+    apr_interval_time_t refill; /* idle this long = full */
+    char user[1];
 } bucket;
+
+#define BUCKET_SWEEP apr_time_from_sec(10)
 
 chat_redis *chat_hub_cmd(chat_hub *hub)
 {
@@ -50,11 +57,15 @@ int chat_hub_rate_take(chat_hub *hub, const char *user, int rate, int burst)
     }
     b = apr_hash_get(hub->buckets, user, APR_HASH_KEY_STRING);
     if (!b) {
-        b = apr_palloc(hub->pool, sizeof(*b));
+        if (!(b = malloc(sizeof(*b) + strlen(user)))) {
+            return 0;
+        }
+        strcpy(b->user, user);
         b->tokens = burst;
         b->at = now;
-        apr_hash_set(hub->buckets, apr_pstrdup(hub->pool, user), APR_HASH_KEY_STRING, b);
+        apr_hash_set(hub->buckets, b->user, APR_HASH_KEY_STRING, b);
     }
+    b->refill = apr_time_from_sec(1) + (apr_interval_time_t)burst * APR_USEC_PER_SEC / rate;
     b->tokens += (double)(now - b->at) * rate / APR_USEC_PER_SEC;
     if (b->tokens > burst) {
         b->tokens = burst;
@@ -67,8 +78,36 @@ int chat_hub_rate_take(chat_hub *hub, const char *user, int rate, int burst)
     return 1;
 }
 
+static void rooms_sweep(chat_hub *hub, apr_time_t now);
+
+/* Once a second: rooms empty for ChatRoomLinger let go of their channel; every
+ * BUCKET_SWEEP: forget the buckets that are full again. */
+static void hub_tick(chat_reactor *r, apr_time_t now, void *data)
+{
+    chat_hub *hub = data;
+    apr_hash_index_t *hi;
+
+    (void)r;
+    if (now >= hub->next_room_sweep) {
+        hub->next_room_sweep = now + apr_time_from_sec(1);
+        rooms_sweep(hub, now);
+    }
+    if (now < hub->next_sweep) {
+        return;
+    }
+    hub->next_sweep = now + BUCKET_SWEEP;
+    for (hi = apr_hash_first(NULL, hub->buckets); hi; hi = apr_hash_next(hi)) {
+        bucket *b = apr_hash_this_val(hi);
+        if (now - b->at >= b->refill) {
+            apr_hash_set(hub->buckets, b->user, APR_HASH_KEY_STRING, NULL);
+            free(b);
+        }
+    }
+}
+
 static void room_try_joins(chat_room *room);
 static void room_catchup(chat_room *room);
+static void room_free(chat_room *room);
 
 static void sub_state(chat_redis *rc, int up, void *data)
 {
@@ -79,7 +118,11 @@ static void sub_state(chat_redis *rc, int up, void *data)
     for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
         chat_room *room = apr_hash_this_val(hi);
         chat_member *m;
-        room->sub_state = 0;
+        room->sub_state = CHAT_SUB_NONE; /* a new connection has no subscriptions */
+        if (!room->count) {
+            room_free(room); /* nobody to resubscribe for */
+            continue;
+        }
         if (!up) {
             room->needs_catchup = 1;
             for (m = room->members; m; m = m->next) {
@@ -108,7 +151,7 @@ static void cmd_state(chat_redis *rc, int up, void *data)
     for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
         chat_room *room = apr_hash_this_val(hi);
         room_try_joins(room);
-        if (room->needs_catchup && room->sub_state == 2) {
+        if (room->needs_catchup && room->sub_state == CHAT_SUB_ON) {
             room_catchup(room);
         }
     }
@@ -119,9 +162,16 @@ static void cmd_state(chat_redis *rc, int up, void *data)
 static apr_status_t hub_cleanup(void *data)
 {
     chat_hub *hub = data;
+    apr_hash_index_t *hi;
 
     chat_redis_destroy(hub->cmd);
     chat_redis_destroy(hub->sub);
+    for (hi = apr_hash_first(NULL, hub->buckets); hi; hi = apr_hash_next(hi)) {
+        free(apr_hash_this_val(hi));
+    }
+    for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
+        room_free(apr_hash_this_val(hi)); /* lingering empty rooms */
+    }
     return APR_SUCCESS;
 }
 
@@ -173,6 +223,7 @@ static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
     hub->sub = chat_redis_create(r, sc, "subscriber", sub_state, hub);
     apr_pool_cleanup_register(p, hub, hub_cleanup, apr_pool_cleanup_null);
     chat_reactor_add_tick(r, chat_presence_tick, hub);
+    chat_reactor_add_tick(r, hub_tick, hub);
     hub->next_presence = apr_time_now() + hub->presence_ttl / 3;
     return hub;
 }
@@ -205,23 +256,43 @@ static chat_room *room_get(chat_hub *hub, const char *name)
 
 static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata);
 
-static void room_drop_if_empty(chat_room *room)
+/* Out of the hub and gone (its members are gone already). */
+static void room_free(chat_room *room)
 {
     chat_hub *hub = room->hub;
 
-    if (room->count > 0) {
-        return;
-    }
-    if (room->sub_state && chat_redis_is_up(hub->sub)) {
-        const char *argv[2] = {"UNSUBSCRIBE", room->channel};
-        chat_redis_subscribe(hub->sub, on_pubsub, hub, 2, argv, NULL);
-    }
     apr_hash_set(hub->rooms, room->name, APR_HASH_KEY_STRING, NULL);
     apr_hash_set(hub->channels, room->channel, APR_HASH_KEY_STRING, NULL);
     chat_fanout_forget(room);
     free(room->name);
     free(room->channel);
     free(room);
+}
+
+/* Rooms empty for ChatRoomLinger (a leave-then-join costs no UNSUBSCRIBE/
+ * SUBSCRIBE pair meanwhile): unsubscribe, the room going when Redis
+ * confirms (on_pubsub); or go now when not subscribed at all. */
+static void rooms_sweep(chat_hub *hub, apr_time_t now)
+{
+    apr_interval_time_t linger = apr_time_from_sec(
+        hub->sc->room_linger >= 0 ? hub->sc->room_linger : CHAT_DEFAULT_ROOM_LINGER);
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, hub->rooms); hi; hi = apr_hash_next(hi)) {
+        chat_room *room = apr_hash_this_val(hi);
+        if (room->count || now - room->empty_since < linger) {
+            continue;
+        }
+        if (room->sub_state == CHAT_SUB_NONE) {
+            room_free(room);
+        }
+        else if (room->sub_state == CHAT_SUB_ON && chat_redis_is_up(hub->sub)) {
+            const char *argv[2] = {"UNSUBSCRIBE", room->channel};
+            if (chat_redis_subscribe(hub->sub, on_pubsub, hub, 2, argv, NULL) == 0) {
+                room->sub_state = CHAT_SUB_LEAVING;
+            }
+        }
+    }
 }
 
 static int count_json_array(const char *json)
@@ -284,9 +355,9 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         return;
     }
     if (!strcmp(status, "toomany")) {
-        chat_member_error(
-            m, "too_many_connections",
-            apr_psprintf(m->hub->pool, "at most %d connections per user", m->lim.max_conns));
+        char msg[64];
+        apr_snprintf(msg, sizeof(msg), "at most %d connections per user", m->lim.max_conns);
+        chat_member_error(m, "too_many_connections", msg);
         chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, "too many connections");
         chat_member_release(m);
         return;
@@ -403,15 +474,15 @@ static void room_try_joins(chat_room *room)
     if (!chat_redis_is_up(hub->sub) || !chat_redis_is_up(hub->cmd)) {
         return;
     }
-    if (room->sub_state == 0) {
+    if (room->sub_state == CHAT_SUB_NONE) {
         const char *argv[2] = {"SUBSCRIBE", room->channel};
         if (chat_redis_subscribe(hub->sub, on_pubsub, hub, 2, argv, NULL) == 0) {
-            room->sub_state = 1;
+            room->sub_state = CHAT_SUB_ASKED;
         }
         return;
     }
-    if (room->sub_state != 2) {
-        return;
+    if (room->sub_state != CHAT_SUB_ON) {
+        return; /* subscribing, or waiting for the UNSUBSCRIBE's answer */
     }
     for (m = room->members; m; m = m->next) {
         if (!m->join_sent && m->s && m->s->state == CHAT_WS_OPEN) {
@@ -482,8 +553,20 @@ static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata)
     if (!room) {
         return;
     }
+    if (!strcmp(kind, "unsubscribe")) {
+        if (room->sub_state == CHAT_SUB_LEAVING) {
+            room->sub_state = CHAT_SUB_NONE;
+            if (!room->count) {
+                room_free(room);
+            }
+            else {
+                room_try_joins(room); /* someone came meanwhile: subscribe anew */
+            }
+        }
+        return;
+    }
     if (!strcmp(kind, "subscribe")) {
-        room->sub_state = 2;
+        room->sub_state = CHAT_SUB_ON;
         room_try_joins(room);
         if (room->needs_catchup) {
             room_catchup(room);
@@ -517,6 +600,7 @@ void chat_hub_enter(chat_member *m, chat_ws_session *s)
         return;
     }
     m->room = room;
+    room->empty_since = 0;
     m->next = room->members;
     if (room->members) {
         room->members->prev = m;
@@ -526,7 +610,8 @@ void chat_hub_enter(chat_member *m, chat_ws_session *s)
     room_try_joins(room);
 }
 
-/* m's session closed: out of presence and its room (dropped when empty). */
+/* m's session closed: out of presence and its room (an empty room lingers,
+ * see rooms_sweep). */
 void chat_hub_leave(chat_member *m)
 {
     chat_room *room = m->room;
@@ -551,7 +636,9 @@ void chat_hub_leave(chat_member *m)
     }
     room->count--;
     m->room = NULL;
-    room_drop_if_empty(room);
+    if (!room->count) {
+        room->empty_since = apr_time_now(); /* rooms_sweep lets it go later */
+    }
 }
 
 void chat_room_publish(chat_member *m, const char *payload)

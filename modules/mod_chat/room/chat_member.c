@@ -17,6 +17,28 @@
 
 APLOG_USE_MODULE(chat);
 
+/* Debug-log writes a connection may cause: one a second, ten at once. A
+ * client cannot turn its errors into a stream of Redis writes. */
+#define DEBUG_RATE  1.0
+#define DEBUG_BURST 10.0
+
+/* Refill a token bucket of rate per second up to burst; 1 when cost fits. */
+static int bucket_take(double *tokens, apr_time_t *at, double rate, double burst, double cost)
+{
+    apr_time_t now = apr_time_now();
+
+    *tokens += (double)(now - *at) * rate / APR_USEC_PER_SEC;
+    if (*tokens > burst) {
+        *tokens = burst;
+    }
+    *at = now;
+    if (*tokens < cost) {
+        return 0;
+    }
+    *tokens -= cost;
+    return 1;
+}
+
 chat_member *chat_member_create(request_rec *r, const char *room, const char *username)
 {
     chat_member *m = calloc(1, sizeof(*m));
@@ -42,6 +64,9 @@ chat_member *chat_member_create(request_rec *r, const char *room, const char *us
         m->since = (apr_uint64_t)apr_atoi64(since);
         apr_cpystrn(m->epoch_hint, epoch ? epoch : "", sizeof(m->epoch_hint));
     }
+    m->budget = m->lim.budget_burst;
+    m->budget_at = m->debug_at = apr_time_now();
+    m->debug_tokens = DEBUG_BURST;
     m->refs = 1;
     return m;
 }
@@ -92,7 +117,8 @@ void chat_member_debug(chat_member *m, const char *event, const char *detail)
 
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "chat: room %s: %s %s%s%s",
                  m->room_name, event, m->username, detail ? ": " : "", detail ? detail : "");
-    if (!cap || !m->hub || !chat_redis_is_up(m->hub->cmd)) {
+    if (!cap || !m->hub || !chat_redis_is_up(m->hub->cmd) ||
+        !bucket_take(&m->debug_tokens, &m->debug_at, DEBUG_RATE, DEBUG_BURST, 1.0)) {
         return;
     }
     apr_pool_create(&p, NULL);
@@ -139,4 +165,35 @@ void chat_member_refuse(chat_member *m, const char *message)
     if (m->s) {
         chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, message);
     }
+}
+
+int chat_member_budget_take(chat_member *m, double cost)
+{
+    double rate = m->lim.budget_rate, burst = m->lim.budget_burst;
+    apr_time_t last = m->budget_at, now;
+
+    if (rate <= 0 || bucket_take(&m->budget, &m->budget_at, rate, burst, cost)) {
+        return 1;
+    }
+    /* refusals decay at the budget's rate: a client that keeps sending
+     * while out of budget piles them up past the burst and is closed */
+    now = m->budget_at;
+    m->strikes -= (double)(now - last) * rate / APR_USEC_PER_SEC;
+    m->strikes = (m->strikes < 0 ? 0 : m->strikes) + 1;
+    if (m->strikes > burst) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                     "chat: %s in room %s: ChatMessageBudget (%d per second, burst %d) kept "
+                     "exceeded: closing with 1008",
+                     m->username, m->room_name, m->lim.budget_rate, m->lim.budget_burst);
+        chat_member_debug(m, "closed", "ChatMessageBudget kept exceeded");
+        if (m->s) {
+            chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, "message budget exceeded");
+        }
+        return 0;
+    }
+    if (now - m->refused_at >= apr_time_from_sec(1)) { /* one error a second is enough */
+        m->refused_at = now;
+        chat_member_error(m, "rate_limited", "too many messages: slow down");
+    }
+    return 0;
 }

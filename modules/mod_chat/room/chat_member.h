@@ -18,6 +18,10 @@ void chat_member_send(chat_member *m, const char *type, const char *payload_json
 void chat_member_error(chat_member *m, const char *code, const char *message);
 /* auth_failed with message, then close 1008. */
 void chat_member_refuse(chat_member *m, const char *message);
+/* Spend cost units of m's ChatMessageBudget: 1 when it may go on; else 0,
+ * with an `error` rate_limited (at most one a second), and close 1008 once
+ * m kept sending while out of budget for more than a burst's worth. */
+int chat_member_budget_take(chat_member *m, double cost);
 /* Record event in the room's debug log (admin API) and at LogLevel chat:debug. */
 void chat_member_debug(chat_member *m, const char *event, const char *detail);
 

@@ -113,9 +113,14 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
     presence_write_stats(hub, now, p);
     for (hi = apr_hash_first(p, hub->rooms); hi; hi = apr_hash_next(hi)) {
         chat_room *room = apr_hash_this_val(hi);
-        apr_array_header_t *argv = apr_array_make(p, 8 + room->count, sizeof(const char *));
+        apr_array_header_t *argv;
         presence_ctx *ctx;
         chat_member *m;
+
+        if (!room->count) {
+            continue; /* lingering empty room: nobody to refresh */
+        }
+        argv = apr_array_make(p, 8 + room->count, sizeof(const char *));
 
         APR_ARRAY_PUSH(argv, const char *) = "EVAL";
         APR_ARRAY_PUSH(argv, const char *) = chat_lua_presence;

@@ -53,15 +53,28 @@ static apr_size_t utf8_chars(const char *s)
 }
 
 /* Only this server's paths and http(s) URLs may become src/href in a page. */
-static int url_safe(const char *u)
+/* Media a message may point at: this location's uploads (ChatUploadURL) or
+ * a ChatMediaAllow prefix; never another site, a script URL or a way out of
+ * the prefix. */
+static int url_safe(const chat_member *m, const char *u)
 {
-    if (!u || !*u || strlen(u) > URL_MAX_LEN) {
+    apr_size_t n;
+    int i;
+
+    if (!u || !*u || strlen(u) > URL_MAX_LEN || strstr(u, "..") || strchr(u, '\\')) {
         return 0;
     }
-    if (u[0] == '/' && u[1] != '/') {
+    n = strlen(m->lim.upload_url);
+    if (!strncmp(u, m->lim.upload_url, n) && u[n] == '/' && u[n + 1] && u[n + 1] != '/') {
         return 1;
     }
-    return !strncasecmp(u, "https://", 8) || !strncasecmp(u, "http://", 7);
+    for (i = 0; m->lim.media_allow && i < m->lim.media_allow->nelts; i++) {
+        const char *prefix = APR_ARRAY_IDX(m->lim.media_allow, i, const char *);
+        if (!strncasecmp(u, prefix, strlen(prefix)) && u[strlen(prefix)]) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int blank(const char *s)
@@ -121,10 +134,13 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
         const char *url = get_str(payload, key);
         const char *filename = get_str(payload, "filename");
         const char *caption = get_str(payload, "caption");
-        if (!url_safe(url)) {
+        if (!url_safe(m, url)) {
             chat_member_error(
                 m, "invalid",
-                apr_psprintf(p, "%s must be a path on this server or an http(s) URL", key));
+                apr_psprintf(p,
+                             "%s must be one of this server's uploads (%s/...) or under a "
+                             "ChatMediaAllow prefix",
+                             key, m->lim.upload_url));
             goto out;
         }
         if (filename && strlen(filename) > FILENAME_MAX_LEN) {
@@ -350,6 +366,21 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
     }
 }
 
+/* What a message costs of its connection's ChatMessageBudget: reading
+ * history and deleting cost Redis more than a post; a signal is published to
+ * every server, so its size counts; a bad message costs what a post does. */
+#define COST_CHAT      1.0
+#define COST_DELETE    2.0
+#define COST_HISTORY   5.0
+#define COST_BOT       5.0
+#define COST_HEARTBEAT 0.2
+#define COST_BAD       1.0
+
+static double signal_cost(apr_size_t len)
+{
+    return 1.0 + (double)len / 1024;
+}
+
 void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
 {
     json_tokener *tok;
@@ -358,7 +389,9 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
     apr_pool_t *p;
 
     if (!m->joined) {
-        chat_member_error(m, "not_joined", "wait for the welcome message before sending");
+        if (chat_member_budget_take(m, COST_BAD)) {
+            chat_member_error(m, "not_joined", "wait for the welcome message before sending");
+        }
         return;
     }
     tok = json_tokener_new();
@@ -367,19 +400,25 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
         tok->char_offset != (int)len) {
         json_tokener_free(tok);
         json_object_put(msg);
-        chat_member_error(m, "malformed", "not a JSON message");
+        if (chat_member_budget_take(m, COST_BAD)) {
+            chat_member_error(m, "malformed", "not a JSON message");
+        }
         return;
     }
     json_tokener_free(tok);
     if (!json_object_is_type(msg, json_type_object) || !(type = get_str(msg, "type"))) {
         json_object_put(msg);
-        chat_member_error(m, "malformed", "a message is {\"type\": ..., \"payload\": {...}}");
+        if (chat_member_budget_take(m, COST_BAD)) {
+            chat_member_error(m, "malformed", "a message is {\"type\": ..., \"payload\": {...}}");
+        }
         return;
     }
     json_object_object_get_ex(msg, "payload", &payload);
     if (payload && !json_object_is_type(payload, json_type_object)) {
         json_object_put(msg);
-        chat_member_error(m, "malformed", "payload must be an object");
+        if (chat_member_budget_take(m, COST_BAD)) {
+            chat_member_error(m, "malformed", "payload must be an object");
+        }
         return;
     }
     apr_pool_create(&p, NULL);
@@ -388,25 +427,47 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
         json_object_object_add(msg, "payload", payload);
     }
     if (!strcmp(type, "chat")) {
-        handle_chat(m, payload, p);
+        if (chat_member_budget_take(m, COST_CHAT)) {
+            handle_chat(m, payload, p);
+        }
     }
     else if (!strcmp(type, "delete")) {
-        handle_delete(m, payload, p);
+        if (chat_member_budget_take(m, COST_DELETE)) {
+            handle_delete(m, payload, p);
+        }
     }
     else if (!strcmp(type, "history")) {
-        handle_history(m, payload, p);
+        if (chat_member_budget_take(m, COST_HISTORY)) {
+            handle_history(m, payload, p);
+        }
     }
     else if (!strcmp(type, "heartbeat")) {
         /* receiving it already refreshed the idle timer */
+        chat_member_budget_take(m, COST_HEARTBEAT);
     }
     else if (!strcmp(type, "offer") || !strcmp(type, "answer") || !strcmp(type, "candidate") ||
              !strcmp(type, "call_end")) {
-        handle_signal(m, type, payload);
+        if (len > m->lim.max_signal) {
+            /* published to every server: keep it far below Redis's pub/sub
+             * output-buffer limits */
+            if (chat_member_budget_take(m, COST_BAD)) {
+                chat_member_error(m, "too_large",
+                                  apr_psprintf(p,
+                                               "signaling message larger than %" APR_SIZE_T_FMT
+                                               " bytes (ChatMaxSignalSize)",
+                                               m->lim.max_signal));
+            }
+        }
+        else if (chat_member_budget_take(m, signal_cost(len))) {
+            handle_signal(m, type, payload);
+        }
     }
     else if (strlen(type) > 5 && !strcmp(type + strlen(type) - 5, "_chat")) {
-        handle_bot(m, apr_pstrndup(p, type, strlen(type) - 5), payload, p);
+        if (chat_member_budget_take(m, COST_BOT)) {
+            handle_bot(m, apr_pstrndup(p, type, strlen(type) - 5), payload, p);
+        }
     }
-    else {
+    else if (chat_member_budget_take(m, COST_BAD)) {
         chat_member_error(m, "unknown_type", apr_psprintf(p, "unknown message type '%s'", type));
     }
     apr_pool_destroy(p);

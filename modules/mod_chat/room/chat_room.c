@@ -32,4 +32,11 @@ static void room_on_close(chat_ws_session *s)
     chat_member_release(m);
 }
 
-const chat_ws_app chat_room_app = {"chat", room_on_open, room_on_message, room_on_close};
+/* The engine closes m for a limit: the room's debug log says which. */
+static void room_on_limit(chat_ws_session *s, const char *why)
+{
+    chat_member_debug(s->app_data, "closed", why);
+}
+
+const chat_ws_app chat_room_app = {"chat",        room_on_open,  room_on_message,
+                                   room_on_close, room_on_limit, CHAT_ROOM_MAX_MESSAGE};

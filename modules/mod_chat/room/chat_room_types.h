@@ -12,6 +12,15 @@
 #include "chat_redis.h"
 #include "chat_ws_session.h"
 
+/* A room's subscription on its hub's subscriber connection. hiredis 0.14
+ * forgets the callback of a SUBSCRIBE sent while an UNSUBSCRIBE of the same
+ * channel is unanswered (and asserts if that was the last channel), so a
+ * room never subscribes again before its UNSUBSCRIBE is confirmed. */
+#define CHAT_SUB_NONE    0 /* not subscribed */
+#define CHAT_SUB_ASKED   1 /* SUBSCRIBE sent */
+#define CHAT_SUB_ON      2 /* confirmed: messages flow */
+#define CHAT_SUB_LEAVING 3 /* UNSUBSCRIBE sent, not confirmed */
+
 typedef struct chat_hub chat_hub;
 typedef struct chat_room chat_room;
 typedef struct chat_member chat_member;
@@ -26,7 +35,8 @@ struct chat_room {
     char *channel;
     chat_member *members; /* joining and joined */
     int count;
-    int sub_state; /* 0 = not subscribed, 1 = asked, 2 = confirmed */
+    int sub_state;          /* CHAT_SUB_* */
+    apr_time_t empty_since; /* no members since then (0 = has members) */
     int needs_catchup;
     apr_uint64_t recent_seq[RECENT];
     chat_outbuf *recent_buf[RECENT];
@@ -42,7 +52,9 @@ struct chat_hub {
     chat_redis *sub;
     apr_hash_t *rooms;    /* name -> room */
     apr_hash_t *channels; /* channel -> room */
-    apr_hash_t *buckets;  /* user -> bucket */
+    apr_hash_t *buckets;  /* user -> bucket (chat_hub.c) */
+    apr_time_t next_sweep;
+    apr_time_t next_room_sweep;
     apr_pool_t *pool;
     char node[96];
     apr_interval_time_t presence_ttl;
@@ -75,6 +87,15 @@ struct chat_member {
     char epoch_hint[40];
     char epoch[40];
     apr_uint64_t last_seq; /* highest seq this client has */
+
+    /* ChatMessageBudget: what this connection may still spend, and how often
+     * it was refused lately (decays at the budget's rate) */
+    double budget;
+    double strikes;
+    apr_time_t budget_at;
+    apr_time_t refused_at; /* last rate_limited error sent */
+    double debug_tokens;   /* debug-log writes (1 per second, burst 10) */
+    apr_time_t debug_at;
 };
 
 #endif

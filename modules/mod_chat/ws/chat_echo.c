@@ -16,7 +16,7 @@ static void echo_message(chat_ws_session *s, int opcode, const char *data, apr_s
     }
 }
 
-static const chat_ws_app echo_app = {"echo", NULL, echo_message, NULL};
+static const chat_ws_app echo_app = {"echo", NULL, echo_message, NULL, NULL, 0};
 
 int chat_echo_handler(request_rec *r)
 {

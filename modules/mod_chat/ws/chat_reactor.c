@@ -165,15 +165,22 @@ static void reactor_drop(chat_ws_session *s);
 /* What a session calls back into (chat_ws_session.h). */
 static const chat_ws_owner reactor_owner = {reactor_update, reactor_drop};
 
-void chat_reactor_adopt(chat_reactor *r, chat_ws_session *s)
+apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s)
 {
+    apr_thread_mutex_lock(r->lock);
+    if (r->shutdown_req) {
+        /* the loop may be past its last look at the inbox: a session left
+         * there would hold its socket until the process ends */
+        apr_thread_mutex_unlock(r->lock);
+        return APR_EOF;
+    }
     s->reactor = r;
     s->owner = &reactor_owner;
-    apr_thread_mutex_lock(r->lock);
     s->next = r->inbox;
     r->inbox = s;
     apr_thread_mutex_unlock(r->lock);
     wake(r);
+    return APR_SUCCESS;
 }
 
 apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg)
@@ -224,17 +231,17 @@ void chat_reactor_shutdown_all(void)
 static void reactor_update(chat_ws_session *s)
 {
     chat_reactor *r = s->reactor;
-    int want_out = s->q_head != NULL || chat_transport_pending(&s->tr);
+    unsigned int want = chat_ws_session_events(s);
     struct epoll_event ev;
 
-    if (s->state == CHAT_WS_DEAD || want_out == s->poll_out) {
+    if (s->state == CHAT_WS_DEAD || want == s->poll_events) {
         return;
     }
     memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0);
+    ev.events = want; /* EPOLLERR and EPOLLHUP are always reported */
     ev.data.ptr = &s->pollable;
     if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, s->tr.fd, &ev) == 0) {
-        s->poll_out = want_out;
+        s->poll_events = want;
     }
 }
 
@@ -369,7 +376,7 @@ static void take_inbox(chat_reactor *r)
         r->nsessions++;
         apr_atomic_inc32(&sessions_open);
         memset(&ev, 0, sizeof(ev));
-        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.events = s->poll_events = EPOLLIN | EPOLLRDHUP;
         ev.data.ptr = &s->pollable;
         if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->tr.fd, &ev) < 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), ap_server_conf,
@@ -445,6 +452,7 @@ void chat_reactor_run(chat_reactor *r)
     struct epoll_event events[MAX_EVENTS];
     int threaded_mpm = AP_MPMQ_NOT_SUPPORTED;
     apr_time_t linger_until = 0;
+    chat_ws_session *s_left;
 
     ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded_mpm);
     threaded_mpm = threaded_mpm != AP_MPMQ_NOT_SUPPORTED;
@@ -563,6 +571,22 @@ void chat_reactor_run(chat_reactor *r)
         chat_ws_session_abort(r->sessions);
     }
     bury(r);
+    /* No more adoptions; a session that came in after the last look (only
+     * when the loop ended on an error) is let go. */
+    apr_thread_mutex_lock(r->lock);
+    r->shutdown_req = 1;
+    s_left = r->inbox;
+    r->inbox = NULL;
+    apr_thread_mutex_unlock(r->lock);
+    while (s_left) {
+        chat_ws_session *s = s_left;
+        s_left = s->next;
+        chat_transport_close(&s->tr);
+        if (s->app->on_close) {
+            s->app->on_close(s);
+        }
+        chat_ws_session_free(s);
+    }
 }
 
 static void *APR_THREAD_FUNC reactor_thread(apr_thread_t *thd, void *data)

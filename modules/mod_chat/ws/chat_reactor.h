@@ -26,8 +26,9 @@ apr_status_t chat_reactor_start_thread(chat_reactor *r, apr_pool_t *p);
 /* Run the loop on the calling thread until it ends. */
 void chat_reactor_run(chat_reactor *r);
 
-/* Hand a session over (any thread). */
-void chat_reactor_adopt(chat_reactor *r, chat_ws_session *s);
+/* Hand a session over (any thread). APR_EOF once the reactor began to shut
+ * down: the caller keeps the session (and closes it with 1001 itself). */
+apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s);
 
 /* Run fn(r, arg) on the reactor's thread (any thread). */
 apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg);

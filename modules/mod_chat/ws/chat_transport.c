@@ -146,7 +146,7 @@ apr_status_t chat_transport_writev(chat_transport *t, const struct iovec *iov, i
     return chat_transport_flush(t);
 }
 
-int chat_transport_pending(chat_transport *t)
+int chat_transport_pending(const chat_transport *t)
 {
     return t->c ? t->c->data_in_output_filters : 0;
 }

@@ -31,7 +31,7 @@ apr_status_t chat_transport_writev(chat_transport *t, const struct iovec *iov, i
                                    apr_size_t *written);
 
 /* Bytes taken by writev but still held below us (filters mode)? */
-int chat_transport_pending(chat_transport *t);
+int chat_transport_pending(const chat_transport *t);
 
 /* Push held bytes without blocking. */
 apr_status_t chat_transport_flush(chat_transport *t);

@@ -198,6 +198,7 @@ static int finish_frame(chat_ws_decoder *d)
     d->in_payload = 0;
     d->hdr_have = 0;
     d->hdr_need = 2;
+    d->frames++;
 
     switch (d->opcode) {
     case CHAT_WS_OP_PING:

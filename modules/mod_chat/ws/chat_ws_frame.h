@@ -66,6 +66,10 @@ typedef struct chat_ws_decoder {
     apr_size_t msg_cap;
     chat_utf8_state utf8;
 
+    /* complete frames seen (any opcode): the session's idle timer counts
+     * frames, not bytes, so a client trickling bytes is idle */
+    apr_uint64_t frames;
+
     /* set once a protocol error was found; feeding is refused afterwards */
     int failed;
     const char *error; /* static text describing the last error */

@@ -76,11 +76,24 @@ static int key_valid(const char *key)
     return apr_base64_decode_len(key) <= (int)sizeof(buf) && apr_base64_decode(buf, key) == 16;
 }
 
+/* host[:port] without the scheme's default port. */
+static const char *strip_default_port(apr_pool_t *p, const char *scheme, const char *hostport)
+{
+    const char *def = !strcasecmp(scheme, "https") ? ":443" : ":80";
+    apr_size_t n = strlen(hostport), d = strlen(def);
+
+    if (n > d && !strcmp(hostport + n - d, def)) {
+        return apr_pstrndup(p, hostport, n - d);
+    }
+    return hostport;
+}
+
 /* Origin "scheme://host[:port]" against the allow-list or, by default, the
- * Host the browser addressed. */
+ * scheme, host and port the browser addressed (behind a TLS proxy, give
+ * ServerName its https:// scheme or list the origin in ChatAllowedOrigins). */
 static int origin_allowed(request_rec *r, const chat_dir_conf *dc, const char *origin)
 {
-    const char *authority;
+    const char *authority, *scheme;
     const char *host;
     int i;
 
@@ -100,7 +113,14 @@ static int origin_allowed(request_rec *r, const chat_dir_conf *dc, const char *o
     if (!authority || !host) {
         return 0;
     }
-    return !strcasecmp(authority + 3, host);
+    /* same origin: scheme, host and port (a default port may be left out) */
+    scheme = ap_http_scheme(r);
+    if ((apr_size_t)(authority - origin) != strlen(scheme) ||
+        strncasecmp(origin, scheme, strlen(scheme))) {
+        return 0;
+    }
+    return !strcasecmp(strip_default_port(r->pool, scheme, authority + 3),
+                       strip_default_port(r->pool, scheme, host));
 }
 
 int chat_ws_handshake_check(request_rec *r, const chat_dir_conf *dc)

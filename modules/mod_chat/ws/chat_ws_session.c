@@ -5,6 +5,7 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
+#include <sys/epoll.h>
 #include <http_log.h>
 #include <http_main.h>
 
@@ -16,6 +17,8 @@ APLOG_USE_MODULE(chat);
 #define READ_BUDGET (256 * 1024)
 #define READ_CHUNK  16384
 #define WRITE_IOV   16
+/* Pongs that may wait unwritten before the newest replaces the last. */
+#define PONGS_WAITING 16
 
 chat_outbuf *chat_outbuf_frame(int opcode, const char *payload, apr_size_t len)
 {
@@ -69,13 +72,16 @@ chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws
     s->app = app;
     s->app_data = app_data;
     s->tr.fd = -1;
-    s->last_rx = s->last_ping = apr_time_now();
+    s->last_rx = s->last_ping = s->ctl_at = apr_time_now();
+    s->ctl_tokens = lim->ctl_burst;
     chat_ws_decoder_init(&s->dec, lim->max_frame, lim->max_message, &decoder_callbacks, s);
     return s;
 }
 
 static void queue_clear(chat_ws_session *s)
 {
+    s->pong = NULL;
+    s->pongs_waiting = 0;
     chat_outq_item *it = s->q_head;
 
     while (it) {
@@ -96,12 +102,12 @@ void chat_ws_session_free(chat_ws_session *s)
     free(s);
 }
 
-static void enqueue(chat_ws_session *s, chat_outbuf *b)
+static chat_outq_item *enqueue(chat_ws_session *s, chat_outbuf *b)
 {
     chat_outq_item *it = malloc(sizeof(*it));
 
     if (!it) {
-        return;
+        return NULL;
     }
     chat_outbuf_retain(b);
     it->buf = b;
@@ -115,6 +121,7 @@ static void enqueue(chat_ws_session *s, chat_outbuf *b)
     }
     s->q_tail = it;
     s->q_bytes += b->len;
+    return it;
 }
 
 /* Write what the transport takes now; drop a FLUSHING session once all is out. */
@@ -148,6 +155,8 @@ static void flush_output(chat_ws_session *s)
             break;
         }
         s->q_bytes -= written;
+        s->pong = NULL; /* bytes went out: the client reads, pongs queue anew */
+        s->pongs_waiting = 0;
         while (written > 0) {
             it = s->q_head;
             if (written < it->buf->len - it->off) {
@@ -180,6 +189,69 @@ static void send_control(chat_ws_session *s, int opcode, const char *payload, ap
     }
 }
 
+/* A limit was crossed: say which in the error log and to the app, close 1008. */
+static void close_for_limit(chat_ws_session *s, const char *why, const char *reason)
+{
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
+                 "chat: session %" APR_UINT64_T_FMT " (%s): %s: closing with 1008", s->id,
+                 s->remote_ip, why);
+    if (s->app->on_limit) {
+        s->app->on_limit(s, why);
+    }
+    chat_ws_session_close(s, CHAT_WS_CLOSE_POLICY, reason);
+}
+
+/* Answer a ping. Pongs count against ChatSendQueueLimit, and while nothing
+ * can be written at most PONGS_WAITING of them queue up in order; past that
+ * the last one takes the newest payload (RFC 6455 5.5.3 lets a pong answer
+ * only the most recent ping), so a client that pings and never reads costs
+ * a few frames, not a queue. */
+static void send_pong(chat_ws_session *s, const char *payload, apr_size_t len)
+{
+    chat_outbuf *b = chat_outbuf_frame(CHAT_WS_OP_PONG, payload, len);
+
+    if (!b) {
+        return;
+    }
+    if (s->pong && s->pongs_waiting >= PONGS_WAITING) {
+        s->q_bytes = s->q_bytes - s->pong->buf->len + b->len;
+        chat_outbuf_release(s->pong->buf);
+        s->pong->buf = b;
+        return;
+    }
+    if (s->q_bytes + b->len > s->lim.sendq_limit) {
+        chat_outbuf_release(b);
+        close_for_limit(s, "ChatSendQueueLimit (pongs the client does not read)",
+                        "send queue full");
+        return;
+    }
+    if ((s->pong = enqueue(s, b)) != NULL) {
+        s->pongs_waiting++;
+    }
+    chat_outbuf_release(b);
+}
+
+/* Pings and pongs from the client spend one token each (ChatControlFrameRate). */
+static int control_budget_take(chat_ws_session *s)
+{
+    apr_time_t now;
+
+    if (s->lim.ctl_rate <= 0) {
+        return 1;
+    }
+    now = apr_time_now();
+    s->ctl_tokens += (double)(now - s->ctl_at) * s->lim.ctl_rate / APR_USEC_PER_SEC;
+    if (s->ctl_tokens > s->lim.ctl_burst) {
+        s->ctl_tokens = s->lim.ctl_burst;
+    }
+    s->ctl_at = now;
+    if (s->ctl_tokens < 1.0) {
+        return 0;
+    }
+    s->ctl_tokens -= 1.0;
+    return 1;
+}
+
 static void send_close_frame(chat_ws_session *s, int code, const char *reason)
 {
     char payload[125];
@@ -210,11 +282,7 @@ int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b)
         return -1;
     }
     if (s->q_bytes + b->len > s->lim.sendq_limit) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                     "chat: session %" APR_UINT64_T_FMT " (%s) does not read; %" APR_SIZE_T_FMT
-                     " bytes queued, over ChatSendQueueLimit: closing",
-                     s->id, s->remote_ip, s->q_bytes);
-        chat_ws_session_close(s, CHAT_WS_CLOSE_POLICY, "send queue full");
+        close_for_limit(s, "ChatSendQueueLimit (the client does not read)", "send queue full");
         return -1;
     }
     enqueue(s, b);
@@ -271,17 +339,26 @@ static int cb_ping(void *ctx, const char *data, apr_size_t len)
 {
     chat_ws_session *s = ctx;
 
-    if (!s->close_sent) {
-        send_control(s, CHAT_WS_OP_PONG, data, len);
+    if (s->state != CHAT_WS_OPEN) {
+        return 0;
     }
+    if (!control_budget_take(s)) {
+        close_for_limit(s, "ChatControlFrameRate (ping flood)", "too many control frames");
+        return 0;
+    }
+    send_pong(s, data, len);
     return 0;
 }
 
 static int cb_pong(void *ctx, const char *data, apr_size_t len)
 {
-    (void)ctx;
+    chat_ws_session *s = ctx;
+
     (void)data;
     (void)len;
+    if (s->state == CHAT_WS_OPEN && !control_budget_take(s)) {
+        close_for_limit(s, "ChatControlFrameRate (pong flood)", "too many control frames");
+    }
     return 0;
 }
 
@@ -300,8 +377,12 @@ static int cb_close(void *ctx, int code, const char *reason, apr_size_t len)
 
 static void feed(chat_ws_session *s, const char *buf, apr_size_t len)
 {
+    apr_uint64_t frames = s->dec.frames;
     int rc = chat_ws_decoder_feed(&s->dec, buf, len);
 
+    if (s->dec.frames != frames) {
+        s->last_rx = apr_time_now(); /* complete frames, not bytes, keep it alive */
+    }
     if (rc >= 1000 && s->dec.failed) {
         fail(s, rc, s->dec.error);
     }
@@ -313,7 +394,6 @@ void chat_ws_session_start(chat_ws_session *s)
         s->app->on_open(s);
     }
     if (s->pre_len && s->state < CHAT_WS_FLUSHING) {
-        s->last_rx = apr_time_now();
         feed(s, s->pre, s->pre_len);
     }
     flush_output(s);
@@ -330,7 +410,6 @@ void chat_ws_session_readable(chat_ws_session *s, int *more)
         apr_status_t rv = chat_transport_read(&s->tr, buf, &len);
 
         if (rv == APR_SUCCESS) {
-            s->last_rx = apr_time_now();
             feed(s, buf, len);
             total += len;
             if (total >= READ_BUDGET) {
@@ -347,6 +426,20 @@ void chat_ws_session_readable(chat_ws_session *s, int *more)
         return;
     }
     flush_output(s);
+}
+
+unsigned int chat_ws_session_events(const chat_ws_session *s)
+{
+    unsigned int ev = 0;
+
+    if (s->state < CHAT_WS_FLUSHING) {
+        ev |= EPOLLIN | EPOLLRDHUP; /* a flushing session reads nothing more: input
+                                     * left unread must not wake the loop */
+    }
+    if (s->q_head || chat_transport_pending(&s->tr)) {
+        ev |= EPOLLOUT;
+    }
+    return ev;
 }
 
 void chat_ws_session_writable(chat_ws_session *s)

@@ -30,6 +30,12 @@ typedef struct chat_ws_app {
     void (*on_message)(chat_ws_session *s, int opcode, const char *data, apr_size_t len);
     /* Last call: the session is going away; free what app_data holds. */
     void (*on_close)(chat_ws_session *s);
+    /* The engine is closing the session for a limit (1008, named in why);
+     * optional, for the app's own log. */
+    void (*on_limit)(chat_ws_session *s, const char *why);
+    /* Largest frame and message the app needs when the location sets none
+     * (0: the engine's default, 1 MiB). */
+    apr_uint64_t max_message;
 } chat_ws_app;
 
 /* An encoded frame, shareable between sessions (a broadcast is encoded once).
@@ -75,7 +81,7 @@ struct chat_ws_session {
     chat_ws_session *prev, *next;
     chat_ws_session *ready_next;
     int in_ready;
-    int poll_out;
+    unsigned int poll_events; /* EPOLL* bits the reactor watches now */
     chat_reactor *reactor;
     const chat_ws_owner *owner;
 
@@ -91,8 +97,13 @@ struct chat_ws_session {
 
     chat_outq_item *q_head, *q_tail;
     apr_size_t q_bytes;
+    chat_outq_item *pong; /* the last pong queued since bytes last went out */
+    int pongs_waiting;    /* pongs queued since bytes last went out */
 
-    apr_time_t last_rx;
+    double ctl_tokens; /* control-frame budget (ChatControlFrameRate) */
+    apr_time_t ctl_at;
+
+    apr_time_t last_rx; /* the last complete frame from the client */
     apr_time_t last_ping;
     apr_time_t deadline; /* CLOSING/FLUSHING: drop after this */
 
@@ -117,6 +128,10 @@ int chat_ws_session_send_text(chat_ws_session *s, const char *text, apr_size_t l
 
 /* Start the close handshake (no-op if already closing). */
 void chat_ws_session_close(chat_ws_session *s, int code, const char *reason);
+
+/* The EPOLL* events the session needs now: input only while it still reads,
+ * output while bytes wait. */
+unsigned int chat_ws_session_events(const chat_ws_session *s);
 
 /* Reactor entry points. */
 void chat_ws_session_start(chat_ws_session *s);

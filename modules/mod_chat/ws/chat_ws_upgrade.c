@@ -83,6 +83,7 @@ static int detach_to_reactor(request_rec *r, chat_ws_session *s)
 {
     conn_rec *c = r->connection;
     apr_os_sock_t fd;
+    apr_uint64_t id;
     int nfd;
 
     if (!take_buffered_input(c, s) || apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS ||
@@ -94,13 +95,18 @@ static int detach_to_reactor(request_rec *r, chat_ws_session *s)
         return 0;
     }
     chat_transport_init_raw(&s->tr, nfd);
+    id = s->id; /* once adopted, s is the reactor's: it may be gone already */
+    if (chat_reactor_adopt(chat_child_reactor, s) != APR_SUCCESS) {
+        /* the child is stopping: this thread says 1001 through the filters */
+        chat_transport_close(&s->tr);
+        return 0;
+    }
     /* httpd now only closes its own descriptor: no lingering close, no
      * shutdown(), no more output on this request. */
     c->aborted = 1;
     c->keepalive = AP_CONN_CLOSE;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "chat: session %" APR_UINT64_T_FMT " handed to the child's I/O thread", s->id);
-    chat_reactor_adopt(chat_child_reactor, s);
+                  "chat: session %" APR_UINT64_T_FMT " handed to the child's I/O thread", id);
     return 1;
 }
 
@@ -121,7 +127,7 @@ static int run_on_this_thread(request_rec *r, chat_ws_session *s)
         return OK;
     }
     s->c = c;
-    chat_reactor_adopt(reactor, s);
+    chat_reactor_adopt(reactor, s); /* a new private loop: never refuses */
     chat_reactor_run(reactor);
     /* The close handshake is done (or timed out); keep httpd from writing a
      * response after the 101. */
@@ -146,7 +152,7 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
     chat_ws_session *s;
     int status;
 
-    chat_settings_ws_limits(dc, &lim);
+    chat_settings_ws_limits(dc, app->max_message, &lim);
     s = chat_ws_session_create(&lim, app, app_data);
     if (!s) {
         if (app->on_close) {

@@ -303,7 +303,7 @@ static int post_message(admin_req *a, const char *room)
         r->pool, argv, a->prefix, room, CHAT_DEFAULT_HISTORY_SIZE,
         apr_pstrdup(r->pool, json_object_to_json_string_ext(
                                  msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
-        user);
+        strcmp(user, "system") ? user : CHAT_STORE_OWNER_BOT);
     json_object_put(msg);
     if (!(rep = admin_cmd(a, &status, 11, argv))) {
         return status;

@@ -41,7 +41,7 @@ static json_object *message(job_ctx *x, const char *user, const char *type, cons
 }
 
 /* The message to every room of the job; consumes m. */
-static const char *post_all(job_ctx *x, json_object *m, const char *user)
+static const char *post_all(job_ctx *x, json_object *m)
 {
     chat_room_limits lim;
     const char *body =
@@ -57,7 +57,7 @@ static const char *post_all(job_ctx *x, json_object *m, const char *user)
         redisReply *r;
         chat_store_post_args(x->p, argv, chat_settings_key_prefix(x->sc),
                              APR_ARRAY_IDX(x->job->rooms, i, const char *), lim.history_size, body,
-                             user);
+                             CHAT_STORE_OWNER_BOT);
         r = redisCommandArgv(x->c, 11, argv, NULL);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             err = apr_psprintf(x->p, "not stored in %s: %s",
@@ -134,7 +134,7 @@ static const char *run_ai(job_ctx *x, const char **summary)
     {
         json_object *m = message(x, prov->name, "text", res.text);
         json_object_object_add(m, "model", json_object_new_string(res.model));
-        return post_all(x, m, prov->name);
+        return post_all(x, m);
     }
 }
 
@@ -202,7 +202,7 @@ static const char *run_chart(job_ctx *x, const char **summary)
     }
     *summary = apr_psprintf(x->p, "posted a %dx%d chart of %d items (%d bytes)", c.width, c.height,
                             c.n, size);
-    return post_all(x, m, x->job->name);
+    return post_all(x, m);
 }
 
 static const char *field(json_object *o, const char *name)
@@ -283,7 +283,7 @@ static const char *run_news(job_ctx *x, const char **summary)
         return NULL;
     }
     *summary = apr_psprintf(x->p, "posted %d new items", fresh);
-    if ((err = post_all(x, message(x, x->job->name, "text", digest), x->job->name))) {
+    if ((err = post_all(x, message(x, x->job->name, "text", digest)))) {
         return err; /* not marked seen: the next run posts them */
     }
     for (i = 0; i < (size_t)ids->nelts; i++) {
@@ -304,7 +304,7 @@ const char *chat_job_run(apr_pool_t *p, server_rec *s, redisContext *c, const ch
     switch (job->kind) {
     case CHAT_JOB_POST:
         *summary = "posted the text";
-        return post_all(&x, message(&x, job->name, "text", job->text), job->name);
+        return post_all(&x, message(&x, job->name, "text", job->text));
     case CHAT_JOB_AI:
         return run_ai(&x, summary);
     case CHAT_JOB_CHART:
