@@ -516,8 +516,8 @@ void chat_reactor_run(chat_reactor *r)
                 if (s->state < CHAT_WS_FLUSHING) {
                     chat_ws_session_readable(s, &more);
                 }
-                else if (events[i].events & (EPOLLERR | EPOLLHUP)) {
-                    chat_ws_session_abort(s);
+                else if (events[i].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+                    chat_ws_session_abort(s); /* flushing and the peer is gone */
                 }
                 if (more && !s->in_ready && s->state != CHAT_WS_DEAD) {
                     s->in_ready = 1;

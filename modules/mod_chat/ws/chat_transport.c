@@ -1,5 +1,7 @@
 /* Byte transport for WebSocket sessions; see chat_transport.h. */
 #include <httpd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -162,6 +164,16 @@ apr_status_t chat_transport_flush(chat_transport *t)
      * without blocking, as the event MPM does in write completion. */
     rv = t->core_out->frec->filter_func.out_func(t->core_out, NULL);
     return APR_STATUS_IS_EAGAIN(rv) ? APR_SUCCESS : rv;
+}
+
+int chat_transport_half_close(chat_transport *t)
+{
+    int unread = 0;
+
+    if (!t->owned || t->fd < 0 || ioctl(t->fd, FIONREAD, &unread) < 0 || unread <= 0) {
+        return 0;
+    }
+    return shutdown(t->fd, SHUT_WR) == 0;
 }
 
 void chat_transport_close(chat_transport *t)

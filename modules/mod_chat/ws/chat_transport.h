@@ -36,6 +36,11 @@ int chat_transport_pending(const chat_transport *t);
 /* Push held bytes without blocking. */
 apr_status_t chat_transport_flush(chat_transport *t);
 
+/* Raw sockets with input left unread: send our FIN now and return 1, so the
+ * caller can wait for the peer before close() (which would answer the unread
+ * bytes with a reset that may overtake our last frame). 0 otherwise. */
+int chat_transport_half_close(chat_transport *t);
+
 void chat_transport_close(chat_transport *t);
 
 #endif

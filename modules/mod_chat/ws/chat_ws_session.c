@@ -172,9 +172,15 @@ static void flush_output(chat_ws_session *s)
             free(it);
         }
     }
-    if (s->state == CHAT_WS_FLUSHING && !s->q_head && !chat_transport_pending(&s->tr)) {
-        chat_ws_session_abort(s);
-        return;
+    if (s->state == CHAT_WS_FLUSHING && !s->q_head && !chat_transport_pending(&s->tr) &&
+        !s->lingering) {
+        if (!chat_transport_half_close(&s->tr)) {
+            chat_ws_session_abort(s);
+            return;
+        }
+        /* the peer's bytes are unread (a flooder): it gets our close and a FIN
+         * now; the socket goes when the peer closes or at the deadline */
+        s->lingering = 1;
     }
     s->owner->update(s);
 }
@@ -199,6 +205,12 @@ static void close_for_limit(chat_ws_session *s, const char *why, const char *rea
         s->app->on_limit(s, why);
     }
     chat_ws_session_close(s, CHAT_WS_CLOSE_POLICY, reason);
+    if (s->state == CHAT_WS_CLOSING) {
+        /* no close handshake awaited from an abuser: reading on would only
+         * spend CPU on its flood */
+        s->state = CHAT_WS_FLUSHING;
+        flush_output(s);
+    }
 }
 
 /* Answer a ping. Pongs count against ChatSendQueueLimit, and while nothing
@@ -344,10 +356,10 @@ static int cb_ping(void *ctx, const char *data, apr_size_t len)
     }
     if (!control_budget_take(s)) {
         close_for_limit(s, "ChatControlFrameRate (ping flood)", "too many control frames");
-        return 0;
+        return 1; /* stop feeding: nothing more is read */
     }
     send_pong(s, data, len);
-    return 0;
+    return s->state >= CHAT_WS_FLUSHING;
 }
 
 static int cb_pong(void *ctx, const char *data, apr_size_t len)
@@ -358,6 +370,7 @@ static int cb_pong(void *ctx, const char *data, apr_size_t len)
     (void)len;
     if (s->state == CHAT_WS_OPEN && !control_budget_take(s)) {
         close_for_limit(s, "ChatControlFrameRate (pong flood)", "too many control frames");
+        return 1;
     }
     return 0;
 }
@@ -433,8 +446,10 @@ unsigned int chat_ws_session_events(const chat_ws_session *s)
     unsigned int ev = 0;
 
     if (s->state < CHAT_WS_FLUSHING) {
-        ev |= EPOLLIN | EPOLLRDHUP; /* a flushing session reads nothing more: input
-                                     * left unread must not wake the loop */
+        ev |= EPOLLIN | EPOLLRDHUP;
+    }
+    else if (s->lingering) {
+        ev |= EPOLLRDHUP; /* only the peer going; unread input must not wake the loop */
     }
     if (s->q_head || chat_transport_pending(&s->tr)) {
         ev |= EPOLLOUT;

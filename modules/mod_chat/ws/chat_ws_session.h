@@ -91,6 +91,7 @@ struct chat_ws_session {
     chat_ws_limits lim;
     chat_ws_state state;
     int close_sent;
+    int lingering; /* FLUSHING, all sent, FIN sent: waiting for the peer to go */
 
     const chat_ws_app *app;
     void *app_data;
