@@ -407,15 +407,20 @@ def run_build(build, opts, round_no):
 
 
 def compare(builds, results):
-    """Medians per build and their ratio to the first build."""
-    print("== comparison (median over rounds; ratio = build / first build) ==")
+    """Medians over the rounds per build and, with several builds, their ratio
+    to the first build."""
+    several = len(builds) > 1
+    print("== summary (median over rounds" + ("; ratio = build / first build) ==" if several
+                                                else ") =="))
     keys = [k for k in results[0][0] if all(k in f for r in results for f in r)]
-    print(f"{'figure':38} " + " ".join(f"{b.label:>14}" for b in builds) + "   ratios")
+    print(f"{'figure':38} " + " ".join(f"{b.label:>14}" for b in builds)
+          + ("   ratios" if several else "") + "   (rounds)")
     for k in keys:
-        meds = []
+        meds, spread = [], []
         for r in results:
-            vals = [f[k] for f in r if f.get(k) is not None]
+            vals = sorted(f[k] for f in r if f.get(k) is not None)
             meds.append(statistics.median(vals) if vals else None)
+            spread.append("/".join(format(v, ".3g") for v in vals))
         base = meds[0]
         ratios = []
         for m in meds[1:]:
@@ -426,7 +431,9 @@ def compare(builds, results):
             else:
                 ratios.append(f"{m / base:.3g}")
         print(f"{k:38} " + " ".join(f"{'n/a' if m is None else format(m, '.4g'):>14}"
-                                     for m in meds) + "   " + " ".join(ratios))
+                                     for m in meds)
+              + ("   " + " ".join(ratios) if several else "")
+              + ("   (" + "; ".join(spread) + ")" if len(results[0]) > 1 else ""))
 
 
 def _terminate(signum, _frame):
@@ -476,7 +483,7 @@ def main():
         for rnd in range(1, opts.rounds + 1):
             for i, b in enumerate(builds):
                 results[i].append(run_build(b, opts, rnd))
-        if len(builds) > 1:
+        if len(builds) > 1 or opts.rounds > 1:
             compare(builds, results)
     finally:
         for b in builds:
