@@ -391,9 +391,17 @@ def run_build(build, opts, round_no):
                              f"after the close frame: {variant}")
                 block += close_scenario(h, redis, opts, variant, figures)
         log = h.log().splitlines()
-        bad = [l for l in log if re.search(r":(warn|error|crit|alert|emerg)\]", l)]
-        block.append(f"server_error_log_lines_warn_or_worse={len(bad)}")
-        block += ["  " + l[:200] for l in bad[:5]]
+        bad = [(m.group(1), l) for l in log
+               for m in [re.search(r"\[(\w+):(?:warn|error|crit|alert|emerg)\]", l)] if m]
+        by_module = {}
+        for mod, _ in bad:
+            by_module[mod] = by_module.get(mod, 0) + 1
+        block.append(f"server_error_log_lines_warn_or_worse={len(bad)}"
+                     + "".join(f" {m}={n}" for m, n in sorted(by_module.items())))
+        # mod_chat's own first: the others are this machine's (e.g. mod_ssl's
+        # warning about the OpenSSL it was built against)
+        ours = [l for mod, l in bad if mod.startswith("chat")]
+        block += ["  " + l[:220] for l in (ours or [l for _, l in bad])[:5]]
     finally:
         if h is not None:
             pids = process_tree(h.pid) if h.pid else []

@@ -656,6 +656,8 @@ static void *flood_thread(void *arg)
  * phase and the send time; every arrival (both members) is timed. */
 typedef struct {
     long sent, delivered, errors;
+    char codes[256]; /* the `error` replies' codes, in order of first sight */
+    long code_n[8];
     double lat[MAX_LAT];
     int nlat;
 } member_stats;
@@ -676,9 +678,39 @@ static void member_send(client *m, int phase, long seq)
     }
 }
 
+/* Counts an `error` reply's code in s (up to 8 distinct codes). */
+static void note_code(member_stats *s, const unsigned char *msg, size_t len)
+{
+    char code[40] = "?", *c = memmem(msg, len, "\"code\":\"", 8), *p, *q;
+    int k = 0;
+
+    if (c) {
+        size_t n = 0;
+        c += 8;
+        while (n < sizeof(code) - 1 && c + n < (char *)msg + len && c[n] != '"') {
+            n++;
+        }
+        memcpy(code, c, n);
+        code[n] = 0;
+    }
+    for (p = s->codes; *p; p = q + 1, k++) {
+        q = strchr(p, ' ');
+        if ((size_t)(q - p) == strlen(code) && !strncmp(p, code, (size_t)(q - p))) {
+            s->code_n[k]++;
+            return;
+        }
+    }
+    if (k < 8 && strlen(s->codes) + strlen(code) + 2 < sizeof(s->codes)) {
+        strcat(s->codes, code);
+        strcat(s->codes, " ");
+        s->code_n[k] = 1;
+    }
+}
+
 /* Reads what is there, answers pings; returns chat messages seen and counts
- * `error` replies in *errors. Members time their own messages (p=...). */
-static long member_read(client *m, long *errors)
+ * `error` replies in *errors (their codes in `stats` when given). Members
+ * time their own messages (p=...). */
+static long member_read_codes(client *m, long *errors, member_stats *stats)
 {
     long chats = 0;
 
@@ -719,11 +751,19 @@ static long member_read(client *m, long *errors)
         }
         else if (op == 0x1 && memmem(m->buf + off, len, "\"type\":\"error\"", 14)) {
             (*errors)++;
+            if (stats) {
+                note_code(stats, m->buf + off, len);
+            }
         }
         memmove(m->buf, m->buf + fl, m->have - fl);
         m->have -= fl;
     }
     return chats;
+}
+
+static long member_read(client *m, long *errors)
+{
+    return member_read_codes(m, errors, NULL);
 }
 
 /* Runs the members until `until`, sending while now < send_until (0: not
@@ -740,7 +780,8 @@ static void members_run(client *mb, int phase, double send_until, double until,
         ev.events = EPOLLIN;
         ev.data.u32 = (unsigned)i;
         epoll_ctl(ep, EPOLL_CTL_ADD, mb[i].fd, &ev);
-        member_read(&mb[i], &PHASE[phase].errors); /* what came with the welcome */
+        /* what came with the welcome */
+        member_read_codes(&mb[i], &PHASE[phase].errors, &PHASE[phase]);
     }
     for (;;) {
         double now = now_s();
@@ -777,7 +818,7 @@ static void members_run(client *mb, int phase, double send_until, double until,
         }
         m = epoll_wait(ep, evs, 4, wait_ms);
         for (j = 0; j < m; j++) {
-            member_read(&mb[evs[j].data.u32], &PHASE[phase].errors);
+            member_read_codes(&mb[evs[j].data.u32], &PHASE[phase].errors, &PHASE[phase]);
         }
     }
     close(ep);
@@ -785,10 +826,18 @@ static void members_run(client *mb, int phase, double send_until, double until,
 
 static void report_members(const char *phase, member_stats *s)
 {
+    char *p, *q;
+    int k = 0;
+
     printf("members_%s sent=%ld delivered=%ld/%ld errors=%ld latency_ms p50=%.2f p99=%.2f "
-           "max=%.2f\n",
+           "max=%.2f",
            phase, s->sent, s->delivered, 2 * s->sent, s->errors, quantile(s->lat, s->nlat, 0.5),
            quantile(s->lat, s->nlat, 0.99), quantile(s->lat, s->nlat, 1.0));
+    for (p = s->codes; *p; p = q + 1, k++) {
+        q = strchr(p, ' ');
+        printf(" error_%.*s=%ld", (int)(q - p), p, s->code_n[k]);
+    }
+    printf("\n");
 }
 
 static void report_times(const char *label, double *t, int k)
