@@ -149,13 +149,15 @@ class Build:
     def __init__(self, directory, label):
         self.dir = os.path.abspath(directory)
         self.label = label
+        for m in MODULES:
+            src = os.path.join(self.dir, "modules", m, ".libs", f"{m}.so")
+            if not os.path.isfile(src):
+                raise SystemExit(f"{src} missing: build {self.dir} first (scripts/build.sh there)")
         self.snap = tempfile.mkdtemp(prefix="chat-abuse-build-")
         os.chmod(self.snap, 0o755)
         digest = hashlib.sha256()
         for m in MODULES:
             src = os.path.join(self.dir, "modules", m, ".libs", f"{m}.so")
-            if not os.path.isfile(src):
-                raise SystemExit(f"{src} missing: build {self.dir} first (scripts/build.sh there)")
             dst = os.path.join(self.snap, f"{m}.so")
             shutil.copy2(src, dst)
             with open(dst, "rb") as f:
