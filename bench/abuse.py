@@ -236,6 +236,15 @@ def field(lines, prefix, key, cast=float):
     return None
 
 
+def members_pct(lines):
+    """The members' deliveries during the flood in percent of those expected."""
+    for line in lines:
+        m = re.match(r"members_flood .*delivered=(\d+)/(\d+)", line)
+        if m and int(m.group(2)):
+            return 100 * int(m.group(1)) / int(m.group(2))
+    return None
+
+
 def flood(h, redis, opts, figures):
     r = redis.client()
     r.sadd("chat:room:flood:members", *[f"f{i}" for i in range(opts.flooders)], "a", "b")
@@ -298,8 +307,7 @@ def flood(h, redis, opts, figures):
         "flood.flooders_closed": field(lines, "flooders_closed_by_server", "flooders_closed_by_server",
                                        lambda v: float(v.split("/")[0])),
         "flood.close_s_p50": field(lines, "flooders_closed_by_server", "p50"),
-        "flood.members_delivered": field(lines, "members_flood", "delivered",
-                                         lambda v: float(v.split("/")[0])),
+        "flood.members_delivered_pct": members_pct(lines),
         "flood.members_p50_ms": field(lines, "members_flood", "p50"),
         "flood.members_p99_ms": field(lines, "members_flood", "p99"),
     })

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Abusive clients (issue 12): a ping flood, and clients that stop reading and
 # then close, against a private httpd (event MPM, Debian's stock settings) and
-# redis-server on free loopback ports. About 65 s with the defaults.
+# redis-server on free loopback ports. About 55 s with the defaults, 2 min
+# with one --build (each build runs the whole sequence).
 #
 #   bench/abuse.sh [options]                       this worktree's build
 #   bench/abuse.sh --build /work/main [options]    + another build, alternating,

@@ -609,7 +609,7 @@ static void *drain_thread(void *arg)
 /* The flooders: write pings while the socket takes them; never read. */
 static void *flood_thread(void *arg)
 {
-    int ep = epoll_create1(0), i, live = 0;
+    int ep = epoll_create1(0), i;
     struct epoll_event ev, evs[256];
     double deadline = *(double *)arg;
 
@@ -617,16 +617,16 @@ static void *flood_thread(void *arg)
         ev.events = EPOLLOUT | EPOLLRDHUP;
         ev.data.u32 = (unsigned)i;
         epoll_ctl(ep, EPOLL_CTL_ADD, FL[i].fd, &ev);
-        live++;
     }
-    while (live > 0 && !stop_flood && now_s() < deadline) {
+    /* the flood lasts its time even once every flooder is cut: the members
+     * keep measuring the server for as long as the run says */
+    while (!stop_flood && now_s() < deadline) {
         int m = epoll_wait(ep, evs, 256, 50), j;
         for (j = 0; j < m; j++) {
             client *c = &FL[evs[j].data.u32];
             if (evs[j].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
                 c->write_error_at = now_s() - FLOOD_T0;
                 epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                live--;
                 continue;
             }
             if (evs[j].events & EPOLLOUT) {
@@ -641,7 +641,6 @@ static void *flood_thread(void *arg)
                 else if (w < 0 && errno != EAGAIN && errno != EINTR) {
                     c->write_error_at = now_s() - FLOOD_T0;
                     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                    live--;
                 }
             }
         }
