@@ -11,9 +11,10 @@ the medians of each and their ratios to the first build.
 
 Scenario 1, ping flood (`ws_abuse flood`): see bench/README.md for what each
 figure means. The httpd RSS is the sum of VmRSS over the parent and its
-children: before = just before the flood, peak = the highest 0.5 s sample from
-the flood's start until the flooders have drained and disconnected, after =
-2 s after every client socket is closed. httpd CPU = utime+stime of the
+children: before = once everyone joined (before the members' 3 s alone and
+the flood), peak = the highest 0.5 s sample from the flood's start until the
+flooders have drained and disconnected, after = 2 s after every client socket
+is closed. httpd CPU = utime+stime of the
 parent and children from flood_start to flood_end. If the RSS passes
 --rss-cap-mib during the flood, the flood is ended early (SIGUSR1 to the
 client) and the block says so: a guard for a shared machine.

@@ -40,6 +40,8 @@
  * polled every 100 ms: that sees a close() even when the client's full
  * receive buffer keeps the server's FIN from arriving.
  *
+ * ABUSE_DEBUG=1 in the environment prints each fill batch's queues on stderr.
+ *
  * Output: key=value lines on stdout; progress markers `flood_start`,
  * `flood_end`, `filled`, `close_sent` are flushed as they happen so the
  * driver can sample the server's /proc at the right moments. Exit 0 when the
