@@ -1,8 +1,11 @@
 /* hiredis async adapter for the reactor; see chat_redis.h. */
 #include <httpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <apr_strings.h>
 #include <http_log.h>
@@ -30,6 +33,10 @@ struct chat_redis {
     apr_interval_time_t timeout;
     apr_uint32_t pending;     /* commands without a reply yet */
     apr_time_t last_progress; /* last reply, or when pending went from 0 */
+    int subscriber;           /* has (P)SUBSCRIBEd: probed for liveness */
+    const char *probe_channel;
+    apr_time_t last_rx;  /* bytes last arrived */
+    apr_time_t probe_at; /* a probe waits for an answer since, or 0 */
     chat_redis_state_fn on_state;
     void *state_data;
 };
@@ -103,6 +110,9 @@ static void on_event(chat_pollable *p, unsigned int events)
     chat_redis *rc = (chat_redis *)p;
 
     if (rc->ac && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+        /* any answer or message proves the connection alive */
+        rc->last_rx = apr_time_now();
+        rc->probe_at = 0;
         redisAsyncHandleRead(rc->ac);
     }
     if (rc->ac && (events & EPOLLOUT)) {
@@ -215,6 +225,44 @@ static int send_raw(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc
     return 0;
 }
 
+/* The subscriber's liveness probe. PING is not usable there with hiredis
+ * 0.14: in subscribed mode Redis answers ["pong", ""], which hiredis takes for
+ * a pattern message ("p...") and drops, so the PING's callback stays queued
+ * until the connection is freed (one leak per probe); and a "+PONG" that
+ * comes just after the last UNSUBSCRIBE's answer hits an assert. Instead the
+ * connection holds a channel nobody publishes to for its whole life and
+ * SUBSCRIBEs to it again: Redis answers every SUBSCRIBE, hiredis hands that
+ * answer to the channel's own callback, and the connection never leaves
+ * subscribed mode. */
+static void on_probe(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    (void)reply;
+    (void)privdata; /* on_event noted the traffic */
+}
+
+static void probe_send(chat_redis *rc)
+{
+    const char *argv[2] = {"SUBSCRIBE", rc->probe_channel};
+
+    redisAsyncCommandArgv(rc->ac, on_probe, rc, 2, argv, NULL);
+}
+
+/* Kernel keepalive finds a peer that vanished while the connection is idle,
+ * TCP_USER_TIMEOUT one that stops acknowledging what we send; the probe and
+ * the pending-reply check find a peer that acknowledges but never answers. */
+static void set_keepalive(int fd, apr_interval_time_t timeout)
+{
+    int on = 1, idle = (int)apr_time_sec(timeout), intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+    unsigned int user_ms = (unsigned int)apr_time_as_msec(2 * timeout);
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+}
+
 static void connect_now(chat_redis *rc)
 {
     int port;
@@ -235,6 +283,11 @@ static void connect_now(chat_redis *rc)
     }
     rc->ac = ac;
     rc->fd = ac->c.fd;
+    rc->last_rx = apr_time_now();
+    rc->probe_at = 0;
+    if (port) {
+        set_keepalive(rc->fd, rc->timeout);
+    }
     ac->data = rc;
     ac->ev.data = rc;
     ac->ev.addRead = ev_add_read;
@@ -265,6 +318,9 @@ static void connect_now(chat_redis *rc)
     }
     argv[0] = "PING";
     send_raw(rc, on_ready, NULL, 1, argv, NULL);
+    if (rc->subscriber) {
+        probe_send(rc);
+    }
 }
 
 static void on_tick(chat_reactor *r, apr_time_t now, void *data)
@@ -288,6 +344,23 @@ static void on_tick(chat_reactor *r, apr_time_t now, void *data)
                      rc->name, apr_time_sec(rc->timeout));
         /* Fails every waiting command (callbacks get NULL), then on_disconnect. */
         redisAsyncFree(rc->ac);
+        return;
+    }
+    if (!rc->subscriber || !rc->up) {
+        return;
+    }
+    /* quiet for timeout/2: probe; no byte for timeout after it: dead (a
+     * half-open connection is found within 2 x ChatRedisTimeout) */
+    if (rc->probe_at && now - rc->probe_at > rc->timeout) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: Redis (%s connection) did not answer a liveness probe for "
+                     "%" APR_TIME_T_FMT " s; reconnecting",
+                     rc->name, apr_time_sec(rc->timeout));
+        redisAsyncFree(rc->ac);
+    }
+    else if (!rc->probe_at && now - rc->last_rx >= rc->timeout / 2) {
+        rc->probe_at = now;
+        probe_send(rc);
     }
 }
 
@@ -304,6 +377,8 @@ chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const ch
     rc->name = name;
     rc->fd = -1;
     rc->timeout = chat_settings_redis_timeout(sc);
+    rc->probe_channel =
+        apr_pstrcat(chat_reactor_pool(r), chat_settings_key_prefix(sc), "alive", NULL);
     rc->on_state = on_state;
     rc->state_data = data;
     chat_reactor_add_tick(r, on_tick, rc);
@@ -344,6 +419,10 @@ int chat_redis_subscribe(chat_redis *rc, redisCallbackFn *fn, void *data, int ar
 {
     if (!rc->up || !rc->ac) {
         return -1;
+    }
+    if (!rc->subscriber) {
+        rc->subscriber = 1;
+        probe_send(rc);
     }
     return redisAsyncCommandArgv(rc->ac, fn, data, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }

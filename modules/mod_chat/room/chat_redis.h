@@ -1,7 +1,9 @@
 /* Non-blocking Redis connections (hiredis async) driven by a reactor's epoll
  * loop, so no socket of the chat waits on Redis. Each connection reconnects
  * by itself every second while Redis is away and resets a connection whose
- * replies stop coming for ChatRedisTimeout. On the reactor's thread only. */
+ * replies stop coming for ChatRedisTimeout. A subscriber connection, which
+ * may wait for messages forever, is probed when quiet, so a half-open one is
+ * reset within 2 x ChatRedisTimeout. On the reactor's thread only. */
 #ifndef CHAT_REDIS_H
 #define CHAT_REDIS_H
 

@@ -1,0 +1,91 @@
+"""Redis connections that misbehave without closing, through tests/redis_proxy.py:
+a black-holed (half-open) subscriber is found by its liveness probe and the
+room catches up exactly once and in order."""
+import time
+
+import pytest
+
+from chatclient import Chat, unique_room
+from harness import Httpd, wait_for
+from redis_proxy import RedisProxy
+
+T = 2  # ChatRedisTimeout of the proxied server
+
+
+@pytest.fixture(scope="module")
+def proxy(redis_server):
+    p = RedisProxy(redis_server.port).start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def proxied(redis_server, proxy):
+    """An httpd whose Redis connections all go through the proxy."""
+    h = Httpd(redis_server, name="proxied",
+              extra_conf=f"ChatRedis 127.0.0.1:{proxy.port}\nChatRedisTimeout {T}").start()
+    yield h
+    h.close()
+
+
+@pytest.fixture(autouse=True)
+def proxy_reset(proxy):
+    yield
+    proxy.delay_replies("command", 0)
+    proxy.delay_replies("subscriber", 0)
+    proxy.release()
+
+
+@pytest.fixture
+def room(redis_server):
+    name = unique_room("fault")
+    redis_server.client().sadd(f"chat:room:{name}:members", "alice", "bob")
+    return name
+
+
+def collect(chat, n, timeout):
+    """The next n chat payloads; 'unavailable' errors and presence may come between."""
+    got, deadline = [], time.monotonic() + timeout
+    while len(got) < n:
+        try:
+            msg = chat.recv(max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            raise AssertionError(f"{len(got)} of {n} chat messages in {timeout:.1f} s: "
+                                 f"{[m['text'] for m in got]}") from None
+        if msg["type"] == "chat":
+            got.append(msg["payload"])
+        elif msg["type"] == "error":
+            assert msg["payload"]["code"] == "unavailable", msg
+        else:
+            assert msg["type"] in ("user_join", "user_leave", "user_list_update"), msg
+    return got
+
+
+def post_all(chat, texts):
+    for t in texts:
+        chat.say(t)
+    assert [m["text"] for m in chat.chats(len(texts))] == texts
+
+
+def test_black_holed_subscriber_is_reset_and_catches_up(proxied, httpd, proxy, room):
+    alice = Chat(proxied.port, room, "alice")
+    bob = Chat(httpd.port, room, "bob")  # straight to Redis
+    post_all(bob, ["before"])
+    assert [m["text"] for m in collect(alice, 1, 5)] == ["before"]
+    subscribers = proxy.counters("subscriber")["connections"]
+    assert proxy.hold("subscriber") >= 1
+    t0 = time.monotonic()
+    texts = [f"held{i}" for i in range(10)]
+    post_all(bob, texts)
+    got = collect(alice, len(texts), 2 * T + 5 - (time.monotonic() - t0))
+    assert [m["text"] for m in got] == texts
+    seqs = [m["seq"] for m in got]
+    assert seqs == list(range(seqs[0], seqs[0] + len(texts)))
+    assert "did not answer a liveness probe" in proxied.log()
+    assert proxy.counters("subscriber")["connections"] > subscribers
+    alice.quiet(1.0)  # once each: no second copy from a catch-up or the held bytes
+    post_all(bob, ["after"])  # and the live path works again
+    assert [m["text"] for m in collect(alice, 1, 5)] == ["after"]
+    alice.close()
+    bob.close()
+
