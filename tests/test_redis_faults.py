@@ -89,3 +89,28 @@ def test_black_holed_subscriber_is_reset_and_catches_up(proxied, httpd, proxy, r
     alice.close()
     bob.close()
 
+
+def test_live_message_during_catch_up_comes_after_the_missed_ones(proxied, httpd, proxy, room):
+    """After the reconnect, a message published while the catch-up's reply is
+    still on its way reaches the member first: it must wait for the missed
+    ones, not make them look old."""
+    channel = f"chat:ch:{room}".encode()
+    alice = Chat(proxied.port, room, "alice")
+    bob = Chat(httpd.port, room, "bob")
+    post_all(bob, ["before"])
+    assert [m["text"] for m in collect(alice, 1, 5)] == ["before"]
+    subscribed = proxy.sent("subscriber").count(channel)
+    proxy.delay_replies("command", 1.5)  # slow, not dead: below ChatRedisTimeout
+    assert proxy.hold("subscriber") >= 1
+    texts = [f"missed{i}" for i in range(5)]
+    post_all(bob, texts)
+    # the proxied server's new subscriber has subscribed to the room again:
+    # its catch-up is sent, and its reply takes 1.5 s
+    wait_for(lambda: proxy.sent("subscriber").count(channel) > subscribed, 2 * T + 5,
+             "the room's channel subscribed again")
+    post_all(bob, ["live"])
+    got = collect(alice, len(texts) + 1, 10)
+    assert [m["text"] for m in got] == texts + ["live"]
+    alice.quiet(1.0)
+    alice.close()
+    bob.close()
