@@ -1,6 +1,7 @@
 """Redis connections that misbehave without closing, through tests/redis_proxy.py:
 a black-holed (half-open) subscriber is found by its liveness probe and the
 room catches up exactly once and in order."""
+import json
 import time
 
 import pytest
@@ -114,3 +115,59 @@ def test_live_message_during_catch_up_comes_after_the_missed_ones(proxied, httpd
     alice.quiet(1.0)
     alice.close()
     bob.close()
+
+
+CAP = 8
+
+
+@pytest.fixture(scope="module")
+def capped(redis_server):
+    """An httpd allowing CAP unanswered commands per Redis connection, via its own proxy."""
+    p = RedisProxy(redis_server.port).start()
+    h = Httpd(redis_server, name="capped",
+              extra_conf=f"ChatRedis 127.0.0.1:{p.port}\nChatRedisMaxPending {CAP}").start()
+    yield h, p
+    h.close()
+    p.stop()
+
+
+def test_posts_beyond_max_pending_are_refused_and_none_accepted_is_lost(capped, redis_server,
+                                                                        room):
+    h, p = capped
+    alice = Chat(h.port, room, "alice")
+    assert p.hold("command") >= 1  # Redis runs the posts; their replies wait here
+    texts = [f"p{i}" for i in range(3 * CAP)]
+    for t in texts:
+        alice.say(t)
+    alice.send("no_such_type")  # answered in order, after every post was handled
+    chats, refused = [], 0
+    while True:
+        msg = alice.recv(10)
+        if msg["type"] == "chat":
+            chats.append(msg["payload"]["text"])
+        elif msg["type"] == "error" and msg["payload"]["code"] == "unknown_type":
+            break
+        elif msg["type"] == "error":
+            assert msg["payload"]["code"] == "unavailable", msg
+            refused += 1
+        else:
+            assert msg["type"] in ("user_join", "user_leave", "user_list_update"), msg
+    accepted = len(texts) - refused
+    assert 1 <= accepted <= CAP and refused > 0
+    # what was refused is the tail: the cap holds until replies come back
+    chats += [m["text"] for m in collect(alice, accepted - len(chats), 5)]
+    assert chats == texts[:accepted]
+    p.release()
+    alice.say("after release")  # replies drained: accepted again
+    assert [m["text"] for m in collect(alice, 1, 5)] == ["after release"]
+    stored = [json.loads(f["m"])["text"]
+              for _, f in redis_server.client().xrange(f"chat:room:{room}:log")]
+    assert stored == texts[:accepted] + ["after release"]
+    alice.quiet(0.5)
+    assert "ChatRedisMaxPending" in h.log()
+    alice.close()
+
+
+@pytest.mark.parametrize("value", ["0", "many", "1000001", "-5"])
+def test_configtest_names_chat_redis_max_pending(httpd, value):
+    httpd.assert_configtest_refuses(f"ChatRedisMaxPending {value}", "ChatRedisMaxPending")

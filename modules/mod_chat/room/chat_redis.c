@@ -32,6 +32,8 @@ struct chat_redis {
     apr_time_t next_attempt;
     apr_interval_time_t timeout;
     apr_uint32_t pending;     /* commands without a reply yet */
+    apr_uint32_t max_pending; /* ChatRedisMaxPending: more are refused */
+    int refusing;             /* logged that the cap was reached */
     apr_time_t last_progress; /* last reply, or when pending went from 0 */
     int subscriber;           /* has (P)SUBSCRIBEd: probed for liveness */
     const char *probe_channel;
@@ -377,6 +379,7 @@ chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const ch
     rc->name = name;
     rc->fd = -1;
     rc->timeout = chat_settings_redis_timeout(sc);
+    rc->max_pending = (apr_uint32_t)chat_settings_redis_max_pending(sc);
     rc->probe_channel =
         apr_pstrcat(chat_reactor_pool(r), chat_settings_key_prefix(sc), "alive", NULL);
     rc->on_state = on_state;
@@ -411,6 +414,18 @@ int chat_redis_command(chat_redis *rc, chat_redis_reply_fn fn, void *data, int a
     if (!rc->up) {
         return -1;
     }
+    /* a Redis that falls behind must not make us queue without bound */
+    if (rc->pending >= rc->max_pending) {
+        if (!rc->refusing) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                         "chat: Redis (%s connection) has %u commands awaiting replies "
+                         "(ChatRedisMaxPending); refusing new ones until it catches up",
+                         rc->name, (unsigned)rc->pending);
+            rc->refusing = 1;
+        }
+        return -1;
+    }
+    rc->refusing = 0;
     return send_raw(rc, fn, data, argc, argv, lens);
 }
 

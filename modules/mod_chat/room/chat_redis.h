@@ -29,8 +29,8 @@ int chat_redis_is_up(const chat_redis *rc);
 /* Commands sent and not answered yet. */
 int chat_redis_pending(const chat_redis *rc);
 
-/* Send a command; returns 0, or -1 when the connection is down (fn is then
- * not called). */
+/* Send a command; returns 0, or -1 when the connection is down or already
+ * has ChatRedisMaxPending commands awaiting replies (fn is then not called). */
 int chat_redis_command(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc,
                        const char **argv, const size_t *lens);
 
