@@ -18,7 +18,8 @@ connection. kind=None in a control means every connection.
 - close_all(): closes both sides of every connection (a FIN, as a dying Redis).
 - counters(kind): {"connections", "open", "to_redis", "to_client"} (bytes).
 - sent(kind): every byte the clients of that kind sent to Redis, in order per
-  connection (for asserting what went over the wire).
+  connection (for asserting what went over the wire); sent_each(kind): the
+  same, one bytes object per connection, in the order they were opened.
 """
 import collections
 import queue
@@ -178,10 +179,14 @@ class RedisProxy:
         with self.lock:
             return dict(self.stats[kind])
 
-    def sent(self, kind=None):
+    def sent_each(self, kind=None):
+        """What each connection of kind sent to Redis, in the order they were opened."""
         with self.lock:
             conns = [c for c in self.conns if kind in (None, c.kind)]
-        return b"".join(bytes(c.up) for c in conns)
+        return [bytes(c.up) for c in conns]
+
+    def sent(self, kind=None):
+        return b"".join(self.sent_each(kind))
 
     def stop(self):
         self.listener.close()

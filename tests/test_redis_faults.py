@@ -1,13 +1,15 @@
-"""Redis connections that misbehave without closing, through tests/redis_proxy.py:
-a black-holed (half-open) subscriber is found by its liveness probe and the
-room catches up exactly once and in order."""
+"""Redis connections that misbehave, through tests/redis_proxy.py: a
+black-holed (half-open) subscriber is found by its liveness probe and the room
+catches up exactly once and in order; commands beyond ChatRedisMaxPending are
+refused; scripts go as EVALSHA and survive a SCRIPT FLUSH."""
 import json
 import time
 
 import pytest
+import requests
 
 from chatclient import Chat, unique_room
-from harness import Httpd, wait_for
+from harness import ADMIN_SECRET, Httpd, wait_for
 from redis_proxy import RedisProxy
 
 T = 2  # ChatRedisTimeout of the proxied server
@@ -171,3 +173,64 @@ def test_posts_beyond_max_pending_are_refused_and_none_accepted_is_lost(capped, 
 @pytest.mark.parametrize("value", ["0", "many", "1000001", "-5"])
 def test_configtest_names_chat_redis_max_pending(httpd, value):
     httpd.assert_configtest_refuses(f"ChatRedisMaxPending {value}", "ChatRedisMaxPending")
+
+
+POST_SCRIPT = b"redis.call('HINCRBY', KEYS[1], 'seq', 1)"  # a line of chat_lua_post
+
+
+def script_calls(r):
+    stats = r.info("commandstats")
+    return {k: stats.get(f"cmdstat_{k}", {}).get("calls", 0) for k in ("eval", "evalsha")}
+
+
+def test_scripts_go_by_sha_and_survive_script_flush(proxied, proxy, redis_server, room):
+    r = redis_server.client()
+    alice = Chat(proxied.port, room, "alice")
+    post_all(alice, ["warm"])
+    texts_sent = proxy.sent("command").count(POST_SCRIPT)
+    before = script_calls(r)
+    post_all(alice, [f"s{i}" for i in range(20)])
+    after = script_calls(r)
+    assert after["evalsha"] - before["evalsha"] >= 20
+    assert after["eval"] == before["eval"]
+    assert proxy.sent("command").count(POST_SCRIPT) == texts_sent  # the text stayed home
+
+    # SCRIPT FLUSH in the middle of a run: no post fails, each stored once, in order
+    texts = [f"f{i}" for i in range(40)]
+    for i, t in enumerate(texts):
+        alice.say(t)
+        if i == 9:
+            r.script_flush()
+    assert [m["text"] for m in collect(alice, len(texts), 10)] == texts
+    alice.quiet(0.5)
+    flushed = script_calls(r)
+    assert flushed["eval"] > after["eval"]  # the NOSCRIPT fallback ran
+    resent = proxy.sent("command").count(POST_SCRIPT)
+    assert resent > texts_sent
+    post_all(alice, [f"g{i}" for i in range(10)])  # and the text is not sent again
+    assert proxy.sent("command").count(POST_SCRIPT) == resent
+    stored = [json.loads(f["m"])["text"] for _, f in r.xrange(f"chat:room:{room}:log")]
+    assert stored == ["warm"] + [f"s{i}" for i in range(20)] + texts + [f"g{i}" for i in range(10)]
+    alice.close()
+
+
+def test_blocking_callers_use_sha_and_fall_back_after_script_flush(proxied, proxy, redis_server,
+                                                                  room):
+    """The admin API, a blocking caller (its own connection per request), posts
+    through chat_redis_sync_command like the AI and the scheduler."""
+    r = redis_server.client()
+    url = f"http://127.0.0.1:{proxied.port}/chat-admin/api/rooms/{room}/messages"
+    auth = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+
+    def admin_post(text):
+        opened = len(proxy.sent_each())
+        assert requests.post(url, json={"text": text}, headers=auth, timeout=10).status_code == 201
+        return b"".join(proxy.sent_each()[opened:])  # what this request sent
+
+    r.script_flush()
+    wire = admin_post("one")
+    assert wire.count(b"EVALSHA") == 1 and wire.count(POST_SCRIPT) == 1  # NOSCRIPT, then EVAL
+    wire = admin_post("two")
+    assert wire.count(b"EVALSHA") == 1 and POST_SCRIPT not in wire
+    got = requests.get(url, headers=auth, timeout=10).json()["messages"]
+    assert [m["text"] for m in got] == ["one", "two"]

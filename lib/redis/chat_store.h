@@ -60,4 +60,12 @@ extern const char chat_lua_reset[];
 /* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
 extern const char chat_lua_debug[];
 
+/* Scripts go as EVALSHA; their text only when Redis answers NOSCRIPT. The
+ * SHA1 (40 hex digits) of one of the chat_lua_* scripts above, NULL for
+ * anything else. Thread-safe, computed once. */
+const char *chat_store_script_sha(const char *script);
+/* The i-th chat_lua_* script and its SHA1, NULL past the last (to load them
+ * ahead with SCRIPT EXISTS / SCRIPT LOAD). */
+const char *chat_store_script(int i, const char **sha);
+
 #endif
