@@ -16,6 +16,16 @@ const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, 
     return apr_pstrcat(p, prefix, "room:", room, ":", what, NULL);
 }
 
+const char *chat_store_node_key(apr_pool_t *p, const char *prefix, const char *node)
+{
+    return apr_pstrcat(p, prefix, "node:", node, NULL);
+}
+
+const char *chat_store_nodes_key(apr_pool_t *p, const char *prefix)
+{
+    return apr_pstrcat(p, prefix, "nodes", NULL);
+}
+
 void chat_store_new_epoch(char out[17])
 {
     unsigned char rnd[8];

@@ -13,8 +13,13 @@
  *   P user:U:sessions  ZSET  the user's sessions on any room and server, by expiry
  *   P room:R:debug     LIST  recent events (JSON, newest first), capped
  *   P rooms            SET   every room that ever had a member
+ *   P node:N           HASH  figures of process N (a hub), expiring with its presence
+ *   P nodes            ZSET  the names N of those hashes, scored by their expiry (ms): the
+ *                            registry readers use instead of KEYS (ACL users may lack it)
  * Channel P ch:R carries events as JSON {"t": kind, ...}. */
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
+const char *chat_store_node_key(apr_pool_t *p, const char *prefix, const char *node);
+const char *chat_store_nodes_key(apr_pool_t *p, const char *prefix);
 /* A fresh room epoch: 16 random hex digits (NUL-terminated). */
 void chat_store_new_epoch(char out[17]);
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
