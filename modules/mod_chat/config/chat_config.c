@@ -96,7 +96,8 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
         sc->redis_port = base->redis_port;
         sc->redis_socket = base->redis_socket;
     }
-    sc->redis_user = add->redis_user ? add->redis_user : base->redis_user;
+    /* user and password go together: a virtual host's password alone means the default user */
+    sc->redis_user = add->redis_password ? add->redis_user : base->redis_user;
     sc->redis_password = add->redis_password ? add->redis_password : base->redis_password;
     sc->redis_db = MERGE(redis_db, -1);
     sc->redis_timeout = MERGE(redis_timeout, -1);
@@ -259,13 +260,9 @@ static const char *set_redis_auth(cmd_parms *cmd, void *dummy, const char *a1, c
     if (!*a1 || (a2 && !*a2)) {
         return apr_psprintf(cmd->pool, "%s: empty user or password", cmd->cmd->name);
     }
-    if (a2) {
-        sc->redis_user = a1;
-        sc->redis_password = a2;
-    }
-    else {
-        sc->redis_password = a1;
-    }
+    /* a later ChatRedisAuth replaces an earlier one, user included */
+    sc->redis_user = a2 ? a1 : NULL;
+    sc->redis_password = a2 ? a2 : a1;
     return NULL;
 }
 
