@@ -32,7 +32,19 @@ def test_the_acl_user_lacks_keys_and_httpd_uses_it(httpd, redis_server):
     users = {c["user"] for c in r.client_list() if int(c["id"]) != me}
     assert users == {REDIS_ACL_USER}
     assert r.acl_log() == []
+    # scripts were loaded before their first use: no NOSCRIPT, no EVAL fallback
+    assert "cmdstat_eval" not in r.info("commandstats")
     a.close()
+    # a new hub (one per session under prefork) counts a connection as up only
+    # after its setup, script loading included, is on the wire: a subscriber
+    # whose room SUBSCRIBE went out ahead of its SCRIPT LOAD was cut off
+    for i in range(5):
+        r.script_flush()
+        c = Chat(httpd.port, room, "alice")
+        c.say(f"again {i}")
+        assert c.expect("chat")["text"] == f"again {i}"
+        c.close()
+    assert "chat: Redis (" not in httpd.log()
 
 
 def test_status_and_stats_list_processes_from_the_registry(httpd, redis_server):

@@ -428,10 +428,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     set_down(rc, ac->err ? ac->errstr : NULL);
 }
 
-/* The connection's first answer: it is usable. */
+/* AUTH, SELECT or the final PING answered; the PING's answer makes the
+ * connection usable: every setup command (script loading included) is on
+ * the wire ahead of whatever its users send then. */
 static void on_ready(chat_redis *rc, redisReply *reply, void *data)
 {
-    (void)data;
     if (!reply) {
         return; /* set_down already ran */
     }
@@ -444,6 +445,9 @@ static void on_ready(chat_redis *rc, redisReply *reply, void *data)
             redisAsyncDisconnect(rc->ac);
         }
         return;
+    }
+    if (!data) {
+        return; /* AUTH or SELECT: the PING follows */
     }
     rc->up = 1;
     if (rc->logged_down) {
@@ -576,7 +580,7 @@ static void connect_now(chat_redis *rc)
         send_raw(rc, on_scripts, NULL, n, exists, NULL);
     }
     argv[0] = "PING";
-    send_raw(rc, on_ready, NULL, 1, argv, NULL);
+    send_raw(rc, on_ready, rc, 1, argv, NULL);
     if (rc->subscriber) {
         probe_send(rc);
     }
