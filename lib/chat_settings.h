@@ -81,6 +81,7 @@ typedef struct chat_srv_conf {
     const char *redis_password;      /* NULL = no AUTH */
     int redis_db;                    /* -1 = unset (0) */
     int redis_timeout;               /* seconds, -1 = unset */
+    int redis_max_pending;           /* commands awaiting replies per connection, -1 = unset */
     const char *key_prefix;          /* NULL = "chat:" */
     const char *token_secret;        /* NULL = token identity unusable */
     int presence_ttl;                /* seconds, -1 = unset */
@@ -112,7 +113,8 @@ typedef struct chat_room_limits {
     const apr_array_header_t *media_allow; /* other URL prefixes media may point at */
 } chat_room_limits;
 
-#define CHAT_DEFAULT_REDIS_TIMEOUT 5
+#define CHAT_DEFAULT_REDIS_TIMEOUT     5
+#define CHAT_DEFAULT_REDIS_MAX_PENDING 10000
 
 /* Effective Redis settings. */
 static APR_INLINE const char *chat_settings_redis_host(const chat_srv_conf *sc, int *port)
@@ -134,6 +136,11 @@ static APR_INLINE apr_interval_time_t chat_settings_redis_timeout(const chat_srv
 {
     return apr_time_from_sec(sc->redis_timeout >= 0 ? sc->redis_timeout
                                                     : CHAT_DEFAULT_REDIS_TIMEOUT);
+}
+
+static APR_INLINE int chat_settings_redis_max_pending(const chat_srv_conf *sc)
+{
+    return sc->redis_max_pending > 0 ? sc->redis_max_pending : CHAT_DEFAULT_REDIS_MAX_PENDING;
 }
 
 /* The effective WebSocket settings of one location, defaults applied. */

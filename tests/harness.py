@@ -127,9 +127,18 @@ def client_tls_context():
     return ctx
 
 
+# The Redis user httpd logs in as: everything but the dangerous commands
+# (KEYS, FLUSHALL, CONFIG, ...), so the suite proves mod_chat needs none of
+# them. Tests that use RedisServer.client() keep the default user.
+REDIS_ACL_USER = "chat"
+REDIS_ACL_PASS = "chat-acl-pass-0123456789"
+REDIS_ACL_RULES = ["on", f">{REDIS_ACL_PASS}", "~*", "&*", "+@all", "-@dangerous", "-keys"]
+
+
 class RedisServer:
     def __init__(self, appendonly=False, extra_args=()):
         self.extra_args = list(extra_args)
+        self.acl_user, self.acl_pass = REDIS_ACL_USER, REDIS_ACL_PASS
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="chat-redis-"))
         self.port = free_port()
         self.appendonly = appendonly
@@ -139,7 +148,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "yes" if self.appendonly else "no",
-             "--appendfsync", "always", "--dir", str(self.dir)] + self.extra_args,
+             "--appendfsync", "always", "--dir", str(self.dir),
+             "--user", self.acl_user] + REDIS_ACL_RULES + self.extra_args,
             stdout=open(self.dir / "redis.log", "ab"), stderr=subprocess.STDOUT)
         wait_for(self.ping, 10, "redis-server to answer PING")
         return self
@@ -339,6 +349,7 @@ Alias /chat-admin/ {ROOT}/htdocs/admin/
 </Location>
 ExtendedStatus On
 ChatRedis 127.0.0.1:{self.redis.port if self.redis else 6379}
+{f"ChatRedisAuth {self.redis.acl_user} {self.redis.acl_pass}" if self.redis else ""}
 ChatTokenSecret {TOKEN_SECRET}
 ChatUploadDir {self.dir}/uploads
 ChatUploadMaxSize 256K

@@ -1,5 +1,9 @@
 /* See chat_redis_sync.h. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "chat_redis_sync.h"
+#include "chat_store.h"
 
 redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err)
 {
@@ -44,4 +48,38 @@ fail:
     }
     redisFree(c);
     return NULL;
+}
+
+redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv,
+                                    const size_t *lens)
+{
+    const char *sha = argc >= 2 && !strcmp(argv[0], "EVAL") ? chat_store_script_sha(argv[1]) : NULL;
+    const char **v;
+    size_t *l;
+    redisReply *rep;
+    int i;
+
+    if (!sha) {
+        return redisCommandArgv(c, argc, argv, lens);
+    }
+    v = malloc(argc * (sizeof(*v) + sizeof(*l)));
+    if (!v) {
+        return NULL;
+    }
+    l = (size_t *)(v + argc);
+    for (i = 0; i < argc; i++) {
+        v[i] = argv[i];
+        l[i] = lens ? lens[i] : strlen(argv[i]);
+    }
+    v[0] = "EVALSHA";
+    l[0] = 7;
+    v[1] = sha;
+    l[1] = 40;
+    rep = redisCommandArgv(c, argc, v, l);
+    free(v);
+    if (rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOSCRIPT", 8)) {
+        freeReplyObject(rep);
+        rep = redisCommandArgv(c, argc, argv, lens);
+    }
+    return rep;
 }

@@ -11,4 +11,9 @@
 /* NULL with *err set (a static or hiredis string) when Redis cannot be used. */
 redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err);
 
+/* redisCommandArgv for every blocking caller: an EVAL of a chat_lua_* script
+ * goes as EVALSHA, and as EVAL with the text only if Redis answers NOSCRIPT. */
+redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv,
+                                    const size_t *lens);
+
 #endif

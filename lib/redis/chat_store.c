@@ -1,15 +1,29 @@
 /* Key names and Lua scripts of the room store; see chat_store.h. Scripts run
  * atomically in Redis, so a message gets its seq, enters the capped stream
  * and is published in one step, and subscribers see seq order. */
+#include <pthread.h>
+#include <string.h>
+
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_time.h>
+#include <openssl/evp.h>
 
 #include "chat_store.h"
 
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what)
 {
     return apr_pstrcat(p, prefix, "room:", room, ":", what, NULL);
+}
+
+const char *chat_store_node_key(apr_pool_t *p, const char *prefix, const char *node)
+{
+    return apr_pstrcat(p, prefix, "node:", node, NULL);
+}
+
+const char *chat_store_nodes_key(apr_pool_t *p, const char *prefix)
+{
+    return apr_pstrcat(p, prefix, "nodes", NULL);
 }
 
 void chat_store_new_epoch(char out[17])
@@ -207,3 +221,47 @@ const char chat_lua_reset[] =
     "redis.call('DEL', KEYS[2])\n"
     "redis.call('PUBLISH', ARGV[1], cjson.encode({t = 'reset', epoch = ARGV[2], seq = seq}))\n"
     "return seq\n";
+
+static const char *const scripts[] = {chat_lua_join,     chat_lua_post,   chat_lua_history,
+                                      chat_lua_replace,  chat_lua_delete, chat_lua_leave,
+                                      chat_lua_presence, chat_lua_reset,  chat_lua_debug};
+#define NSCRIPTS (int)(sizeof(scripts) / sizeof(scripts[0]))
+static char shas[NSCRIPTS][41];
+static pthread_once_t shas_once = PTHREAD_ONCE_INIT;
+
+static void shas_compute(void)
+{
+    int i, k;
+
+    for (i = 0; i < NSCRIPTS; i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        EVP_Digest(scripts[i], strlen(scripts[i]), md, &n, EVP_sha1(), NULL);
+        for (k = 0; k < (int)n && k < 20; k++) {
+            apr_snprintf(shas[i] + 2 * k, 3, "%02x", md[k]);
+        }
+    }
+}
+
+const char *chat_store_script_sha(const char *script)
+{
+    int i;
+
+    pthread_once(&shas_once, shas_compute);
+    for (i = 0; i < NSCRIPTS; i++) {
+        if (script == scripts[i]) {
+            return shas[i];
+        }
+    }
+    return NULL;
+}
+
+const char *chat_store_script(int i, const char **sha)
+{
+    if (i < 0 || i >= NSCRIPTS) {
+        return NULL;
+    }
+    pthread_once(&shas_once, shas_compute);
+    *sha = shas[i];
+    return scripts[i];
+}

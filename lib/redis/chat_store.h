@@ -13,8 +13,13 @@
  *   P user:U:sessions  ZSET  the user's sessions on any room and server, by expiry
  *   P room:R:debug     LIST  recent events (JSON, newest first), capped
  *   P rooms            SET   every room that ever had a member
+ *   P node:N           HASH  figures of process N (a hub), expiring with its presence
+ *   P nodes            ZSET  the names N of those hashes, scored by their expiry (ms): the
+ *                            registry readers use instead of KEYS (ACL users may lack it)
  * Channel P ch:R carries events as JSON {"t": kind, ...}. */
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
+const char *chat_store_node_key(apr_pool_t *p, const char *prefix, const char *node);
+const char *chat_store_nodes_key(apr_pool_t *p, const char *prefix);
 /* A fresh room epoch: 16 random hex digits (NUL-terminated). */
 void chat_store_new_epoch(char out[17]);
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
@@ -65,5 +70,13 @@ extern const char chat_lua_reset[];
 
 /* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
 extern const char chat_lua_debug[];
+
+/* Scripts go as EVALSHA; their text only when Redis answers NOSCRIPT. The
+ * SHA1 (40 hex digits) of one of the chat_lua_* scripts above, NULL for
+ * anything else. Thread-safe, computed once. */
+const char *chat_store_script_sha(const char *script);
+/* The i-th chat_lua_* script and its SHA1, NULL past the last (to load them
+ * ahead with SCRIPT EXISTS / SCRIPT LOAD). */
+const char *chat_store_script(int i, const char **sha);
 
 #endif

@@ -110,7 +110,7 @@ static const char *post(ai_job *j, redisContext *c, json_object *m, const char *
 
     chat_store_post_args(j->p, argv, chat_settings_key_prefix(j->sc), j->room, j->history_size,
                          to_json(j->p, m), user);
-    r = redisCommandArgv(c, 11, argv, NULL);
+    r = chat_redis_sync_command(c, 11, argv, NULL);
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
         id = apr_psprintf(j->p, "%" APR_INT64_T_FMT, (apr_int64_t)r->element[0]->integer);
     }
@@ -155,7 +155,7 @@ static json_object *context(ai_job *j, redisContext *c, const char *skip_id)
     argv[3] = chat_store_key(j->p, chat_settings_key_prefix(j->sc), j->room, "log");
     argv[4] = "0";
     argv[5] = apr_itoa(j->p, n + 1);
-    r = redisCommandArgv(c, 6, argv, NULL);
+    r = chat_redis_sync_command(c, 6, argv, NULL);
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_STRING) {
         list = json_tokener_parse(r->element[0]->str);
@@ -200,7 +200,7 @@ static void replace(ai_job *j, redisContext *c, const char *id, json_object *m)
     argv[7] = id;
     argv[8] = to_json(j->p, m);
     argv[9] = CHAT_STORE_OWNER_BOT;
-    r = redisCommandArgv(c, 10, argv, NULL);
+    r = chat_redis_sync_command(c, 10, argv, NULL);
     if (!r || r->type == REDIS_REPLY_ERROR) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_server, "chat: AI answer in %s not stored: %s",
                      j->room, r ? r->str : "Redis unavailable");

@@ -85,6 +85,7 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->conn_mode = CHAT_MODE_UNSET;
     sc->redis_db = -1;
     sc->redis_timeout = -1;
+    sc->redis_max_pending = -1;
     sc->presence_ttl = -1;
     sc->debug_log_size = -1;
     sc->room_linger = -1;
@@ -107,10 +108,12 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
         sc->redis_port = base->redis_port;
         sc->redis_socket = base->redis_socket;
     }
-    sc->redis_user = add->redis_user ? add->redis_user : base->redis_user;
+    /* user and password go together: a virtual host's password alone means the default user */
+    sc->redis_user = add->redis_password ? add->redis_user : base->redis_user;
     sc->redis_password = add->redis_password ? add->redis_password : base->redis_password;
     sc->redis_db = MERGE(redis_db, -1);
     sc->redis_timeout = MERGE(redis_timeout, -1);
+    sc->redis_max_pending = MERGE(redis_max_pending, -1);
     sc->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
     sc->token_secret = add->token_secret ? add->token_secret : base->token_secret;
     sc->presence_ttl = MERGE(presence_ttl, -1);
@@ -287,13 +290,9 @@ static const char *set_redis_auth(cmd_parms *cmd, void *dummy, const char *a1, c
     if (!*a1 || (a2 && !*a2)) {
         return apr_psprintf(cmd->pool, "%s: empty user or password", cmd->cmd->name);
     }
-    if (a2) {
-        sc->redis_user = a1;
-        sc->redis_password = a2;
-    }
-    else {
-        sc->redis_password = a1;
-    }
+    /* a later ChatRedisAuth replaces an earlier one, user included */
+    sc->redis_user = a2 ? a1 : NULL;
+    sc->redis_password = a2 ? a2 : a1;
     return NULL;
 }
 
@@ -308,6 +307,9 @@ static const char *set_redis_number(cmd_parms *cmd, void *dummy, const char *arg
     }
     if ((long)cmd->info == 0) {
         return parse_number(cmd, arg, "", 0, 15, &sc->redis_db);
+    }
+    if ((long)cmd->info == 2) {
+        return parse_number(cmd, arg, " of commands", 1, 1000000, &sc->redis_max_pending);
     }
     return parse_number(cmd, arg, " of seconds", 1, 60, &sc->redis_timeout);
 }
@@ -592,6 +594,9 @@ const command_rec chat_cmds[] = {
                   "Redis database number (0-15, default 0)"),
     AP_INIT_TAKE1("ChatRedisTimeout", set_redis_number, (void *)1, RSRC_CONF,
                   "Seconds a Redis command may take before the connection is reset (default 5)"),
+    AP_INIT_TAKE1("ChatRedisMaxPending", set_redis_number, (void *)2, RSRC_CONF,
+                  "Commands one Redis connection may have awaiting replies before new ones "
+                  "are refused (default 10000)"),
     AP_INIT_TAKE1("ChatKeyPrefix", set_key_prefix, NULL, RSRC_CONF,
                   "Prefix of every Redis key and channel (default chat:)"),
     AP_INIT_TAKE13("ChatIceServer", set_ice_server, NULL, RSRC_CONF,

@@ -1,5 +1,6 @@
 /* mod_chat's section of mod_status's /server-status: cluster-wide figures
- * from the per-process hashes each hub refreshes in Redis (chat_room.c). */
+ * from the per-process hashes each hub refreshes in Redis (chat_presence.c),
+ * found through their registry (no KEYS: ACL users may lack it). */
 #include <httpd.h>
 #include <apr_strings.h>
 #include <hiredis/hiredis.h>
@@ -10,6 +11,7 @@
 #include "chat_config.h"
 #include "chat_redis_sync.h"
 #include "chat_status.h"
+#include "chat_store.h"
 
 APLOG_USE_MODULE(chat);
 
@@ -18,16 +20,18 @@ static int chat_status_hook(request_rec *r, int flags)
     const chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
     const char *prefix = chat_settings_key_prefix(sc), *err = NULL;
     redisContext *c = chat_redis_sync_open(sc, &err);
-    redisReply *keys = NULL, *rep;
+    redisReply *nodes = NULL, *rep;
     apr_int64_t connections = 0, processes = 0;
     double rate = 0;
     size_t i;
     int short_report = flags & AP_STATUS_SHORT;
 
     if (c) {
-        keys = redisCommand(c, "KEYS %snode:*", prefix);
+        nodes =
+            redisCommand(c, "ZRANGEBYSCORE %s %" APR_TIME_T_FMT " +inf",
+                         chat_store_nodes_key(r->pool, prefix), apr_time_as_msec(apr_time_now()));
     }
-    if (!keys || keys->type != REDIS_REPLY_ARRAY) {
+    if (!nodes || nodes->type != REDIS_REPLY_ARRAY) {
         if (short_report) {
             ap_rputs("ChatStorage: unavailable\n", r);
         }
@@ -41,9 +45,13 @@ static int chat_status_hook(request_rec *r, int flags)
                  "<th>pid</th><th>sessions</th><th>rooms</th><th>messages/s</th></tr>\n",
                  r);
     }
-    for (i = 0; i < keys->elements; i++) {
-        rep = redisCommand(c, "HMGET %s pid sessions rooms messages_per_s", keys->element[i]->str);
-        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
+    for (i = 0; i < nodes->elements; i++) {
+        const char *node = nodes->element[i]->str;
+        rep = redisCommand(c, "HMGET %s pid sessions rooms messages_per_s",
+                           chat_store_node_key(r->pool, prefix, node));
+        /* a hash that expired since the registry was read has only nils */
+        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
+            rep->element[0]->type == REDIS_REPLY_STRING) {
             const char *v[4];
             int k;
             for (k = 0; k < 4; k++) {
@@ -54,9 +62,9 @@ static int chat_status_hook(request_rec *r, int flags)
             rate += atof(v[3]);
             if (!short_report) {
                 ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-                           ap_escape_html(r->pool, keys->element[i]->str + strlen(prefix) + 5),
-                           ap_escape_html(r->pool, v[0]), ap_escape_html(r->pool, v[1]),
-                           ap_escape_html(r->pool, v[2]), ap_escape_html(r->pool, v[3]));
+                           ap_escape_html(r->pool, node), ap_escape_html(r->pool, v[0]),
+                           ap_escape_html(r->pool, v[1]), ap_escape_html(r->pool, v[2]),
+                           ap_escape_html(r->pool, v[3]));
             }
         }
         if (rep) {
@@ -76,8 +84,8 @@ static int chat_status_hook(request_rec *r, int flags)
                    connections, processes, rate);
     }
 out:
-    if (keys) {
-        freeReplyObject(keys);
+    if (nodes) {
+        freeReplyObject(nodes);
     }
     if (c) {
         redisFree(c);

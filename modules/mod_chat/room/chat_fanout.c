@@ -122,8 +122,8 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
     }
     fanout_remember(room, seq, b);
     for (m = room->members; m; m = m->next) {
-        if (!m->joined) {
-            continue;
+        if (!m->joined || m->catching_up) {
+            continue; /* gets it from the recent frames after its catch-up */
         }
         if (strcmp(m->epoch, epoch)) {
             /* Redis lost or reset the room since this member joined */

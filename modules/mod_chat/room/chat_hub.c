@@ -492,15 +492,26 @@ static void room_try_joins(chat_room *room)
     }
 }
 
-/* After a Redis outage: read back what was published while we were away. */
+/* After a Redis outage: read back what was published while we were away,
+ * then the live messages that came meanwhile (a live one delivered first
+ * would make the missed ones look old and drop them). */
 static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
 {
     chat_member *m = data;
     const char *msgs = reply_str(reply, 0);
 
     (void)rc;
-    if (m->s && m->joined && msgs) {
-        chat_fanout_send_messages(m, msgs);
+    if (!reply && m->room) {
+        m->room->needs_catchup = 1; /* Redis lost again: read back when it returns */
+    }
+    else if (m->catching_up) {
+        m->catching_up = 0;
+        if (m->s && m->joined && msgs) {
+            chat_fanout_send_messages(m, msgs);
+        }
+        if (m->s && m->joined && m->room) {
+            chat_fanout_send_recent(m->room, m);
+        }
     }
     chat_member_release(m);
 }
@@ -527,7 +538,9 @@ static void room_catchup(chat_room *room)
         argv[4] = "0";
         argv[5] = "100";
         chat_member_hold(m);
+        m->catching_up = 1;
         if (chat_redis_command(hub->cmd, on_catchup_reply, m, 6, argv, NULL) != 0) {
+            m->catching_up = 0;
             chat_member_release(m);
             room->needs_catchup = 1;
         }

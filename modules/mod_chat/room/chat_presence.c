@@ -10,14 +10,17 @@
 #include "chat_presence.h"
 #include "chat_store.h"
 
-/* This process's figures for the admin API's /stats, expiring with it. */
+/* This process's figures for the admin API's /stats and /server-status,
+ * expiring with it, and its entry in the registry of such hashes (readers
+ * must not need KEYS, which ACL users may lack). */
 static void presence_write_stats(chat_hub *hub, apr_time_t now, apr_pool_t *p)
 {
     apr_hash_index_t *hi;
     int sessions = 0;
     double secs = hub->last_stats ? (double)(now - hub->last_stats) / APR_USEC_PER_SEC : 0;
     const char *argv[16];
-    const char *key = apr_pstrcat(p, hub->prefix, "node:", hub->node, NULL);
+    const char *key = chat_store_node_key(p, hub->prefix, hub->node);
+    const char *nodes = chat_store_nodes_key(p, hub->prefix);
 
     for (hi = apr_hash_first(p, hub->rooms); hi; hi = apr_hash_next(hi)) {
         sessions += ((chat_room *)apr_hash_this_val(hi))->count;
@@ -38,6 +41,15 @@ static void presence_write_stats(chat_hub *hub, apr_time_t now, apr_pool_t *p)
     argv[0] = "PEXPIRE";
     argv[2] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(hub->presence_ttl));
     chat_redis_command(hub->cmd, NULL, NULL, 3, argv, NULL);
+    argv[0] = "ZADD";
+    argv[1] = nodes;
+    argv[2] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
+    argv[3] = hub->node;
+    chat_redis_command(hub->cmd, NULL, NULL, 4, argv, NULL);
+    argv[0] = "ZREMRANGEBYSCORE"; /* processes gone without a word */
+    argv[2] = "-inf";
+    argv[3] = apr_psprintf(p, "(%" APR_TIME_T_FMT, apr_time_as_msec(now));
+    chat_redis_command(hub->cmd, NULL, NULL, 4, argv, NULL);
     hub->posts = 0;
     hub->last_stats = now;
 }

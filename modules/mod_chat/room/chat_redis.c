@@ -1,18 +1,24 @@
 /* hiredis async adapter for the reactor; see chat_redis.h. */
 #include <httpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <apr_strings.h>
 #include <http_log.h>
 #include <http_main.h>
 
 #include "chat_redis.h"
+#include "chat_store.h"
 
 APLOG_USE_MODULE(chat);
 
 #define RETRY_INTERVAL apr_time_from_sec(1)
+
+typedef struct pending_cmd pending_cmd;
 
 struct chat_redis {
     chat_pollable pollable; /* first: the reactor polls us */
@@ -28,17 +34,37 @@ struct chat_redis {
     int closing;
     apr_time_t next_attempt;
     apr_interval_time_t timeout;
-    apr_uint32_t pending;     /* commands without a reply yet */
-    apr_time_t last_progress; /* last reply, or when pending went from 0 */
+    apr_uint32_t pending;      /* commands without a reply yet */
+    apr_uint32_t max_pending;  /* ChatRedisMaxPending: more are refused */
+    int refusing;              /* logged that the cap was reached */
+    apr_time_t last_progress;  /* last reply, or when pending went from 0 */
+    pending_cmd *first, *last; /* awaiting replies, in the order sent */
+    pending_cmd *last_sent;    /* the last one put on the wire */
+    pending_cmd *hold_until;   /* new commands wait for its reply (NOSCRIPT) */
+    int subscriber;            /* has (P)SUBSCRIBEd: probed for liveness */
+    const char *probe_channel;
+    apr_time_t last_rx;  /* bytes last arrived */
+    apr_time_t probe_at; /* a probe waits for an answer since, or 0 */
     chat_redis_state_fn on_state;
     void *state_data;
 };
 
-typedef struct pending_cmd {
+/* A command awaiting its reply (see "Commands in flight" below). */
+struct pending_cmd {
     chat_redis *rc;
     chat_redis_reply_fn fn;
     void *data;
-} pending_cmd;
+    struct pending_cmd *next; /* in the order sent */
+    int answered;             /* its reply waits in early for an earlier command */
+    redisReply *early;
+    const char *script; /* EVALSHA of this script: argv kept to resend as EVAL */
+    int resent;
+    int argc;
+    const char **argv;
+    size_t *lens;
+    char *held; /* formatted, not sent yet */
+    int held_len;
+};
 
 static void update_watch(chat_redis *rc)
 {
@@ -103,6 +129,9 @@ static void on_event(chat_pollable *p, unsigned int events)
     chat_redis *rc = (chat_redis *)p;
 
     if (rc->ac && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+        /* any answer or message proves the connection alive */
+        rc->last_rx = apr_time_now();
+        rc->probe_at = 0;
         redisAsyncHandleRead(rc->ac);
     }
     if (rc->ac && (events & EPOLLOUT)) {
@@ -110,11 +139,261 @@ static void on_event(chat_pollable *p, unsigned int events)
     }
 }
 
+/* Commands in flight. Callers get replies in the order they sent commands,
+ * and Redis runs them in that order, also when a script is sent again as
+ * EVAL after NOSCRIPT (Redis restarted or SCRIPT FLUSH): a reply that comes
+ * while an earlier command is being sent again waits (copied) for it, and
+ * new commands wait (formatted, unsent) until every command that was on the
+ * wire at the first NOSCRIPT has been answered, so they cannot overtake a
+ * resent one. Only a command of ours already on the wire that another client
+ * reloaded the script for in between can still run ahead of its
+ * predecessor's second attempt. */
+
+static void reply_free(redisReply *r)
+{
+    size_t i;
+
+    if (!r) {
+        return;
+    }
+    for (i = 0; i < r->elements; i++) {
+        reply_free(r->element[i]);
+    }
+    free(r->element);
+    free(r->str);
+    free(r);
+}
+
+/* hiredis frees a reply when its callback returns; NULL when out of memory. */
+static redisReply *reply_copy(const redisReply *r)
+{
+    redisReply *c = calloc(1, sizeof(*c));
+    size_t i;
+
+    if (!c) {
+        return NULL;
+    }
+    c->type = r->type;
+    c->integer = r->integer;
+    if (r->str) {
+        if (!(c->str = malloc(r->len + 1))) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->str, r->str, r->len + 1);
+        c->len = r->len;
+    }
+    if (r->elements) {
+        if (!(c->element = calloc(r->elements, sizeof(*c->element)))) {
+            reply_free(c);
+            return NULL;
+        }
+        c->elements = r->elements;
+        for (i = 0; i < r->elements; i++) {
+            if (!(c->element[i] = reply_copy(r->element[i]))) {
+                reply_free(c);
+                return NULL;
+            }
+        }
+    }
+    return c;
+}
+
+static void deliver_first(chat_redis *rc, redisReply *reply)
+{
+    pending_cmd *pc = rc->first;
+
+    rc->first = pc->next;
+    if (!rc->first) {
+        rc->last = NULL;
+    }
+    if (rc->last_sent == pc) {
+        rc->last_sent = NULL;
+    }
+    if (rc->pending) {
+        rc->pending--;
+    }
+    if (pc->fn) {
+        pc->fn(rc, reply, pc->data);
+    }
+    if (pc->held) {
+        redisFreeCommand(pc->held);
+    }
+    free(pc->argv);
+    free(pc);
+}
+
+/* Hand out the replies that waited for an earlier command's. */
+static void deliver_waiting(chat_redis *rc)
+{
+    while (rc->first && rc->first->answered) {
+        redisReply *early = rc->first->early;
+        deliver_first(rc, early);
+        reply_free(early);
+    }
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+static int send_pc(chat_redis *rc, pending_cmd *pc, int argc, const char **argv, const size_t *lens)
+{
+    if (!rc->ac || redisAsyncCommandArgv(rc->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
+        return -1;
+    }
+    return 0;
+}
+
+/* The resent commands are all on the wire: send the ones that waited. */
+static void send_held(chat_redis *rc)
+{
+    pending_cmd *pc;
+
+    for (pc = rc->first; pc; pc = pc->next) {
+        if (!pc->held) {
+            continue;
+        }
+        if (!rc->ac ||
+            redisAsyncFormattedCommand(rc->ac, on_reply, pc, pc->held, pc->held_len) != REDIS_OK) {
+            pc->answered = 1; /* failed: NULL, in its turn */
+        }
+        else {
+            rc->last_sent = pc;
+        }
+        redisFreeCommand(pc->held);
+        pc->held = NULL;
+    }
+    deliver_waiting(rc);
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    pending_cmd *pc = privdata;
+    chat_redis *rc = pc->rc;
+    redisReply *reply = r;
+    int resent = 0;
+
+    (void)ac;
+    rc->last_progress = apr_time_now();
+    if (pc->script && !pc->resent && reply && reply->type == REDIS_REPLY_ERROR &&
+        !strncmp(reply->str, "NOSCRIPT", 8)) {
+        pc->resent = 1;
+        pc->argv[0] = "EVAL";
+        pc->lens[0] = 4;
+        pc->argv[1] = pc->script;
+        pc->lens[1] = strlen(pc->script);
+        if (!rc->hold_until && pc != rc->last_sent) {
+            rc->hold_until = rc->last_sent;
+        }
+        resent = send_pc(rc, pc, pc->argc, pc->argv, pc->lens) == 0;
+    }
+    if (pc == rc->hold_until) {
+        rc->hold_until = NULL;
+        send_held(rc);
+    }
+    if (resent) {
+        return;
+    }
+    if (pc != rc->first) {
+        pc->answered = 1;
+        pc->early = reply ? reply_copy(reply) : NULL;
+        return;
+    }
+    deliver_first(rc, reply);
+    deliver_waiting(rc);
+}
+
+/* Keep an EVAL's arguments, as EVALSHA, in one block. */
+static int keep_args(pending_cmd *pc, const char *sha, int argc, const char **argv,
+                     const size_t *lens)
+{
+    size_t total = 0;
+    char *at;
+    int i;
+
+    for (i = 2; i < argc; i++) {
+        total += lens ? lens[i] : strlen(argv[i]);
+    }
+    pc->argv = malloc(argc * (sizeof(*pc->argv) + sizeof(*pc->lens)) + total);
+    if (!pc->argv) {
+        return -1;
+    }
+    pc->lens = (size_t *)(pc->argv + argc);
+    at = (char *)(pc->lens + argc);
+    pc->argc = argc;
+    pc->script = argv[1];
+    pc->argv[0] = "EVALSHA";
+    pc->lens[0] = 7;
+    pc->argv[1] = sha;
+    pc->lens[1] = 40;
+    for (i = 2; i < argc; i++) {
+        pc->lens[i] = lens ? lens[i] : strlen(argv[i]);
+        memcpy(at, argv[i], pc->lens[i]);
+        pc->argv[i] = at;
+        at += pc->lens[i];
+    }
+    return 0;
+}
+
+/* Send (or, while resent scripts are on their way, queue) one command; an
+ * EVAL of a chat_lua_* script goes as EVALSHA. */
+static int send_raw(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc, const char **argv,
+                    const size_t *lens)
+{
+    pending_cmd *pc = calloc(1, sizeof(*pc));
+    const char *sha = argc >= 2 && !strcmp(argv[0], "EVAL") ? chat_store_script_sha(argv[1]) : NULL;
+    int rv;
+
+    if (!pc || !rc->ac) {
+        free(pc);
+        return -1;
+    }
+    pc->rc = rc;
+    pc->fn = fn;
+    pc->data = data;
+    if (sha) {
+        if (keep_args(pc, sha, argc, argv, lens) != 0) {
+            free(pc);
+            return -1;
+        }
+        argv = pc->argv;
+        lens = pc->lens;
+    }
+    if (rc->hold_until) {
+        pc->held_len = redisFormatCommandArgv(&pc->held, argc, argv, lens);
+        rv = pc->held_len < 0 ? -1 : 0;
+    }
+    else if ((rv = send_pc(rc, pc, argc, argv, lens)) == 0) {
+        rc->last_sent = pc;
+    }
+    if (rv != 0) {
+        free(pc->argv);
+        free(pc);
+        return -1;
+    }
+    if (rc->last) {
+        rc->last->next = pc;
+    }
+    else {
+        rc->first = pc;
+    }
+    rc->last = pc;
+    if (rc->pending++ == 0) {
+        rc->last_progress = apr_time_now();
+    }
+    return 0;
+}
+
 static void set_down(chat_redis *rc, const char *why)
 {
     int was_up = rc->up;
 
     rc->ac = NULL;
+    /* hiredis failed what it had; what we held was never sent */
+    rc->hold_until = rc->last_sent = NULL;
+    while (rc->first && (rc->first->held || rc->first->answered)) {
+        rc->first->answered = 1;
+        deliver_waiting(rc);
+    }
     if (rc->closing) {
         return;
     }
@@ -149,26 +428,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     set_down(rc, ac->err ? ac->errstr : NULL);
 }
 
-static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
-{
-    pending_cmd *pc = privdata;
-    chat_redis *rc = pc->rc;
-
-    (void)ac;
-    if (rc->pending) {
-        rc->pending--;
-    }
-    rc->last_progress = apr_time_now();
-    if (pc->fn) {
-        pc->fn(rc, r, pc->data);
-    }
-    free(pc);
-}
-
-/* The connection's first answer: it is usable. */
+/* AUTH, SELECT or the final PING answered; the PING's answer makes the
+ * connection usable: every setup command (script loading included) is on
+ * the wire ahead of whatever its users send then. */
 static void on_ready(chat_redis *rc, redisReply *reply, void *data)
 {
-    (void)data;
     if (!reply) {
         return; /* set_down already ran */
     }
@@ -182,6 +446,9 @@ static void on_ready(chat_redis *rc, redisReply *reply, void *data)
         }
         return;
     }
+    if (!data) {
+        return; /* AUTH or SELECT: the PING follows */
+    }
     rc->up = 1;
     if (rc->logged_down) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
@@ -193,26 +460,60 @@ static void on_ready(chat_redis *rc, redisReply *reply, void *data)
     }
 }
 
-static int send_raw(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc, const char **argv,
-                    const size_t *lens)
+/* SCRIPT EXISTS answered: load what Redis lacks before any command of ours
+ * can use it (these go out ahead of them), so EVALSHA meets NOSCRIPT only
+ * after a SCRIPT FLUSH. */
+static void on_scripts(chat_redis *rc, redisReply *reply, void *data)
 {
-    pending_cmd *pc = malloc(sizeof(*pc));
+    const char *sha, *script;
+    size_t i;
 
-    if (!pc || !rc->ac) {
-        free(pc);
-        return -1;
+    (void)data;
+    for (i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_INTEGER && !reply->element[i]->integer &&
+            (script = chat_store_script((int)i, &sha))) {
+            const char *argv[3] = {"SCRIPT", "LOAD", script};
+            send_raw(rc, NULL, NULL, 3, argv, NULL);
+        }
     }
-    pc->rc = rc;
-    pc->fn = fn;
-    pc->data = data;
-    if (redisAsyncCommandArgv(rc->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
-        free(pc);
-        return -1;
-    }
-    if (rc->pending++ == 0) {
-        rc->last_progress = apr_time_now();
-    }
-    return 0;
+}
+
+/* The subscriber's liveness probe. PING is not usable there with hiredis
+ * 0.14: in subscribed mode Redis answers ["pong", ""], which hiredis takes for
+ * a pattern message ("p...") and drops, so the PING's callback stays queued
+ * until the connection is freed (one leak per probe); and a "+PONG" that
+ * comes just after the last UNSUBSCRIBE's answer hits an assert. Instead the
+ * connection holds a channel nobody publishes to for its whole life and
+ * SUBSCRIBEs to it again: Redis answers every SUBSCRIBE, hiredis hands that
+ * answer to the channel's own callback, and the connection never leaves
+ * subscribed mode. */
+static void on_probe(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    (void)reply;
+    (void)privdata; /* on_event noted the traffic */
+}
+
+static void probe_send(chat_redis *rc)
+{
+    const char *argv[2] = {"SUBSCRIBE", rc->probe_channel};
+
+    redisAsyncCommandArgv(rc->ac, on_probe, rc, 2, argv, NULL);
+}
+
+/* Kernel keepalive finds a peer that vanished while the connection is idle,
+ * TCP_USER_TIMEOUT one that stops acknowledging what we send; the probe and
+ * the pending-reply check find a peer that acknowledges but never answers. */
+static void set_keepalive(int fd, apr_interval_time_t timeout)
+{
+    int on = 1, idle = (int)apr_time_sec(timeout), intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+    unsigned int user_ms = (unsigned int)apr_time_as_msec(2 * timeout);
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
 }
 
 static void connect_now(chat_redis *rc)
@@ -235,6 +536,11 @@ static void connect_now(chat_redis *rc)
     }
     rc->ac = ac;
     rc->fd = ac->c.fd;
+    rc->last_rx = apr_time_now();
+    rc->probe_at = 0;
+    if (port) {
+        set_keepalive(rc->fd, rc->timeout);
+    }
     ac->data = rc;
     ac->ev.data = rc;
     ac->ev.addRead = ev_add_read;
@@ -263,8 +569,21 @@ static void connect_now(chat_redis *rc)
         argv[1] = db;
         send_raw(rc, on_ready, NULL, 2, argv, NULL);
     }
+    if (!rc->subscriber) { /* a subscriber runs no scripts, and could not load them */
+        const char *exists[2 + 32], *sha;
+        int n = 0;
+        exists[n++] = "SCRIPT";
+        exists[n++] = "EXISTS";
+        while (n < (int)(sizeof(exists) / sizeof(exists[0])) && chat_store_script(n - 2, &sha)) {
+            exists[n++] = sha;
+        }
+        send_raw(rc, on_scripts, NULL, n, exists, NULL);
+    }
     argv[0] = "PING";
-    send_raw(rc, on_ready, NULL, 1, argv, NULL);
+    send_raw(rc, on_ready, rc, 1, argv, NULL);
+    if (rc->subscriber) {
+        probe_send(rc);
+    }
 }
 
 static void on_tick(chat_reactor *r, apr_time_t now, void *data)
@@ -288,6 +607,23 @@ static void on_tick(chat_reactor *r, apr_time_t now, void *data)
                      rc->name, apr_time_sec(rc->timeout));
         /* Fails every waiting command (callbacks get NULL), then on_disconnect. */
         redisAsyncFree(rc->ac);
+        return;
+    }
+    if (!rc->subscriber || !rc->up) {
+        return;
+    }
+    /* quiet for timeout/2: probe; no byte for timeout after it: dead (a
+     * half-open connection is found within 2 x ChatRedisTimeout) */
+    if (rc->probe_at && now - rc->probe_at > rc->timeout) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: Redis (%s connection) did not answer a liveness probe for "
+                     "%" APR_TIME_T_FMT " s; reconnecting",
+                     rc->name, apr_time_sec(rc->timeout));
+        redisAsyncFree(rc->ac);
+    }
+    else if (!rc->probe_at && now - rc->last_rx >= rc->timeout / 2) {
+        rc->probe_at = now;
+        probe_send(rc);
     }
 }
 
@@ -304,6 +640,9 @@ chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const ch
     rc->name = name;
     rc->fd = -1;
     rc->timeout = chat_settings_redis_timeout(sc);
+    rc->max_pending = (apr_uint32_t)chat_settings_redis_max_pending(sc);
+    rc->probe_channel =
+        apr_pstrcat(chat_reactor_pool(r), chat_settings_key_prefix(sc), "alive", NULL);
     rc->on_state = on_state;
     rc->state_data = data;
     chat_reactor_add_tick(r, on_tick, rc);
@@ -336,6 +675,18 @@ int chat_redis_command(chat_redis *rc, chat_redis_reply_fn fn, void *data, int a
     if (!rc->up) {
         return -1;
     }
+    /* a Redis that falls behind must not make us queue without bound */
+    if (rc->pending >= rc->max_pending) {
+        if (!rc->refusing) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                         "chat: Redis (%s connection) has %u commands awaiting replies "
+                         "(ChatRedisMaxPending); refusing new ones until it catches up",
+                         rc->name, (unsigned)rc->pending);
+            rc->refusing = 1;
+        }
+        return -1;
+    }
+    rc->refusing = 0;
     return send_raw(rc, fn, data, argc, argv, lens);
 }
 
@@ -344,6 +695,10 @@ int chat_redis_subscribe(chat_redis *rc, redisCallbackFn *fn, void *data, int ar
 {
     if (!rc->up || !rc->ac) {
         return -1;
+    }
+    if (!rc->subscriber) {
+        rc->subscriber = 1;
+        probe_send(rc);
     }
     return redisAsyncCommandArgv(rc->ac, fn, data, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }

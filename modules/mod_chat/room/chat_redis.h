@@ -1,7 +1,9 @@
 /* Non-blocking Redis connections (hiredis async) driven by a reactor's epoll
  * loop, so no socket of the chat waits on Redis. Each connection reconnects
  * by itself every second while Redis is away and resets a connection whose
- * replies stop coming for ChatRedisTimeout. On the reactor's thread only. */
+ * replies stop coming for ChatRedisTimeout. A subscriber connection, which
+ * may wait for messages forever, is probed when quiet, so a half-open one is
+ * reset within 2 x ChatRedisTimeout. On the reactor's thread only. */
 #ifndef CHAT_REDIS_H
 #define CHAT_REDIS_H
 
@@ -27,8 +29,8 @@ int chat_redis_is_up(const chat_redis *rc);
 /* Commands sent and not answered yet. */
 int chat_redis_pending(const chat_redis *rc);
 
-/* Send a command; returns 0, or -1 when the connection is down (fn is then
- * not called). */
+/* Send a command; returns 0, or -1 when the connection is down or already
+ * has ChatRedisMaxPending commands awaiting replies (fn is then not called). */
 int chat_redis_command(chat_redis *rc, chat_redis_reply_fn fn, void *data, int argc,
                        const char **argv, const size_t *lens);
 

@@ -81,8 +81,9 @@ struct chat_member {
     const chat_srv_conf *sc;
     chat_room_limits lim;
 
-    int joined;    /* welcome sent: live events flow */
-    int has_since; /* ?since= given */
+    int joined;      /* welcome sent: live events flow */
+    int catching_up; /* reading back an outage: live chat waits in the room's recent frames */
+    int has_since;   /* ?since= given */
     apr_uint64_t since;
     char epoch_hint[40];
     char epoch[40];

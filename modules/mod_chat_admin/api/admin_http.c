@@ -117,7 +117,7 @@ redisReply *admin_cmd(admin_req *a, int *status, int argc, const char **argv)
     if (!c) {
         return NULL;
     }
-    rep = redisCommandArgv(c, argc, argv, NULL);
+    rep = chat_redis_sync_command(c, argc, argv, NULL);
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
         admin_error(a, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                     apr_psprintf(a->r->pool, "chat storage error: %s", rep ? rep->str : c->errstr));

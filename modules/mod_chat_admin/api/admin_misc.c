@@ -5,6 +5,7 @@
 
 #include "admin.h"
 #include "chat_identity.h"
+#include "chat_store.h"
 
 #define TOKEN_TTL_MAX (366 * 24 * 3600)
 
@@ -55,8 +56,6 @@ int admin_tokens(admin_req *a)
     return admin_reply(a, HTTP_OK, out);
 }
 
-/* Every mod_chat process with chat sessions keeps a hash "node:NAME" with its
- * figures, refreshed with its presence and expiring with it. */
 /* ai:usage:users / ai:usage:rooms ("NAME:tokens", "NAME:requests") as
  * {"NAME": {"tokens": n, "requests": n}}. */
 static json_object *ai_usage(admin_req *a, const char *which)
@@ -94,7 +93,7 @@ static json_object *ai_usage(admin_req *a, const char *which)
 int admin_stats(admin_req *a)
 {
     const char *argv[6];
-    redisReply *keys, *rep;
+    redisReply *names, *rep;
     json_object *out, *nodes = json_object_new_array();
     long long connections = 0, rooms = 0;
     double rate = 0;
@@ -105,23 +104,31 @@ int admin_stats(admin_req *a)
         json_object_put(nodes);
         return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
     }
-    argv[0] = "KEYS";
-    argv[1] = apr_pstrcat(a->r->pool, a->prefix, "node:*", NULL);
-    if (!(keys = admin_cmd(a, &status, 2, argv))) {
+    /* Every mod_chat process with chat sessions keeps a hash "node:NAME" with
+     * its figures, expiring with its presence, and NAME in the registry
+     * "nodes" scored by that expiry (no KEYS: ACL users may lack it). */
+    argv[0] = "ZRANGEBYSCORE";
+    argv[1] = chat_store_nodes_key(a->r->pool, a->prefix);
+    argv[2] = apr_psprintf(a->r->pool, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
+    argv[3] = "+inf";
+    if (!(names = admin_cmd(a, &status, 4, argv))) {
         json_object_put(nodes);
         return status;
     }
-    for (i = 0; i < keys->elements; i++) {
-        json_object *n = json_object_new_object();
+    for (i = 0; i < names->elements; i++) {
+        json_object *n;
         size_t k;
         argv[0] = "HGETALL";
-        argv[1] = keys->element[i]->str;
+        argv[1] = chat_store_node_key(a->r->pool, a->prefix, names->element[i]->str);
         if (!(rep = admin_cmd(a, &status, 2, argv))) {
-            json_object_put(n);
             continue;
         }
-        json_object_object_add(
-            n, "node", json_object_new_string(keys->element[i]->str + strlen(a->prefix) + 5));
+        if (!rep->elements) { /* expired since the registry was read */
+            freeReplyObject(rep);
+            continue;
+        }
+        n = json_object_new_object();
+        json_object_object_add(n, "node", json_object_new_string(names->element[i]->str));
         for (k = 0; k + 1 < rep->elements; k += 2) {
             const char *f = rep->element[k]->str, *v = rep->element[k + 1]->str;
             if (!strcmp(f, "messages_per_s")) {
@@ -138,7 +145,7 @@ int admin_stats(admin_req *a)
         freeReplyObject(rep);
         json_object_array_add(nodes, n);
     }
-    freeReplyObject(keys);
+    freeReplyObject(names);
     argv[0] = "SCARD";
     argv[1] = apr_pstrcat(a->r->pool, a->prefix, "rooms", NULL);
     if ((rep = admin_cmd(a, &status, 2, argv))) {

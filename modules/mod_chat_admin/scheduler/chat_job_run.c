@@ -13,6 +13,7 @@
 #include "chat_chart.h"
 #include "chat_fetch.h"
 #include "chat_jobs.h"
+#include "chat_redis_sync.h"
 #include "chat_store.h"
 
 #define JOB_MAX_DATA (4 * 1024 * 1024)
@@ -58,7 +59,7 @@ static const char *post_all(job_ctx *x, json_object *m)
         chat_store_post_args(x->p, argv, chat_settings_key_prefix(x->sc),
                              APR_ARRAY_IDX(x->job->rooms, i, const char *), lim.history_size, body,
                              CHAT_STORE_OWNER_BOT);
-        r = redisCommandArgv(x->c, 11, argv, NULL);
+        r = chat_redis_sync_command(x->c, 11, argv, NULL);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             err = apr_psprintf(x->p, "not stored in %s: %s",
                                APR_ARRAY_IDX(x->job->rooms, i, const char *),
