@@ -39,6 +39,8 @@ import tempfile
 import threading
 import time
 
+import capacity  # bench/capacity.py: the machine line
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -93,19 +95,9 @@ def server_sockets(port):
 
 
 def machine():
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    apache = subprocess.run(["/usr/sbin/apache2", "-v"], capture_output=True, text=True).stdout
-    apache = re.search(r"Apache/[\d.]+", apache)
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    return (f"{os.cpu_count()} cores, {mem:.1f} GiB RAM, {cpu}, Linux {os.uname().release}, "
-            f"{apache.group(0) if apache else 'Apache ?'}, load average at start {load}")
+    return f"{capacity.machine()}, load average at start {load}"
 
 
 class Sampler:

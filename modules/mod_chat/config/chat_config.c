@@ -180,21 +180,32 @@ static const char *set_seconds(cmd_parms *cmd, void *dcv, const char *arg)
     }
 }
 
-/* ChatControlFrameRate RATE [BURST]: pings and pongs a client may send. */
-static const char *set_ctl_rate(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
+/* RATE [BURST] of a token bucket: a burst needs a rate (0 = off). */
+static const char *parse_rate_burst(cmd_parms *cmd, const char *rate, const char *burst,
+                                    const char *unit, int max_rate, int *rate_out, int *burst_out)
 {
-    chat_dir_conf *dc = dcv;
     const char *err =
-        parse_number(cmd, rate, " of control frames per second", 0, 100000, &dc->ctl_rate);
+        parse_number(cmd, rate, apr_pstrcat(cmd->pool, " of ", unit, " per second", NULL), 0,
+                     max_rate, rate_out);
 
     if (err || !burst) {
         return err;
     }
-    if (dc->ctl_rate == 0) {
+    if (*rate_out == 0) {
         return apr_psprintf(cmd->pool, "%s: a burst makes no sense with rate 0 (off)",
                             cmd->cmd->name);
     }
-    return parse_number(cmd, burst, " of control frames (burst)", 1, 1000000, &dc->ctl_burst);
+    return parse_number(cmd, burst, apr_pstrcat(cmd->pool, " of ", unit, " (burst)", NULL), 1,
+                        10 * max_rate, burst_out);
+}
+
+/* ChatControlFrameRate RATE [BURST]: pings and pongs a client may send. */
+static const char *set_ctl_rate(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
+{
+    chat_dir_conf *dc = dcv;
+
+    return parse_rate_burst(cmd, rate, burst, "control frames", 100000, &dc->ctl_rate,
+                            &dc->ctl_burst);
 }
 
 static const char *set_origins(cmd_parms *cmd, void *dcv, const char *arg)
@@ -374,34 +385,17 @@ static const char *set_room_number(cmd_parms *cmd, void *dcv, const char *arg)
 static const char *set_rate(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
 {
     chat_dir_conf *dc = dcv;
-    const char *err = parse_number(cmd, rate, " of messages per second", 0, 10000, &dc->rate);
 
-    if (err || !burst) {
-        return err;
-    }
-    err = parse_number(cmd, burst, " of messages (burst)", 1, 100000, &dc->burst);
-    if (!err && dc->rate == 0) {
-        return apr_psprintf(cmd->pool, "%s: a burst makes no sense with rate 0 (off)",
-                            cmd->cmd->name);
-    }
-    return err;
+    return parse_rate_burst(cmd, rate, burst, "messages", 10000, &dc->rate, &dc->burst);
 }
 
 /* ChatMessageBudget RATE [BURST]: cost units a connection may spend. */
 static const char *set_budget(cmd_parms *cmd, void *dcv, const char *rate, const char *burst)
 {
     chat_dir_conf *dc = dcv;
-    const char *err =
-        parse_number(cmd, rate, " of cost units per second", 0, 100000, &dc->budget_rate);
 
-    if (err || !burst) {
-        return err;
-    }
-    if (dc->budget_rate == 0) {
-        return apr_psprintf(cmd->pool, "%s: a burst makes no sense with rate 0 (off)",
-                            cmd->cmd->name);
-    }
-    return parse_number(cmd, burst, " of cost units (burst)", 1, 1000000, &dc->budget_burst);
+    return parse_rate_burst(cmd, rate, burst, "cost units", 100000, &dc->budget_rate,
+                            &dc->budget_burst);
 }
 
 static const char *set_max_signal(cmd_parms *cmd, void *dcv, const char *arg)
