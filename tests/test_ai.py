@@ -232,9 +232,13 @@ def test_room_bot_with_a_tool_call(ai, fake, room):
                  {"kind": "openai", "text": "螺纹钢10天最高价为 **3600**"}])
     a, b = Chat(ai.port, room, "alice"), Chat(ai.port, room, "bob")
     a.say("早上好")
+    # stored before the question: the AI thread posts on its own Redis
+    # connection and could otherwise overtake the socket's post
+    for c in (a, b):
+        assert c.chats(1)[0]["text"] == "早上好"
     a.send("deepseek_chat", text="螺纹钢最近10天最高价是多少？")
     for c in (a, b):
-        hello, question, thinking, answer = c.chats(4, timeout=15)
+        question, thinking, answer = c.chats(3, timeout=15)
         assert question["username"] == "alice" and question["text"].startswith("螺纹钢")
         assert thinking["username"] == "deepseek" and thinking["bot"] is True
         assert thinking["text"] == "thinking…"
