@@ -234,3 +234,29 @@ def test_blocking_callers_use_sha_and_fall_back_after_script_flush(proxied, prox
     assert wire.count(b"EVALSHA") == 1 and POST_SCRIPT not in wire
     got = requests.get(url, headers=auth, timeout=10).json()["messages"]
     assert [m["text"] for m in got] == ["one", "two"]
+
+
+def test_a_gap_larger_than_the_catch_up_page_is_a_reset_not_a_hole(proxied, httpd, proxy,
+                                                                    room):
+    # the catch-up reads the newest 100 messages: with 150 missed, the member
+    # is told (history_reset with the newest page), never left with a hole
+    alice = Chat(proxied.port, room, "alice")
+    bob = Chat(httpd.port, room, "bob")
+    post_all(bob, ["before"])
+    assert [m["text"] for m in collect(alice, 1, 5)] == ["before"]
+    assert proxy.hold("subscriber") >= 1
+    texts = [f"held{i}" for i in range(150)]
+    post_all(bob, texts)
+    deadline = time.monotonic() + 2 * T + 10
+    while True:
+        msg = alice.recv(max(0.01, deadline - time.monotonic()))
+        if msg["type"] == "history_reset":
+            break
+        assert msg["type"] in ("error", "user_join", "user_leave", "user_list_update"), msg
+    history = [m["text"] for m in msg["payload"]["history"]]
+    assert history == texts[-100:]
+    assert msg["payload"]["seq"] == msg["payload"]["history"][-1]["seq"]
+    post_all(bob, ["after"])  # live again, nothing of the gap repeated
+    assert [m["text"] for m in collect(alice, 1, 5)] == ["after"]
+    alice.close()
+    bob.close()

@@ -495,6 +495,49 @@ static void room_try_joins(chat_room *room)
 /* After a Redis outage: read back what was published while we were away,
  * then the live messages that came meanwhile (a live one delivered first
  * would make the missed ones look old and drop them). */
+/* The seq of a stored message array's first (i = 0) or last (i = -1) entry. */
+static apr_uint64_t messages_seq(json_object *arr, int i)
+{
+    json_object *seq;
+    size_t n = json_object_array_length(arr);
+
+    if (!n || !json_object_object_get_ex(json_object_array_get_idx(arr, i < 0 ? n - 1 : (size_t)i),
+                                         "seq", &seq)) {
+        return 0;
+    }
+    return (apr_uint64_t)json_object_get_int64(seq);
+}
+
+/* Does the newest page (msgs, oldest first) start after what m has + 1? */
+static int catchup_gap(chat_member *m, const char *msgs)
+{
+    json_object *arr = json_tokener_parse(msgs);
+    int gap =
+        arr && json_object_is_type(arr, json_type_array) && messages_seq(arr, 0) > m->last_seq + 1;
+
+    json_object_put(arr);
+    return gap;
+}
+
+/* history_reset with the newest page: m's view starts again from there. */
+static void catchup_reset(chat_member *m, const char *msgs)
+{
+    json_object *arr = json_tokener_parse(msgs);
+    apr_uint64_t newest = arr ? messages_seq(arr, -1) : 0;
+    apr_pool_t *p;
+
+    json_object_put(arr);
+    apr_pool_create(&p, NULL);
+    chat_member_send(m, "history_reset",
+                     apr_psprintf(p, "{\"epoch\":%s,\"seq\":%" APR_UINT64_T_FMT ",\"history\":%s}",
+                                  chat_json_quote(p, m->epoch), newest, msgs));
+    apr_pool_destroy(p);
+    chat_member_debug(m, "reset", "missed more than one catch-up page");
+    if (newest > m->last_seq) {
+        m->last_seq = newest;
+    }
+}
+
 static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
 {
     chat_member *m = data;
@@ -506,7 +549,12 @@ static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
     }
     else if (m->catching_up) {
         m->catching_up = 0;
-        if (m->s && m->joined && msgs) {
+        if (m->s && m->joined && msgs && reply_int(reply, 1) && catchup_gap(m, msgs)) {
+            /* more was missed than one page holds: say so (the client reloads,
+             * as after a long reconnect) rather than leave a silent hole */
+            catchup_reset(m, msgs);
+        }
+        else if (m->s && m->joined && msgs) {
             chat_fanout_send_messages(m, msgs);
         }
         if (m->s && m->joined && m->room) {
