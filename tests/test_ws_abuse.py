@@ -216,7 +216,8 @@ def test_media_urls_are_this_servers_uploads_or_allowed_prefixes(httpd, room):
         alice.send("chat", type="image", imageUrl=ok, filename="x.png", size=1)
         assert alice.expect("chat")["imageUrl"] == ok
     for bad in ("https://charts.example/other.png", "https://tracker.example/pixel.png",
-                "https://charts.example/img/../x.png"):
+                "https://charts.example/img/../x.png", "https://charts.example/img/%2e%2e/x",
+                "/chat/files/%2E%2e/admin/x", "/chat/files/.\t./x", "/chat/files/a%2fb"):
         alice.send("chat", type="image", imageUrl=bad, filename="x.png", size=1)
         assert alice.expect("error")["code"] == "invalid"
     alice.close()

@@ -545,6 +545,7 @@ static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
 
     (void)rc;
     if (!reply && m->room) {
+        m->catching_up = 0;         /* the retry marks it again */
         m->room->needs_catchup = 1; /* Redis lost again: read back when it returns */
     }
     else if (m->catching_up) {

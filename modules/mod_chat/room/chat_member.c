@@ -65,7 +65,7 @@ chat_member *chat_member_create(request_rec *r, const char *room, const char *us
         apr_cpystrn(m->epoch_hint, epoch ? epoch : "", sizeof(m->epoch_hint));
     }
     m->budget = m->lim.budget_burst;
-    m->budget_at = m->debug_at = apr_time_now();
+    m->budget_at = m->debug_at = m->strikes_at = apr_time_now();
     m->debug_tokens = DEBUG_BURST;
     m->refs = 1;
     return m;
@@ -170,16 +170,18 @@ void chat_member_refuse(chat_member *m, const char *message)
 int chat_member_budget_take(chat_member *m, double cost)
 {
     double rate = m->lim.budget_rate, burst = m->lim.budget_burst;
-    apr_time_t last = m->budget_at, now;
+    apr_time_t now;
 
     if (rate <= 0 || bucket_take(&m->budget, &m->budget_at, rate, burst, cost)) {
         return 1;
     }
-    /* refusals decay at the budget's rate: a client that keeps sending
-     * while out of budget piles them up past the burst and is closed */
+    /* refusals decay at the budget's rate since the last one: a client that
+     * keeps sending while out of budget piles them up past the burst and is
+     * closed, one that was refused now and then is not */
     now = m->budget_at;
-    m->strikes -= (double)(now - last) * rate / APR_USEC_PER_SEC;
+    m->strikes -= (double)(now - m->strikes_at) * rate / APR_USEC_PER_SEC;
     m->strikes = (m->strikes < 0 ? 0 : m->strikes) + 1;
+    m->strikes_at = now;
     if (m->strikes > burst) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      "chat: %s in room %s: ChatMessageBudget (%d per second, burst %d) kept "

@@ -61,8 +61,19 @@ static int url_safe(const chat_member *m, const char *u)
     apr_size_t n;
     int i;
 
+    const char *c;
+
     if (!u || !*u || strlen(u) > URL_MAX_LEN || strstr(u, "..") || strchr(u, '\\')) {
         return 0;
+    }
+    for (c = u; *c; c++) {
+        /* browsers drop tabs and newlines and decode %2e, %2f, %5c: each
+         * could make a way out of the prefix */
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f ||
+            (*c == '%' && (!strncasecmp(c, "%2e", 3) || !strncasecmp(c, "%2f", 3) ||
+                           !strncasecmp(c, "%5c", 3)))) {
+            return 0;
+        }
     }
     n = strlen(m->lim.upload_url);
     if (!strncmp(u, m->lim.upload_url, n) && u[n] == '/' && u[n + 1] && u[n + 1] != '/') {

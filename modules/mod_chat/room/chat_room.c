@@ -16,7 +16,9 @@ static void room_on_message(chat_ws_session *s, int opcode, const char *data, ap
     chat_member *m = s->app_data;
 
     if (opcode != CHAT_WS_OP_TEXT) {
-        chat_member_error(m, "malformed", "messages are JSON text frames");
+        if (chat_member_budget_take(m, 1.0)) { /* a bad message costs what a post does */
+            chat_member_error(m, "malformed", "messages are JSON text frames");
+        }
         return;
     }
     chat_protocol_handle(m, data, len);

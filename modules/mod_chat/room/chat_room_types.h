@@ -94,6 +94,7 @@ struct chat_member {
     double budget;
     double strikes;
     apr_time_t budget_at;
+    apr_time_t strikes_at; /* the last refusal, from which strikes decay */
     apr_time_t refused_at; /* last rate_limited error sent */
     double debug_tokens;   /* debug-log writes (1 per second, burst 10) */
     apr_time_t debug_at;

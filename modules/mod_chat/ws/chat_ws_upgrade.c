@@ -127,7 +127,12 @@ static int run_on_this_thread(request_rec *r, chat_ws_session *s)
         return OK;
     }
     s->c = c;
-    chat_reactor_adopt(reactor, s); /* a new private loop: never refuses */
+    if (chat_reactor_adopt(reactor, s) != APR_SUCCESS) {
+        /* the child began to stop between the loop's creation and now */
+        discard(s);
+        c->aborted = 1;
+        return OK;
+    }
     chat_reactor_run(reactor);
     /* The close handshake is done (or timed out); keep httpd from writing a
      * response after the 101. */
