@@ -302,3 +302,19 @@ def test_well_behaved_library_client(port, tls):
             assert c.close_code == 1000
 
     asyncio.run(asyncio.wait_for(run(), 20))
+
+
+def test_first_frame_in_the_same_write_as_the_upgrade(port, tls):
+    # bytes read past the request (here a whole frame) reach the session on
+    # every path: detached (ws://) and on the request's thread (wss://, where
+    # mod_ssl has already decrypted them, so the socket never wakes for them)
+    from wsclient import _connect, read_head, upgrade_request
+    sock = _connect(port, tls, 5)
+    req, _ = upgrade_request("/chat-echo", f"127.0.0.1:{port}")
+    sock.sendall(req + WS.frame(OP_TEXT, b"early bird"))
+    status, _, rest = read_head(sock)
+    assert status == 101
+    w = WS(sock)
+    w.buf = rest
+    assert w.recv_message() == (OP_TEXT, b"early bird")
+    w.close()

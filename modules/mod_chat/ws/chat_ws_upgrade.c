@@ -119,6 +119,11 @@ static int run_on_this_thread(request_rec *r, chat_ws_session *s)
     apr_status_t rv;
 
     c->keepalive = AP_CONN_CLOSE;
+    /* what the filters already hold (mod_ssl decrypts greedily) would never
+     * wake the socket's poll: the session starts with it */
+    if (!s->pre_len) {
+        take_buffered_input(c, s);
+    }
     if ((rv = chat_transport_init_filters(&s->tr, c)) != APR_SUCCESS ||
         (rv = chat_reactor_create(r->pool, 1, &reactor)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "chat: cannot set up the WebSocket");
