@@ -54,14 +54,7 @@ MODULES = ("mod_chat", "mod_chat_admin")
 # ---------------------------------------------------------------- /proc
 
 def rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return capacity.proc_status(pid, "VmRSS")
 
 
 def cpu_ticks(pid):
