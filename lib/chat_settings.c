@@ -53,3 +53,14 @@ chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc)
 {
     return sc->conn_mode == CHAT_MODE_UNSET ? CHAT_MODE_AUTO : sc->conn_mode;
 }
+
+int chat_settings_handover(const chat_srv_conf *sc)
+{
+    return sc->handover != 0;
+}
+
+apr_interval_time_t chat_settings_handover_wait(const chat_srv_conf *sc)
+{
+    return apr_time_from_sec(sc->handover_wait > 0 ? sc->handover_wait
+                                                   : CHAT_DEFAULT_HANDOVER_WAIT);
+}

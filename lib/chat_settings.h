@@ -31,18 +31,20 @@ typedef enum {
     CHAT_ID_QUERY        /* ?username= trusted as is: demos only */
 } chat_identity_mode;
 
-#define CHAT_DEFAULT_HISTORY_SIZE 1000
-#define CHAT_DEFAULT_MAX_TEXT     4000
-#define CHAT_DEFAULT_RATE         5
-#define CHAT_DEFAULT_BURST        10
-#define CHAT_DEFAULT_PRESENCE_TTL 40
-#define CHAT_DEFAULT_MAX_CONNS    20
-#define CHAT_DEFAULT_DEBUG_LOG    200
-#define CHAT_DEFAULT_UPLOAD_MAX   (10 * 1024 * 1024)
-#define CHAT_DEFAULT_BUDGET_RATE  20 /* cost units per second per connection */
-#define CHAT_DEFAULT_BUDGET_BURST 60
-#define CHAT_DEFAULT_MAX_SIGNAL   (16 * 1024)
-#define CHAT_DEFAULT_ROOM_LINGER  10
+#define CHAT_DEFAULT_HISTORY_SIZE  1000
+#define CHAT_DEFAULT_MAX_TEXT      4000
+#define CHAT_DEFAULT_RATE          5
+#define CHAT_DEFAULT_BURST         10
+#define CHAT_DEFAULT_PRESENCE_TTL  40
+#define CHAT_DEFAULT_MAX_CONNS     20
+#define CHAT_DEFAULT_DEBUG_LOG     200
+#define CHAT_DEFAULT_UPLOAD_MAX    (10 * 1024 * 1024)
+#define CHAT_DEFAULT_BUDGET_RATE   20 /* cost units per second per connection */
+#define CHAT_DEFAULT_BUDGET_BURST  60
+#define CHAT_DEFAULT_MAX_SIGNAL    (16 * 1024)
+#define CHAT_DEFAULT_ROOM_LINGER   10
+#define CHAT_DEFAULT_HANDOVER_WAIT 10 /* seconds a restarting child waits for the next generation  \
+                                       */
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -87,6 +89,8 @@ typedef struct chat_srv_conf {
     int presence_ttl;                /* seconds, -1 = unset */
     int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
     int room_linger;                 /* seconds an empty room stays subscribed, -1 = unset */
+    int handover;                    /* live hand-over of sockets: 1/0, -1 = unset (on) */
+    int handover_wait;               /* seconds, -1 = unset */
     apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
     struct chat_ai_conf *ai;         /* ChatAI* directives, NULL = none */
 } chat_srv_conf;
@@ -161,6 +165,8 @@ void chat_settings_ws_limits(const chat_dir_conf *dc, apr_uint64_t app_max, chat
 void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out);
 apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc);
 chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc);
+int chat_settings_handover(const chat_srv_conf *sc);
+apr_interval_time_t chat_settings_handover_wait(const chat_srv_conf *sc);
 
 /* mod_chat's settings of a server, for mod_chat_admin: the server config,
  * and the server-wide location settings (uploads, history size) that

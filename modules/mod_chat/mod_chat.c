@@ -14,8 +14,10 @@
 #include "chat_config.h"
 #include "chat_echo.h"
 #include "chat_fetch.h"
+#include "chat_handover.h"
 #include "chat_protocol.h"
 #include "chat_reactor.h"
+#include "chat_room.h"
 #include "chat_room_handler.h"
 #include "chat_status.h"
 #include "chat_upload.h"
@@ -40,6 +42,7 @@ static apr_status_t child_reactor_stop(void *data)
 {
     chat_reactor *r = data;
 
+    chat_handover_child_exit(); /* a hand-over in progress ends first */
     chat_reactor_shutdown(r);
     chat_reactor_join(r);
     chat_child_reactor = NULL;
@@ -68,6 +71,10 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     chat_child_reactor = r;
+    if ((rv = chat_handover_child_init(pchild, r, sc)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     "chat: cannot take WebSockets from other children (ChatHandover)");
+    }
     /* A pre-cleanup: the thread must end before pchild's subpools (the
      * reactor's own among them) are destroyed. */
     apr_pool_pre_cleanup_register(pchild, r, child_reactor_stop);
@@ -82,6 +89,11 @@ static void chat_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
     if (mpm_is_threaded()) {
+        /* retiring or restarting: the child's detached sockets go to a live
+         * child (ChatHandover), the rest get 1001 */
+        if (graceful && chat_child_reactor) {
+            chat_handover_begin(chat_child_reactor);
+        }
         chat_reactor_shutdown_all();
     }
     else if (!graceful) {
@@ -105,6 +117,8 @@ static void chat_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(chat_server_conf);
     APR_REGISTER_OPTIONAL_FN(chat_server_dir_conf);
     chat_protocol_set_bot(&chat_ai_room_bot); /* NAME_chat messages go to the AI */
+    chat_handover_app(&chat_room_app);        /* the sessions that can move */
+    chat_handover_app(&chat_echo_app);
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(chat_access_mask_token, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1285,6 +1285,100 @@ START_TEST(test_header_roundtrip)
 }
 END_TEST
 
+/* ---- carrying a half-read stream to another decoder (live hand-over) ------ */
+
+/* Cut a stream at every byte: decoder A reads up to the cut, a fresh B gets
+ * A's unread bytes and the rest. A's callbacks then B's must be the stream's,
+ * fed whole to one decoder. */
+static void carry_at_every_cut(const buf_t *b, const char *what)
+{
+    rec whole, ra, rb;
+    chat_ws_decoder d;
+    size_t cut;
+
+    rec_init(&whole, NULL);
+    chat_ws_decoder_init(&d, MIB, MIB, &cbs, &whole);
+    ck_assert_int_eq(chat_ws_decoder_feed(&d, (const char *)b->p, b->len), 0);
+    chat_ws_decoder_cleanup(&d);
+    for (cut = 0; cut <= b->len; cut++) {
+        chat_ws_decoder a, nb;
+        apr_size_t ulen = 0;
+        char *unread;
+        int i;
+
+        rec_init(&ra, NULL);
+        rec_init(&rb, NULL);
+        chat_ws_decoder_init(&a, MIB, MIB, &cbs, &ra);
+        ck_assert_int_eq(chat_ws_decoder_feed(&a, (const char *)b->p, cut), 0);
+        unread = chat_ws_decoder_unread(&a, &ulen);
+        ck_assert_msg(ulen == 0 || unread, "%s: no bytes at cut %zu", what, cut);
+        chat_ws_decoder_init(&nb, MIB, MIB, &cbs, &rb);
+        ck_assert_int_eq(chat_ws_decoder_feed(&nb, unread ? unread : "", ulen), 0);
+        ck_assert_int_eq(chat_ws_decoder_feed(&nb, (const char *)b->p + cut, b->len - cut), 0);
+        ck_assert_msg(ra.n + rb.n == whole.n, "%s: cut %zu: %d + %d callbacks, whole %d", what, cut,
+                      ra.n, rb.n, whole.n);
+        for (i = 0; i < rb.n; i++) {
+            ra.ev[ra.n + i] = rb.ev[i];
+        }
+        ra.n += rb.n;
+        rb.n = 0;
+        rec_same(&whole, &ra, what);
+        rec_free(&ra);
+        free(unread);
+        chat_ws_decoder_cleanup(&a);
+        chat_ws_decoder_cleanup(&nb);
+    }
+    rec_free(&whole);
+}
+
+START_TEST(test_unread_carries_every_cut)
+{
+    buf_t b = {0};
+    unsigned char big[300];
+    size_t i;
+
+    for (i = 0; i < sizeof(big); i++) {
+        big[i] = (unsigned char)('a' + i % 26);
+    }
+    FRAME(&b, 1, CHAT_WS_OP_TEXT, "hello");
+    FRAME(&b, 0, CHAT_WS_OP_TEXT, "fr\xc3");
+    FRAME(&b, 1, CHAT_WS_OP_PING, "pp");
+    FRAME(&b, 0, CHAT_WS_OP_CONT, "\xa9gm");
+    FRAME(&b, 1, CHAT_WS_OP_CONT, "ent");
+    put_frame(&b, 1, 0, CHAT_WS_OP_BINARY, 1, big, sizeof(big));
+    FRAME(&b, 0, CHAT_WS_OP_BINARY, "");
+    FRAME(&b, 1, CHAT_WS_OP_CONT, "x");
+    FRAME(&b, 1, CHAT_WS_OP_PONG, "");
+    carry_at_every_cut(&b, "mixed stream");
+    buf_free(&b);
+}
+END_TEST
+
+/* The receiving decoder checks the carried bytes against its own limits. */
+START_TEST(test_unread_checked_by_new_limits)
+{
+    buf_t b = {0};
+    chat_ws_decoder a, nb;
+    rec ra, rb;
+    apr_size_t ulen;
+    char *unread;
+
+    FRAME(&b, 0, CHAT_WS_OP_TEXT, "0123456789");
+    rec_init(&ra, NULL);
+    rec_init(&rb, NULL);
+    chat_ws_decoder_init(&a, MIB, MIB, &cbs, &ra);
+    ck_assert_int_eq(chat_ws_decoder_feed(&a, (const char *)b.p, b.len), 0);
+    unread = chat_ws_decoder_unread(&a, &ulen);
+    ck_assert_ptr_nonnull(unread);
+    chat_ws_decoder_init(&nb, MIB, 8, &cbs, &rb);
+    ck_assert_int_eq(chat_ws_decoder_feed(&nb, unread, ulen), CHAT_WS_CLOSE_TOO_BIG);
+    free(unread);
+    chat_ws_decoder_cleanup(&a);
+    chat_ws_decoder_cleanup(&nb);
+    buf_free(&b);
+}
+END_TEST
+
 Suite *suite_ws_frame(void)
 {
     Suite *s = suite_create("ws_frame");
@@ -1324,6 +1418,8 @@ Suite *suite_ws_frame(void)
     tcase_add_test(tc, test_close_code_rule);
     tcase_add_test(tc, test_failure_is_sticky);
     tcase_add_test(tc, test_callback_stops_feeding);
+    tcase_add_test(tc, test_unread_carries_every_cut);
+    tcase_add_test(tc, test_unread_checked_by_new_limits);
     suite_add_tcase(s, tc);
 
     tcase_add_test(te, test_header_encoding);

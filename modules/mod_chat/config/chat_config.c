@@ -89,6 +89,8 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->presence_ttl = -1;
     sc->debug_log_size = -1;
     sc->room_linger = -1;
+    sc->handover = -1;
+    sc->handover_wait = -1;
     return sc;
 }
 
@@ -119,6 +121,8 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->presence_ttl = MERGE(presence_ttl, -1);
     sc->debug_log_size = MERGE(debug_log_size, -1);
     sc->room_linger = MERGE(room_linger, -1);
+    sc->handover = MERGE(handover, -1);
+    sc->handover_wait = MERGE(handover_wait, -1);
     sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
     sc->ai = add->ai ? add->ai : base->ai;
     return sc;
@@ -468,7 +472,23 @@ static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg
     if ((long)cmd->info == 2) {
         return parse_number(cmd, arg, " of seconds", 0, 3600, &sc->room_linger);
     }
+    if ((long)cmd->info == 3) {
+        return parse_number(cmd, arg, " of seconds", 1, 300, &sc->handover_wait);
+    }
     return parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
+}
+
+static const char *set_handover(cmd_parms *cmd, void *dummy, int on)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    sc->handover = on;
+    return NULL;
 }
 
 static const char *set_upload(cmd_parms *cmd, void *dcv, const char *arg)
@@ -633,6 +653,12 @@ const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatDebugLogSize", set_presence_ttl, (void *)1, RSRC_CONF,
                   "Recent events kept per room for the admin API's debug log (default 200; "
                   "0 = off)"),
+    AP_INIT_FLAG("ChatHandover", set_handover, NULL, RSRC_CONF,
+                 "On: a child that retires or restarts gracefully hands its plain-TCP "
+                 "WebSockets to a live child instead of closing them (default On)"),
+    AP_INIT_TAKE1("ChatHandoverWait", set_presence_ttl, (void *)3, RSRC_CONF,
+                  "Seconds a gracefully restarting child waits for a child of the new "
+                  "generation to take its WebSockets (default 10)"),
     AP_INIT_TAKE1("ChatRoomLinger", set_presence_ttl, (void *)2, RSRC_CONF,
                   "Seconds a room without members on a process stays subscribed before it "
                   "unsubscribes (default 10)"),

@@ -16,12 +16,12 @@ static void echo_message(chat_ws_session *s, int opcode, const char *data, apr_s
     }
 }
 
-static const chat_ws_app echo_app = {"echo", NULL, echo_message, NULL, NULL, 0};
+const chat_ws_app chat_echo_app = {"echo", NULL, echo_message, NULL, NULL, 0};
 
 int chat_echo_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, "chat-echo")) {
         return DECLINED;
     }
-    return chat_ws_upgrade(r, &echo_app, NULL);
+    return chat_ws_upgrade(r, &chat_echo_app, NULL);
 }

@@ -107,6 +107,7 @@ static void hub_tick(chat_reactor *r, apr_time_t now, void *data)
 
 static void room_try_joins(chat_room *room);
 static void room_catchup(chat_room *room);
+static void room_remove(chat_member *m);
 static void room_free(chat_room *room);
 
 static void sub_state(chat_redis *rc, int up, void *data)
@@ -126,6 +127,12 @@ static void sub_state(chat_redis *rc, int up, void *data)
         if (!up) {
             room->needs_catchup = 1;
             for (m = room->members; m; m = m->next) {
+                if (m->parked && m->marker[0]) {
+                    /* its marker is lost with the connection: it reads back
+                     * by seq, as everyone here does */
+                    m->marker[0] = '\0';
+                    m->joined = 1;
+                }
                 if (m->joined) {
                     chat_member_error(m, "unavailable",
                                       "chat storage unavailable; reconnecting, messages are "
@@ -597,6 +604,78 @@ static void room_catchup(chat_room *room)
     apr_pool_destroy(p);
 }
 
+/* ---- live hand-over: the cut on a room's channel ------------------------ */
+
+/* A hand-over marker: the leaving and the taking process see it at the same
+ * place among the room's messages, so what came before it is the leaving
+ * process's to deliver and what comes after, the taking one's. */
+#define MARKER_HEAD "{\"t\":\"handover\",\"id\":\""
+
+static chat_hub_cut_fn hub_cut;
+
+void chat_hub_set_cut(chat_hub_cut_fn fn)
+{
+    hub_cut = fn;
+}
+
+static void room_marker(chat_room *room, const char *rest)
+{
+    const char *q = strchr(rest, '"');
+    char id[sizeof(((chat_member *)0)->marker)];
+    chat_member *m, *next;
+
+    if (!q || (apr_size_t)(q - rest) >= sizeof(id)) {
+        return;
+    }
+    memcpy(id, rest, (apr_size_t)(q - rest));
+    id[q - rest] = '\0';
+    for (m = room->members; m; m = next) {
+        next = m->next; /* a cut takes m out of the list */
+        if (!m->marker[0] || strcmp(m->marker, id)) {
+            continue;
+        }
+        m->marker[0] = '\0';
+        if (m->parked) {
+            m->joined = 1; /* taking process: from here on, m's */
+        }
+        else if (hub_cut) {
+            hub_cut(m); /* leaving process: m goes now */
+        }
+    }
+}
+
+int chat_hub_mark(chat_member *m, const char *marker)
+{
+    apr_pool_t *p;
+    const char *argv[3];
+    int rv;
+
+    if (!m->room || !chat_redis_is_up(m->hub->cmd) || !chat_redis_is_up(m->hub->sub) ||
+        m->room->sub_state != CHAT_SUB_ON) {
+        return -1;
+    }
+    apr_pool_create(&p, NULL);
+    argv[0] = "PUBLISH";
+    argv[1] = m->room->channel;
+    argv[2] = apr_pstrcat(p, MARKER_HEAD, marker, "\"}", NULL);
+    rv = chat_redis_command(m->hub->cmd, NULL, NULL, 3, argv, NULL);
+    apr_pool_destroy(p);
+    return rv;
+}
+
+void chat_hub_step_out(chat_member *m)
+{
+    if (m->room) {
+        room_remove(m);
+    }
+    m->joined = 0;
+}
+
+int chat_hub_ready(const chat_member *m)
+{
+    return m->room && m->room->sub_state == CHAT_SUB_ON && chat_redis_is_up(m->hub->cmd);
+}
+
 static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata)
 {
     chat_hub *hub = privdata;
@@ -638,6 +717,10 @@ static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata)
     if (strcmp(kind, "message") || r->element[2]->type != REDIS_REPLY_STRING) {
         return;
     }
+    if (!strncmp(r->element[2]->str, MARKER_HEAD, sizeof(MARKER_HEAD) - 1)) {
+        room_marker(room, r->element[2]->str + sizeof(MARKER_HEAD) - 1);
+        return;
+    }
     if (!strncmp(r->element[2]->str, "{\"t\":\"chat\",\"seq\":", 18)) {
         chat_fanout_chat(room, r->element[2]->str, r->element[2]->len);
     }
@@ -652,10 +735,18 @@ void chat_hub_enter(chat_member *m, chat_ws_session *s)
     chat_room *room;
 
     m->s = s;
-    m->opened_at = apr_time_now();
     m->hub = hub_for(s->reactor, m->sc);
-    apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username, m->hub->node,
-                 s->id);
+    if (m->parked) {
+        /* handed over: its presence entry (the leaving process's name for it)
+         * and its join stay as they were; events flow from its marker on */
+        m->join_sent = 1;
+        m->present = 1;
+    }
+    else {
+        m->opened_at = apr_time_now();
+        apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username,
+                     m->hub->node, s->id);
+    }
     room = room_get(m->hub, m->room_name);
     if (!room) {
         chat_ws_session_close(s, CHAT_WS_CLOSE_INTERNAL, "out of memory");
@@ -687,6 +778,14 @@ void chat_hub_leave(chat_member *m)
     if (m->present) {
         chat_presence_leave(m);
     }
+    room_remove(m);
+}
+
+/* m out of its room's member list (an empty room lingers, see rooms_sweep). */
+static void room_remove(chat_member *m)
+{
+    chat_room *room = m->room;
+
     if (m->prev) {
         m->prev->next = m->next;
     }

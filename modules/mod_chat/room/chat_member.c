@@ -199,3 +199,83 @@ int chat_member_budget_take(chat_member *m, double cost)
     }
     return 0;
 }
+
+/* ---- live hand-over ----------------------------------------------------- */
+
+int chat_member_movable(const chat_member *m)
+{
+    return m->joined && !m->catching_up && m->room && !m->parked;
+}
+
+void chat_member_save(const chat_member *m, chat_wire *w)
+{
+    apr_time_t now = apr_time_now();
+
+    chat_wire_put_str(w, m->username);
+    chat_wire_put_str(w, m->room_name);
+    chat_wire_put_str(w, m->entry);
+    chat_wire_put_str(w, m->epoch);
+    chat_wire_put_u64(w, m->last_seq);
+    chat_wire_put_f64(w, m->budget);
+    chat_wire_put_f64(w, m->strikes);
+    chat_wire_put_i64(w, now - m->budget_at);
+    chat_wire_put_i64(w, now - m->strikes_at);
+    chat_wire_put_i64(w, now - m->refused_at);
+    chat_wire_put_i64(w, now - m->opened_at);
+}
+
+/* a time age ago, in this process; never in the future */
+static apr_time_t member_since(apr_time_t now, apr_int64_t age)
+{
+    return age > 0 && age < now ? now - age : now;
+}
+
+chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, chat_wire_reader *r,
+                              const char *marker)
+{
+    char user[64 * 4 + 1], room[64 + 1]; /* chat_username_valid, chat_room_name_valid */
+    apr_time_t now = apr_time_now();
+    chat_member *m = calloc(1, sizeof(*m));
+
+    if (!m) {
+        return NULL;
+    }
+    chat_wire_get_str(r, user, sizeof(user));
+    chat_wire_get_str(r, room, sizeof(room));
+    chat_wire_get_str(r, m->entry, sizeof(m->entry));
+    chat_wire_get_str(r, m->epoch, sizeof(m->epoch));
+    m->last_seq = chat_wire_get_u64(r);
+    m->budget = chat_wire_get_f64(r);
+    m->strikes = chat_wire_get_f64(r);
+    m->budget_at = member_since(now, chat_wire_get_i64(r));
+    m->strikes_at = member_since(now, chat_wire_get_i64(r));
+    m->refused_at = member_since(now, chat_wire_get_i64(r));
+    m->opened_at = member_since(now, chat_wire_get_i64(r));
+    if (r->failed || !chat_username_valid(user) || !chat_room_name_valid(room) ||
+        strncmp(m->entry, user, strlen(user)) || m->entry[strlen(user)] != '\n' ||
+        !(m->username = strdup(user)) || !(m->room_name = strdup(room))) {
+        free(m->username);
+        free(m);
+        return NULL;
+    }
+    m->sc = sc;
+    chat_settings_room_limits(dc, &m->lim);
+    /* what the old limits left, within the new ones */
+    if (!(m->budget >= 0 && m->budget <= m->lim.budget_burst)) {
+        m->budget = m->lim.budget_burst;
+    }
+    if (!(m->strikes >= 0 && m->strikes <= m->lim.budget_burst + 1)) {
+        m->strikes = 0;
+    }
+    apr_cpystrn(m->marker, marker, sizeof(m->marker));
+    m->parked = 1;
+    m->debug_tokens = DEBUG_BURST;
+    m->debug_at = now;
+    m->refs = 1;
+    return m;
+}
+
+void chat_member_disown(chat_member *m)
+{
+    m->present = 0;
+}

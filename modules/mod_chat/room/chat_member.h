@@ -6,6 +6,7 @@
 #include <httpd.h>
 
 #include "chat_room_types.h"
+#include "chat_wire.h"
 
 /* The handler's part: a member for this request (one reference, the
  * session's), or NULL (no memory). Commands in flight hold one more. */
@@ -22,6 +23,17 @@ void chat_member_refuse(chat_member *m, const char *message);
  * with an `error` rate_limited (at most one a second), and close 1008 once
  * m kept sending while out of budget for more than a burst's worth. */
 int chat_member_budget_take(chat_member *m, double cost);
+/* Live hand-over. movable: joined and not reading back an outage. save
+ * appends who m is and what it may still spend to w; load makes a parked
+ * member of it under the taking process's own settings (sc, dc), waiting
+ * for marker; NULL on a malformed record. disown: m's presence entry is the
+ * other process's (nothing leaves presence when m goes). */
+int chat_member_movable(const chat_member *m);
+void chat_member_save(const chat_member *m, chat_wire *w);
+chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, chat_wire_reader *r,
+                              const char *marker);
+void chat_member_disown(chat_member *m);
+
 /* Record event in the room's debug log (admin API) and at LogLevel chat:debug. */
 void chat_member_debug(chat_member *m, const char *event, const char *detail);
 

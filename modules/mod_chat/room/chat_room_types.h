@@ -98,6 +98,11 @@ struct chat_member {
     apr_time_t refused_at; /* last rate_limited error sent */
     double debug_tokens;   /* debug-log writes (1 per second, burst 10) */
     apr_time_t debug_at;
+
+    /* live hand-over: the marker this member waits for on its room's channel
+     * (leaving process: move at it; taking process: receive from it) */
+    char marker[48];
+    int parked; /* taking process: handed over, live events flow from the marker */
 };
 
 #endif

@@ -42,6 +42,7 @@ struct chat_reactor {
     chat_ws_session *inbox;
     chat_task *tasks_head, *tasks_tail;
     int shutdown_req;
+    int held; /* a hand-over runs: the MPM's stop waits for it */
 
     /* reactor thread only */
     int shutting_down;
@@ -151,6 +152,8 @@ apr_status_t chat_reactor_create(apr_pool_t *parent, int private_loop, chat_reac
     return APR_SUCCESS;
 }
 
+static int reactor_held(chat_reactor *r);
+
 static void wake(chat_reactor *r)
 {
     uint64_t one = 1;
@@ -223,7 +226,9 @@ void chat_reactor_shutdown_all(void)
     }
     apr_thread_mutex_lock(registry_lock);
     for (r = registry; r; r = r->reg_next) {
-        chat_reactor_shutdown(r);
+        if (!reactor_held(r)) { /* a hand-over shuts it down when done */
+            chat_reactor_shutdown(r);
+        }
     }
     apr_thread_mutex_unlock(registry_lock);
 }
@@ -245,10 +250,9 @@ static void reactor_update(chat_ws_session *s)
     }
 }
 
-static void reactor_drop(chat_ws_session *s)
+/* Out of the ready list, the poll set and the session list. */
+static void reactor_unlink(chat_reactor *r, chat_ws_session *s)
 {
-    chat_reactor *r = s->reactor;
-
     if (s->in_ready) {
         chat_ws_session **pp;
         for (pp = &r->ready; *pp; pp = &(*pp)->ready_next) {
@@ -262,7 +266,6 @@ static void reactor_drop(chat_ws_session *s)
     if (s->tr.fd >= 0) {
         epoll_ctl(r->epfd, EPOLL_CTL_DEL, s->tr.fd, NULL);
     }
-    chat_transport_close(&s->tr);
     if (s->prev) {
         s->prev->next = s->next;
     }
@@ -272,11 +275,52 @@ static void reactor_drop(chat_ws_session *s)
     if (s->next) {
         s->next->prev = s->prev;
     }
-    s->prev = NULL;
-    s->next = r->graveyard;
-    r->graveyard = s;
+    s->prev = s->next = NULL;
     r->nsessions--;
     apr_atomic_dec32(&sessions_open);
+}
+
+static void reactor_drop(chat_ws_session *s)
+{
+    chat_reactor *r = s->reactor;
+
+    reactor_unlink(r, s);
+    chat_transport_close(&s->tr);
+    s->next = r->graveyard;
+    r->graveyard = s;
+}
+
+void chat_reactor_each(chat_reactor *r, void (*fn)(chat_ws_session *s, void *arg), void *arg)
+{
+    chat_ws_session *s, *next;
+
+    for (s = r->sessions; s; s = next) {
+        next = s->next;
+        fn(s, arg);
+    }
+}
+
+void chat_reactor_release(chat_reactor *r, chat_ws_session *s)
+{
+    reactor_unlink(r, s);
+    s->poll_events = 0;
+}
+
+void chat_reactor_hold(chat_reactor *r, int on)
+{
+    apr_thread_mutex_lock(r->lock);
+    r->held = on;
+    apr_thread_mutex_unlock(r->lock);
+}
+
+static int reactor_held(chat_reactor *r)
+{
+    int held;
+
+    apr_thread_mutex_lock(r->lock);
+    held = r->held;
+    apr_thread_mutex_unlock(r->lock);
+    return held;
 }
 
 apr_status_t chat_reactor_watch(chat_reactor *r, chat_pollable *p, int fd, unsigned int events,
@@ -550,7 +594,7 @@ void chat_reactor_run(chat_reactor *r)
         if (now >= r->next_tick) {
             chat_ws_session *next;
             r->next_tick = now + apr_time_from_msec(TICK_MS);
-            if (!r->shutting_down && mpm_stopping()) {
+            if (!r->shutting_down && mpm_stopping() && !reactor_held(r)) {
                 chat_reactor_shutdown(r);
             }
             for (s = r->sessions; s; s = next) {

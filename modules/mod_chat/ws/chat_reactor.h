@@ -34,7 +34,8 @@ apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s);
 apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg);
 
 /* Close every session with 1001 and end the loop once they are gone or
- * their close timeout passed (any thread, also from the child_stopping hook). */
+ * their close timeout passed (any thread, also from the child_stopping hook).
+ * shutdown_all leaves a held reactor (a hand-over shuts it down when done). */
 void chat_reactor_shutdown(chat_reactor *r);
 void chat_reactor_shutdown_all(void);
 
@@ -60,6 +61,14 @@ void chat_reactor_set_data(chat_reactor *r, void *data);
 apr_pool_t *chat_reactor_pool(chat_reactor *r);
 int chat_reactor_is_private(chat_reactor *r);
 int chat_reactor_stopping(chat_reactor *r);
+
+/* Live hand-over (handover/), on the reactor's thread: run fn on every
+ * session; take s out of the loop without closing its socket or telling its
+ * app (the caller owns it now). hold: while a hand-over runs, the MPM's stop
+ * does not close the sessions (any thread). */
+void chat_reactor_each(chat_reactor *r, void (*fn)(chat_ws_session *s, void *arg), void *arg);
+void chat_reactor_release(chat_reactor *r, chat_ws_session *s);
+void chat_reactor_hold(chat_reactor *r, int on);
 
 /* Figures for stats and mod_status. */
 apr_uint32_t chat_reactor_session_count(chat_reactor *r);

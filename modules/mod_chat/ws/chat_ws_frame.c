@@ -289,3 +289,63 @@ int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len)
     }
     return 0;
 }
+
+/* Mask src (n bytes at payload offset off) as the client did, into dst. */
+static void mask_copy(char *dst, const char *src, apr_size_t n, const unsigned char *mask,
+                      apr_uint64_t off)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        dst[i] = (char)(src[i] ^ mask[(off + i) & 3]);
+    }
+}
+
+char *chat_ws_decoder_unread(const chat_ws_decoder *d, apr_size_t *len)
+{
+    int data = d->in_payload && !(d->opcode & 0x08);
+    apr_size_t cur = d->in_payload ? (apr_size_t)d->payload_have : 0;
+    /* earlier fragments of the message in progress (the frame being read
+     * starts it when it is a text or binary frame) */
+    int earlier = d->msg_opcode && !(data && d->opcode != CHAT_WS_OP_CONT);
+    apr_size_t prior = d->msg_len - (data ? cur : 0);
+    unsigned char hdr[14];
+    static const unsigned char zero[4] = {0, 0, 0, 0};
+    apr_size_t hlen = 0, total = 0;
+    char *out, *at;
+
+    *len = 0;
+    if (d->failed) {
+        return NULL;
+    }
+    if (earlier) {
+        hlen = chat_ws_frame_header(hdr, 0, d->msg_opcode, prior);
+        hdr[1] |= 0x80; /* a client frame is masked: with zeros, the bytes stay */
+        total += hlen + 4 + prior;
+    }
+    total += d->in_payload ? d->hdr_need + cur : d->hdr_have;
+    if (!total || !(out = malloc(total))) {
+        return NULL;
+    }
+    at = out;
+    if (earlier) {
+        memcpy(at, hdr, hlen);
+        memcpy(at + hlen, zero, 4);
+        if (prior) {
+            memcpy(at + hlen + 4, d->msg, prior);
+        }
+        at += hlen + 4 + prior;
+    }
+    if (!d->in_payload) {
+        memcpy(at, d->hdr, d->hdr_have);
+        at += d->hdr_have;
+    }
+    else {
+        memcpy(at, d->hdr, d->hdr_need);
+        at += d->hdr_need;
+        mask_copy(at, data ? d->msg + prior : d->ctl, cur, d->mask, 0);
+        at += cur;
+    }
+    *len = (apr_size_t)(at - out);
+    return out;
+}

@@ -82,6 +82,13 @@ void chat_ws_decoder_cleanup(chat_ws_decoder *d);
 /* Feed received bytes. Returns 0 when all bytes were consumed, a close code
  * (1002, 1007, 1009) on a protocol violation (d->error says why), or the
  * non-zero value a callback returned. */
+/* What d holds of a message or frame not yet complete, as client bytes
+ * (malloc'd, *len of them; NULL with *len 0 when nothing is held or memory
+ * is short): fed to a fresh decoder they put it where d is, checked again
+ * against that decoder's own limits. A live hand-over carries a half-read
+ * message to another process this way. */
+char *chat_ws_decoder_unread(const chat_ws_decoder *d, apr_size_t *len);
+
 int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len);
 
 /* Writes a server (unmasked) frame header for a payload of len bytes into

@@ -99,6 +99,7 @@ void chat_ws_session_free(chat_ws_session *s)
     queue_clear(s);
     chat_ws_decoder_cleanup(&s->dec);
     free(s->pre);
+    free(s->uri);
     free(s);
 }
 
@@ -130,8 +131,8 @@ static void flush_output(chat_ws_session *s)
     struct iovec iov[WRITE_IOV];
     apr_status_t rv;
 
-    if (s->state == CHAT_WS_DEAD) {
-        return;
+    if (s->state == CHAT_WS_DEAD || s->parked) {
+        return; /* parked: the socket is not ours yet */
     }
     if ((rv = chat_transport_flush(&s->tr)) != APR_SUCCESS) {
         chat_ws_session_abort(s);
@@ -403,9 +404,11 @@ static void feed(chat_ws_session *s, const char *buf, apr_size_t len)
 
 void chat_ws_session_start(chat_ws_session *s)
 {
-    if (s->app->on_open) {
+    if (!s->opened && s->app->on_open) {
+        s->opened = 1;
         s->app->on_open(s);
     }
+    s->opened = 1;
     if (s->pre_len && s->state < CHAT_WS_FLUSHING) {
         feed(s, s->pre, s->pre_len);
     }
@@ -497,4 +500,113 @@ void chat_ws_session_abort(chat_ws_session *s)
      * member the broadcast is iterating over. */
     s->state = CHAT_WS_DEAD;
     s->owner->drop(s);
+}
+
+/* ---- live hand-over ----------------------------------------------------- */
+
+/* The most a record may carry back: a full send queue and a half-read
+ * message with its frame headers. */
+#define CARRY_MAX (64 * 1024 * 1024)
+
+void chat_ws_session_save(const chat_ws_session *s, chat_wire *w)
+{
+    apr_time_t now = apr_time_now();
+    const chat_outq_item *it;
+    apr_size_t unread_len = 0;
+    char *unread = chat_ws_decoder_unread(&s->dec, &unread_len);
+
+    chat_wire_put_f64(w, s->ctl_tokens);
+    chat_wire_put_i64(w, now - s->ctl_at);
+    chat_wire_put_i64(w, now - s->last_rx);
+    chat_wire_put_i64(w, now - s->last_ping);
+    chat_wire_put_u32(w, (apr_uint32_t)(s->q_bytes));
+    for (it = s->q_head; it; it = it->next) {
+        chat_wire_put_bytes(w, it->buf->data + it->off, it->buf->len - it->off);
+    }
+    chat_wire_put_bytes(w, "", 0); /* the end of the queue */
+    chat_wire_put_bytes(w, unread, unread_len);
+    free(unread);
+}
+
+/* age as a time in this process, never in the future */
+static apr_time_t session_since(apr_time_t now, apr_int64_t age)
+{
+    return age > 0 && age < now ? now - age : now;
+}
+
+int chat_ws_session_load(chat_ws_session *s, chat_wire_reader *r, int fd)
+{
+    apr_time_t now = apr_time_now();
+    chat_outq_item *first = NULL, *last = NULL, **tail = &first;
+    apr_size_t n, total = 0;
+    const char *bytes;
+
+    s->ctl_tokens = chat_wire_get_f64(r);
+    if (!(s->ctl_tokens >= 0 && s->ctl_tokens <= s->lim.ctl_burst)) {
+        s->ctl_tokens = s->lim.ctl_burst; /* NaN, or a budget the new limits do not give */
+    }
+    s->ctl_at = session_since(now, chat_wire_get_i64(r));
+    s->last_rx = session_since(now, chat_wire_get_i64(r));
+    s->last_ping = session_since(now, chat_wire_get_i64(r));
+    chat_wire_get_u32(r); /* the queue's size, for the record's reader */
+    while ((bytes = chat_wire_get_bytes(r, CARRY_MAX, &n)) && n > 0) {
+        chat_outbuf *b = malloc(sizeof(*b) + n);
+        chat_outq_item *it = malloc(sizeof(*it));
+        total += n;
+        if (!b || !it || total > CARRY_MAX) {
+            free(b);
+            free(it);
+            r->failed = 1;
+            break;
+        }
+        b->refs = 1; /* raw bytes of frames already encoded: sent as they are */
+        b->len = n;
+        memcpy(b->data, bytes, n);
+        it->buf = b;
+        it->off = 0;
+        it->next = NULL;
+        *tail = last = it;
+        tail = &it->next;
+    }
+    bytes = chat_wire_get_bytes(r, CARRY_MAX, &n);
+    if (r->failed) {
+        while (first) {
+            chat_outq_item *next = first->next;
+            chat_outbuf_release(first->buf);
+            free(first);
+            first = next;
+        }
+        return -1;
+    }
+    /* the unsent bytes go before what queued here while parked */
+    if (first) {
+        last->next = s->q_head;
+        if (!s->q_head) {
+            s->q_tail = last;
+        }
+        s->q_head = first;
+        s->q_bytes += total;
+    }
+    if (n) {
+        char *pre = malloc(n);
+        if (!pre) {
+            return -1;
+        }
+        memcpy(pre, bytes, n);
+        free(s->pre);
+        s->pre = pre;
+        s->pre_len = n;
+    }
+    chat_transport_init_raw(&s->tr, fd);
+    return 0;
+}
+
+void chat_ws_session_open_parked(chat_ws_session *s)
+{
+    s->parked = 1;
+    if (!s->opened && s->app->on_open) {
+        s->opened = 1;
+        s->app->on_open(s);
+    }
+    s->opened = 1;
 }

@@ -9,6 +9,7 @@
 
 #include "chat_config.h"
 #include "chat_transport.h"
+#include "chat_wire.h"
 #include "chat_ws_frame.h"
 
 typedef struct chat_ws_session chat_ws_session;
@@ -114,6 +115,12 @@ struct chat_ws_session {
 
     conn_rec *c; /* filters transport only */
     char remote_ip[48];
+
+    /* live hand-over (handover/) */
+    server_rec *server; /* where the request came: another process finds its */
+    char *uri;          /* own settings for the session there (malloc'd) */
+    int opened;         /* the app's on_open ran (a handed-over session's ran at parking) */
+    int parked;         /* handed over, not yet ours: frames queue, nothing is written */
 };
 
 /* A session over a transport; the caller hands it to a reactor next. */
@@ -133,6 +140,17 @@ void chat_ws_session_close(chat_ws_session *s, int code, const char *reason);
 /* The EPOLL* events the session needs now: input only while it still reads,
  * output while bytes wait. */
 unsigned int chat_ws_session_events(const chat_ws_session *s);
+
+/* Live hand-over to another process (handover/). save appends what changes
+ * while a session runs (timers, budgets, unsent and half-read bytes) to w;
+ * load sets it on a parked session of the receiving process, whose fd then
+ * is the socket: the unsent bytes go before anything queued while parked,
+ * and the half-read ones are fed first when the session starts. */
+void chat_ws_session_save(const chat_ws_session *s, chat_wire *w);
+int chat_ws_session_load(chat_ws_session *s, chat_wire_reader *r, int fd);
+/* On the receiving reactor's thread: a parked session's app opens (enters
+ * its room) before the socket is ours. */
+void chat_ws_session_open_parked(chat_ws_session *s);
 
 /* Reactor entry points. */
 void chat_ws_session_start(chat_ws_session *s);

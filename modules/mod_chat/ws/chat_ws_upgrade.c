@@ -179,6 +179,8 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
         return status;
     }
     apr_cpystrn(s->remote_ip, r->useragent_ip ? r->useragent_ip : "-", sizeof(s->remote_ip));
+    s->server = r->server;
+    s->uri = strdup(r->uri ? r->uri : "/");
     if (chat_ws_handshake_accept(r) != APR_SUCCESS) {
         discard(s);
         return OK;
