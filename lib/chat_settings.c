@@ -1,5 +1,7 @@
 /* Effective values of mod_chat's settings, defaults applied (see
  * chat_settings.h). Pure: both modules and the unit tests link it. */
+#include <apr_network_io.h>
+
 #include "chat_settings.h"
 
 void chat_settings_ws_limits(const chat_dir_conf *dc, apr_uint64_t app_max, chat_ws_limits *out)
@@ -52,4 +54,16 @@ apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc)
 chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc)
 {
     return sc->conn_mode == CHAT_MODE_UNSET ? CHAT_MODE_AUTO : sc->conn_mode;
+}
+
+int chat_settings_proxy_trusted(const chat_srv_conf *sc, apr_sockaddr_t *peer)
+{
+    int i;
+
+    for (i = 0; sc->trusted_proxies && peer && i < sc->trusted_proxies->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(sc->trusted_proxies, i, apr_ipsubnet_t *), peer)) {
+            return 1;
+        }
+    }
+    return 0;
 }
