@@ -10,86 +10,28 @@ Under prefork each socket holds a process (MaxRequestWorkers 150), so the
 same test runs with 20 sockets there and checks the opposite worker count.
 """
 import asyncio
-import pathlib
 import re
 import resource
-import shutil
-import subprocess
 import uuid
 
 import pytest
 
 from chatclient import unique_room
-from harness import (MPM, ROOT, STOCK_MODULES, Httpd, client_tls_context, free_port,
-                     port_open, tls_cert, wait_for)
+from harness import MPM, Httpd, client_tls_context, wait_for
+from haproxy import Haproxy, httpd_snippet
 from wsasync import AsyncWS
 from wsclient import HandshakeRefused, raw_http
 
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 SOCKETS = 1000 if MPM == "event" else 20
 CLIENT_ADDR = "127.0.0.2"  # the browser; haproxy reaches httpd from 127.0.0.1
 FORGED_ADDR = "203.0.113.9"
-# conf/haproxy.cfg asks for maxconn 50000 (about 100,000 descriptors); this
-# machine's hard limit may be lower, and haproxy refuses to start below what
-# its maxconn needs: -n lowers it on the command line, the file stays as shipped
-HAPROXY_MAXCONN = 4000
-
-
-def shipped(name, subs):
-    """conf/NAME with each (old, new) replaced; each old must occur once."""
-    text = (ROOT / "conf" / name).read_text()
-    for old, new in subs:
-        assert text.count(old) == 1, f"conf/{name} no longer holds {old!r} once"
-        text = text.replace(old, new)
-    return text
-
-
-class Haproxy:
-    def __init__(self, backend_port, workdir):
-        self.dir = pathlib.Path(workdir)
-        self.port = free_port()
-        cert, key = tls_cert()
-        pem = self.dir / "haproxy.pem"
-        pem.write_text(cert.read_text() + key.read_text())
-        self.cfg = self.dir / "haproxy.cfg"
-        self.cfg.write_text(shipped("haproxy.cfg", [
-            ("bind :443 ssl crt /etc/haproxy/certs/chat.example.com.pem",
-             f"bind 127.0.0.1:{self.port} ssl crt {pem}"),
-            ("server httpd1 10.0.0.11:80", f"server httpd1 127.0.0.1:{backend_port}"),
-            ("server httpd2 10.0.0.12:80", f"server httpd2 127.0.0.1:{backend_port}"),
-        ]))
-        self.log = self.dir / "haproxy.out"
-        self.proc = None
-
-    def start(self):
-        check = subprocess.run([HAPROXY, "-c", "-n", str(HAPROXY_MAXCONN), "-f", str(self.cfg)],
-                               capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout + check.stderr
-        self.proc = subprocess.Popen(
-            [HAPROXY, "-db", "-n", str(HAPROXY_MAXCONN), "-f", str(self.cfg)],
-            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
-        wait_for(lambda: self.proc.poll() is not None or port_open(self.port), 10,
-                 "haproxy to listen")
-        assert self.proc.poll() is None, self.log.read_text()
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.fixture(scope="module")
 def proxied(redis_server):
     """(httpd, haproxy): httpd with conf/chat-proxy.conf, haproxy with conf/haproxy.cfg."""
     h = Httpd(redis_server, name="tls-proxy")
-    snippet = shipped("chat-proxy.conf", [
-        ("RemoteIPInternalProxy 10.0.0.5", "RemoteIPInternalProxy 127.0.0.1"),
-        ("ChatTrustedProxy 10.0.0.5", "ChatTrustedProxy 127.0.0.1"),
-        ("${APACHE_LOG_DIR}/access.log", f"{h.dir}/logs/proxied.log"),
-    ])
-    h.reconfigure(f"""LoadModule remoteip_module {STOCK_MODULES}/mod_remoteip.so
-{snippet}
+    h.reconfigure(f"""{httpd_snippet(h.dir / "logs" / "proxied.log")}
 <LocationMatch "^/pchat/[^/]+$">
     # one user may hold every socket; no budgets (bulk test)
     SetHandler chat
