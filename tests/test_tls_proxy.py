@@ -42,14 +42,17 @@ def proxied(redis_server):
 </LocationMatch>
 """)
     h.start()
-    hp = Haproxy(h.port, h.dir).start()
-    # haproxy answers 503 until it has a server: wait for a page through it
-    wait_for(lambda: raw_http(hp.port, b"GET /static.txt HTTP/1.1\r\nHost: localhost\r\n"
-                                       b"Connection: close\r\n\r\n", tls=True)[0] == 200,
-             15, "a GET through haproxy")
-    yield h, hp
-    hp.stop()
-    h.close()
+    hp = Haproxy(h.port, h.dir)
+    try:
+        hp.start()
+        # haproxy answers 503 until it has a server: wait for a page through it
+        wait_for(lambda: raw_http(hp.port, b"GET /static.txt HTTP/1.1\r\nHost: localhost\r\n"
+                                           b"Connection: close\r\n\r\n", tls=True)[0] == 200,
+                 15, "a GET through haproxy")
+        yield h, hp
+    finally:
+        hp.stop()
+        h.close()
 
 
 def access_log(h):
