@@ -1,5 +1,7 @@
 /* Effective values of mod_chat's settings, defaults applied (see
  * chat_settings.h). Pure: both modules and the unit tests link it. */
+#include <apr_network_io.h>
+
 #include "chat_settings.h"
 
 void chat_settings_ws_limits(const chat_dir_conf *dc, apr_uint64_t app_max, chat_ws_limits *out)
@@ -63,4 +65,16 @@ apr_interval_time_t chat_settings_handover_wait(const chat_srv_conf *sc)
 {
     return apr_time_from_sec(sc->handover_wait > 0 ? sc->handover_wait
                                                    : CHAT_DEFAULT_HANDOVER_WAIT);
+}
+
+int chat_settings_proxy_trusted(const chat_srv_conf *sc, apr_sockaddr_t *peer)
+{
+    int i;
+
+    for (i = 0; sc->trusted_proxies && peer && i < sc->trusted_proxies->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(sc->trusted_proxies, i, apr_ipsubnet_t *), peer)) {
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -79,20 +79,21 @@ typedef struct chat_srv_conf {
     const char *redis_host; /* NULL = unset */
     int redis_port;
     const char *redis_socket;
-    const char *redis_user;          /* Redis 6 ACL user, NULL = default */
-    const char *redis_password;      /* NULL = no AUTH */
-    int redis_db;                    /* -1 = unset (0) */
-    int redis_timeout;               /* seconds, -1 = unset */
-    int redis_max_pending;           /* commands awaiting replies per connection, -1 = unset */
-    const char *key_prefix;          /* NULL = "chat:" */
-    const char *token_secret;        /* NULL = token identity unusable */
-    int presence_ttl;                /* seconds, -1 = unset */
-    int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
-    int room_linger;                 /* seconds an empty room stays subscribed, -1 = unset */
-    int handover;                    /* live hand-over of sockets: 1/0, -1 = unset (on) */
-    int handover_wait;               /* seconds, -1 = unset */
-    apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
-    struct chat_ai_conf *ai;         /* ChatAI* directives, NULL = none */
+    const char *redis_user;              /* Redis 6 ACL user, NULL = default */
+    const char *redis_password;          /* NULL = no AUTH */
+    int redis_db;                        /* -1 = unset (0) */
+    int redis_timeout;                   /* seconds, -1 = unset */
+    int redis_max_pending;               /* commands awaiting replies per connection, -1 = unset */
+    const char *key_prefix;              /* NULL = "chat:" */
+    const char *token_secret;            /* NULL = token identity unusable */
+    int presence_ttl;                    /* seconds, -1 = unset */
+    int debug_log_size;                  /* events kept per room, -1 = unset, 0 = off */
+    int room_linger;                     /* seconds an empty room stays subscribed, -1 = unset */
+    int handover;                        /* live hand-over of sockets: 1/0, -1 = unset (on) */
+    int handover_wait;                   /* seconds, -1 = unset */
+    apr_array_header_t *ice_servers;     /* chat_ice_server: STUN/TURN for browser calls */
+    apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *: ChatTrustedProxy, NULL = none */
+    struct chat_ai_conf *ai;             /* ChatAI* directives, NULL = none */
 } chat_srv_conf;
 
 /* A STUN or TURN server handed to browsers for WebRTC calls (ChatIceServer). */
@@ -167,6 +168,9 @@ apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc);
 chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc);
 int chat_settings_handover(const chat_srv_conf *sc);
 apr_interval_time_t chat_settings_handover_wait(const chat_srv_conf *sc);
+/* Is peer (the TCP peer, c->client_addr) one of the ChatTrustedProxy
+ * addresses, whose X-Forwarded-Proto may be believed? */
+int chat_settings_proxy_trusted(const chat_srv_conf *sc, apr_sockaddr_t *peer);
 
 /* mod_chat's settings of a server, for mod_chat_admin: the server config,
  * and the server-wide location settings (uploads, history size) that

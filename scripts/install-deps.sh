@@ -10,6 +10,8 @@ PACKAGES=(
   check
   # run
   redis-server openssl ssl-cert fonts-noto-cjk curl
+  # TLS in front of httpd for wss:// at scale (conf/haproxy.cfg, tests/test_tls_proxy.py)
+  haproxy
   # test (Debian's python3, not a pyenv one)
   python3 python3-pytest python3-websockets python3-redis python3-requests python3-pil
   valgrind

@@ -124,6 +124,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->handover = MERGE(handover, -1);
     sc->handover_wait = MERGE(handover_wait, -1);
     sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
+    sc->trusted_proxies = add->trusted_proxies ? add->trusted_proxies : base->trusted_proxies;
     sc->ai = add->ai ? add->ai : base->ai;
     return sc;
 }
@@ -238,6 +239,41 @@ static const char *set_origins(cmd_parms *cmd, void *dcv, const char *arg)
         ap_str_tolower(o);
         APR_ARRAY_PUSH(dc->origins, const char *) = o;
     }
+    return NULL;
+}
+
+/* ChatTrustedProxy ADDR[/BITS]...: the TLS proxies whose X-Forwarded-Proto
+ * is believed; names are refused, since the check is against the TCP peer. */
+static const char *set_trusted_proxy(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    char *ip = apr_pstrdup(cmd->pool, arg), *bits = strchr(ip, '/');
+    apr_ipsubnet_t *net;
+    char msg[120];
+    apr_status_t rv;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (bits) {
+        *bits++ = '\0';
+    }
+    rv = apr_ipsubnet_create(&net, ip, bits, cmd->pool);
+    if (rv != APR_SUCCESS) {
+        if (APR_STATUS_IS_EINVAL(rv)) {
+            apr_cpystrn(msg, "not an IP address or address/prefix-length", sizeof(msg));
+        }
+        else {
+            apr_strerror(rv, msg, sizeof(msg));
+        }
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, arg, msg);
+    }
+    if (!sc->trusted_proxies) {
+        sc->trusted_proxies = apr_array_make(cmd->pool, 2, sizeof(apr_ipsubnet_t *));
+    }
+    APR_ARRAY_PUSH(sc->trusted_proxies, apr_ipsubnet_t *) = net;
     return NULL;
 }
 
@@ -598,6 +634,9 @@ const command_rec chat_cmds[] = {
     AP_INIT_ITERATE("ChatAllowedOrigins", set_origins, NULL, RSRC_CONF | ACCESS_CONF,
                     "Origins allowed to open WebSockets: * or scheme://host[:port] ... "
                     "(default: same origin as the Host header)"),
+    AP_INIT_ITERATE("ChatTrustedProxy", set_trusted_proxy, NULL, RSRC_CONF,
+                    "Addresses (ADDR or ADDR/BITS) of TLS proxies whose X-Forwarded-Proto is "
+                    "believed for the same-origin check (default none)"),
     AP_INIT_TAKE1("ChatConnectionMode", set_conn_mode, NULL, RSRC_CONF,
                   "auto (event MPM: an I/O thread per child holds idle sockets) or thread"),
     AP_INIT_TAKE1("ChatRedis", set_redis, NULL, RSRC_CONF,

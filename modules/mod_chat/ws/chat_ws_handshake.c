@@ -88,9 +88,31 @@ static const char *strip_default_port(apr_pool_t *p, const char *scheme, const c
     return hostport;
 }
 
+/* The scheme the browser used. Behind a TLS proxy the request arrives as
+ * http: a peer listed in ChatTrustedProxy says https in X-Forwarded-Proto.
+ * From anyone else the header is ignored, so a client cannot claim https. */
+static const char *request_scheme(request_rec *r)
+{
+    const chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
+    const char *fwd = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+
+    if (!fwd || !chat_settings_proxy_trusted(sc, r->connection->client_addr)) {
+        return ap_http_scheme(r);
+    }
+    /* one value, as a proxy that sets (not appends) the header sends */
+    if (!strcasecmp(fwd, "https") || !strcasecmp(fwd, "http")) {
+        return !strcasecmp(fwd, "https") ? "https" : "http";
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "chat: X-Forwarded-Proto '%s' from trusted proxy %s is not http or https; "
+                  "ignored",
+                  fwd, r->connection->client_ip);
+    return ap_http_scheme(r);
+}
+
 /* Origin "scheme://host[:port]" against the allow-list or, by default, the
- * scheme, host and port the browser addressed (behind a TLS proxy, give
- * ServerName its https:// scheme or list the origin in ChatAllowedOrigins). */
+ * scheme, host and port the browser addressed (behind a TLS proxy: see
+ * request_scheme, or list the origin in ChatAllowedOrigins). */
 static int origin_allowed(request_rec *r, const chat_dir_conf *dc, const char *origin)
 {
     const char *authority, *scheme;
@@ -114,7 +136,7 @@ static int origin_allowed(request_rec *r, const chat_dir_conf *dc, const char *o
         return 0;
     }
     /* same origin: scheme, host and port (a default port may be left out) */
-    scheme = ap_http_scheme(r);
+    scheme = request_scheme(r);
     if ((apr_size_t)(authority - origin) != strlen(scheme) ||
         strncasecmp(origin, scheme, strlen(scheme))) {
         return 0;
