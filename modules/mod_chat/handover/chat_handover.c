@@ -155,12 +155,8 @@ static char *recv_plain(int fd, int want, apr_size_t *len, apr_time_t deadline)
 
 /* The least loaded live child that answers, connected; -1 when none did
  * before the deadline (a restart waits for the new generation). */
-static int leaver_connect(pid_t *to)
+static int leaver_connect(pid_t *to, apr_time_t until)
 {
-    apr_time_t start = apr_time_now();
-    apr_interval_time_t wait =
-        chat_handover_restarting() ? chat_settings_handover_wait(child_sc) : apr_time_from_sec(1);
-
     for (;;) {
         pid_t pids[MAX_TARGETS];
         int n = chat_handover_candidates(pids, MAX_TARGETS), i, best = -1;
@@ -196,10 +192,12 @@ static int leaver_connect(pid_t *to)
         if (best >= 0) {
             return best;
         }
-        if (apr_time_now() - start >= wait) {
+        /* a child of the new generation, or the one replacing us, starts
+         * soon, unless the whole server is stopping */
+        if (apr_time_now() >= until || !chat_handover_server_open()) {
             return -1;
         }
-        apr_sleep(apr_time_from_msec(100)); /* children of a new generation starting */
+        apr_sleep(apr_time_from_msec(100));
     }
 }
 
@@ -272,15 +270,18 @@ static int leaver_ready(chat_handover_batch *b, const char *buf, apr_size_t len)
 
 /* Hand the reactor's sessions over; returns how many moved, or -1 with
  * *why set when none did. The batch is left to leak when a task timed out. */
-static int leaver_run(chat_reactor *r, pid_t *to, const char **why)
+static int leaver_run(chat_reactor *r, pid_t *to, apr_time_t until, int *waiting, const char **why)
 {
     chat_handover_batch *b = NULL;
     int fd, moved = -1, sent = 0, cut = 0, i;
     char *buf = NULL;
     apr_size_t len;
 
-    (void)r;
-    if ((fd = leaver_connect(to)) < 0) {
+    *waiting = 0;
+    if (!chat_reactor_session_count(r)) {
+        return 0; /* nothing to hand over: no need to wait for a taker */
+    }
+    if ((fd = leaver_connect(to, until)) < 0) {
         *why = "no live child to take them";
         return -1;
     }
@@ -294,6 +295,7 @@ static int leaver_run(chat_reactor *r, pid_t *to, const char **why)
         b = NULL;
         goto out;
     }
+    *waiting = b->waiting;
     if (!b->n) {
         moved = 0;
         goto out;
@@ -359,18 +361,36 @@ static void *APR_THREAD_FUNC leaver_main(apr_thread_t *thd, void *data)
 {
     chat_reactor *r = data;
     apr_time_t start = apr_time_now();
+    apr_time_t until = start + chat_settings_handover_wait(child_sc);
     const char *why = NULL;
+    int moved = 0, rounds = 0, n, waiting;
     pid_t to = 0;
-    int moved = leaver_run(r, &to, &why);
 
-    if (moved >= 0) {
+    /* Rounds: sessions still joining, or adopted since the last snapshot
+     * (upgrades the workers were finishing), go in the next one. */
+    do {
+        n = leaver_run(r, &to, until, &waiting, &why);
+        if (n > 0) {
+            moved += n;
+        }
+        if (waiting && n >= 0) {
+            apr_sleep(apr_time_from_msec(50));
+        }
+    } while (n >= 0 && waiting && ++rounds < 20 && apr_time_now() < until);
+    if (n >= 0 && moved > 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      "chat: handed %d WebSocket(s) to child %ld in %" APR_TIME_T_FMT " ms", moved,
                      (long)to, apr_time_as_msec(apr_time_now() - start));
     }
+    else if (n >= 0) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                     "chat: no WebSockets to hand over");
+    }
     else {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
-                     "chat: WebSockets not handed over (%s): closing them with 1001", why);
+                     "chat: %d WebSocket(s) handed over, the rest not (%s): closing them with "
+                     "1001",
+                     moved, why);
     }
     /* what stayed gets 1001 now */
     chat_reactor_hold(r, 0);
@@ -432,6 +452,8 @@ static int taker_settings(apr_pool_t *p, const char *host, apr_uint32_t port, co
     if (ap_location_walk(r) != OK) {
         return -1;
     }
+    it->server = found;
+    it->uri = r->uri;
     it->sc = ap_get_module_config(found->module_config, &chat_module);
     it->dc = ap_get_module_config(r->per_dir_config, &chat_module);
     chat_settings_ws_limits(it->dc, it->app->max_message, &it->lim);

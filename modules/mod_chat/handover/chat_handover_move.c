@@ -105,6 +105,11 @@ static void snapshot_one(chat_ws_session *s, void *arg)
     chat_wire member;
 
     if (!session_movable(s)) {
+        /* a member whose join is in flight can go in the next round */
+        if (s->state == CHAT_WS_OPEN && app_movable(s->app) && socket_movable(s) &&
+            s->app == &chat_room_app && !((chat_member *)s->app_data)->joined) {
+            b->waiting++;
+        }
         return;
     }
     if (b->n == ctx->cap) {
@@ -399,6 +404,8 @@ void chat_handover_move_park(chat_reactor *r, void *arg)
             continue;
         }
         apr_cpystrn(s->remote_ip, it->remote_ip, sizeof(s->remote_ip));
+        s->server = it->server; /* so that it can move on again */
+        s->uri = strdup(it->uri);
         s->reactor = r;
         s->owner = &parked_owner;
         chat_ws_session_open_parked(s);

@@ -46,6 +46,8 @@ typedef struct chat_handover_item {
     const chat_ws_app *app;
     const chat_srv_conf *sc;
     const chat_dir_conf *dc;
+    server_rec *server;
+    const char *uri;
     chat_ws_limits lim;
     char remote_ip[48];
     const char *member;
@@ -61,6 +63,7 @@ typedef struct chat_handover_batch {
     apr_hash_t *by_sid; /* leaver: session id -> item */
     chat_wire prepare;  /* leaver: the PREPARE record */
     int marked;         /* leaver: items waiting for a marker (under lock) */
+    int waiting;        /* leaver: sessions that may move soon (still joining) */
     int ready;          /* taker: every parked room is subscribed */
     apr_pool_t *pool;
 

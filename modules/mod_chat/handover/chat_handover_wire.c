@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <ap_listen.h>
 #include <ap_mpm.h>
+#include <netinet/in.h>
 #include <scoreboard.h>
 
 #include "chat_handover_wire.h"
@@ -323,4 +325,48 @@ int chat_handover_restarting(void)
 
     return ap_scoreboard_image && ap_mpm_query(AP_MPMQ_GENERATION, &mine) == APR_SUCCESS &&
            ap_scoreboard_image->global->running_generation != mine;
+}
+
+int chat_handover_server_open(void)
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    int fd, rv;
+
+    if (!ap_listeners || !ap_listeners->bind_addr) {
+        return 0;
+    }
+    len = (socklen_t)ap_listeners->bind_addr->salen;
+    if (len > sizeof(sa)) {
+        return 0;
+    }
+    memcpy(&sa, &ap_listeners->bind_addr->sa, len);
+    /* a wildcard listener answers on loopback */
+    if (sa.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+        if (in->sin_addr.s_addr == htonl(INADDR_ANY)) {
+            in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+    }
+    else if (sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+        if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+            in6->sin6_addr = in6addr_loopback;
+        }
+    }
+    if ((fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+        return 0;
+    }
+    rv = connect(fd, (struct sockaddr *)&sa, len);
+    if (rv < 0 && errno == EINPROGRESS) {
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        int err = 0;
+        socklen_t elen = sizeof(err);
+        rv = poll(&pfd, 1, 500) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 &&
+                     err == 0
+                 ? 0
+                 : -1;
+    }
+    close(fd);
+    return rv == 0;
 }

@@ -44,5 +44,8 @@ int chat_handover_recv(int fd, int *type, char **buf, apr_size_t *len, int *fds,
 int chat_handover_candidates(pid_t *out, int max);
 /* Has the parent started a newer generation than this child's? */
 int chat_handover_restarting(void);
+/* Does the server still take connections on its first listener? (On a
+ * graceful stop every process closes its listeners: no child will come.) */
+int chat_handover_server_open(void);
 
 #endif

@@ -132,6 +132,7 @@ static void sub_state(chat_redis *rc, int up, void *data)
                      * by seq, as everyone here does */
                     m->marker[0] = '\0';
                     m->joined = 1;
+                    m->parked = 0;
                 }
                 if (m->joined) {
                     chat_member_error(m, "unavailable",
@@ -637,6 +638,7 @@ static void room_marker(chat_room *room, const char *rest)
         m->marker[0] = '\0';
         if (m->parked) {
             m->joined = 1; /* taking process: from here on, m's */
+            m->parked = 0;
         }
         else if (hub_cut) {
             hub_cut(m); /* leaving process: m goes now */

@@ -412,6 +412,9 @@ void chat_ws_session_start(chat_ws_session *s)
     if (s->pre_len && s->state < CHAT_WS_FLUSHING) {
         feed(s, s->pre, s->pre_len);
     }
+    free(s->pre); /* fed: the decoder holds what it needs */
+    s->pre = NULL;
+    s->pre_len = 0;
     flush_output(s);
 }
 
