@@ -21,13 +21,6 @@
 #include "chat_upload.h"
 #include "chat_ws_upgrade.h"
 
-static int mpm_is_async(void)
-{
-    int async = 0;
-
-    return ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) == APR_SUCCESS && async;
-}
-
 static int mpm_is_threaded(void)
 {
     int threaded = AP_MPMQ_NOT_SUPPORTED;
@@ -48,7 +41,6 @@ static apr_status_t child_reactor_stop(void *data)
 
 static void chat_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    chat_srv_conf *sc = ap_get_module_config(s->module_config, &chat_module);
     chat_reactor *r;
     apr_status_t rv;
 
@@ -58,13 +50,13 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
     }
     chat_fetch_global_init(); /* before any thread of this child uses libcurl */
     chat_ai_room_child_init(pchild, s);
-    if (!mpm_is_async() || chat_settings_conn_mode(sc) != CHAT_MODE_AUTO) {
-        return; /* every WebSocket runs on its request's thread */
+    if (!mpm_is_threaded()) {
+        return; /* prefork: each process runs its one WebSocket itself */
     }
     if ((rv = chat_reactor_create(pchild, 0, &r)) != APR_SUCCESS ||
         (rv = chat_reactor_start_thread(r, pchild)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "chat: cannot start the I/O thread; WebSockets will hold worker threads");
+                     "chat: cannot start the I/O thread; each WebSocket will run its own loop");
         return;
     }
     chat_child_reactor = r;

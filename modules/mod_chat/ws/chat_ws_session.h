@@ -114,6 +114,10 @@ struct chat_ws_session {
 
     conn_rec *c; /* filters transport only */
     char remote_ip[48];
+    /* 1: tr is our end of a socketpair whose other end a request thread
+     * pumps to its connection (chat_ws_bridge.h), not the client's socket:
+     * such a session cannot be passed to another process. */
+    int bridged;
 };
 
 /* A session over a transport; the caller hands it to a reactor next. */
