@@ -63,6 +63,13 @@ struct chat_hub {
     apr_uint64_t posts; /* since last_stats */
 };
 
+/* A message that came before the welcome (chat_member_hold_early). */
+typedef struct chat_early_msg {
+    struct chat_early_msg *next;
+    apr_size_t len;
+    char data[];
+} chat_early_msg;
+
 /* One chat connection (the session's app_data). Made by the handler on the
  * request's thread, then only touched on the session's reactor thread. */
 struct chat_member {
@@ -98,6 +105,12 @@ struct chat_member {
     apr_time_t refused_at; /* last rate_limited error sent */
     double debug_tokens;   /* debug-log writes (1 per second, burst 10) */
     apr_time_t debug_at;
+
+    /* messages sent before the welcome, handled by early_fn after it */
+    chat_early_msg *early_head, *early_tail;
+    int early_count;
+    apr_size_t early_bytes;
+    void (*early_fn)(struct chat_member *m, const char *data, apr_size_t len);
 };
 
 #endif
