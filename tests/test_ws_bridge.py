@@ -109,6 +109,24 @@ def test_thread_mode_plain_sockets_are_bridged(one_child, redis_server):
     b.close()
 
 
+@pytest.mark.parametrize("one_child", [("event", ""), ("worker", "")], indirect=True,
+                         ids=["event", "worker"])
+def test_graceful_restart_closes_bridged_sockets_with_1001(one_child):
+    # the shared reactor closes its sessions with 1001; each bridge forwards
+    # the close frame, waits for the client's answer to reach the session,
+    # then ends its request
+    socks = [WS.connect(one_child.tls_port, tls=True) for _ in range(3)]
+    for s in socks:
+        s.send_text("up")
+        assert s.recv_message() == (OP_TEXT, b"up")
+    one_child.graceful()
+    assert [s.expect_close(timeout=15)[0] for s in socks] == [1001] * 3
+    w = WS.connect(one_child.tls_port, tls=True)
+    w.send_text("new generation")
+    assert w.recv_message() == (OP_TEXT, b"new generation")
+    w.close()
+
+
 def test_bridge_carries_large_messages_both_ways(httpd, tls):
     # more than the bridge's 64 KiB buffers and the socketpair's in one
     # message, both ways, on the suite's own server (CHAT_MPM)
