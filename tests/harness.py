@@ -36,6 +36,13 @@ ThreadLimit 64
 ThreadsPerChild 25
 MaxRequestWorkers 150
 MaxConnectionsPerChild 0""",
+    "worker": """StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0""",
     "prefork": """StartServers 5
 MinSpareServers 5
 MaxSpareServers 10

@@ -304,17 +304,41 @@ def test_well_behaved_library_client(port, tls):
     asyncio.run(asyncio.wait_for(run(), 20))
 
 
-def test_first_frame_in_the_same_write_as_the_upgrade(port, tls):
+@pytest.mark.parametrize("endpoint", ["echo", "room"])
+def test_first_frame_in_the_same_write_as_the_upgrade(port, tls, endpoint, redis_server):
     # bytes read past the request (here a whole frame) reach the session on
-    # every path: detached (ws://) and on the request's thread (wss://, where
-    # mod_ssl has already decrypted them, so the socket never wakes for them)
+    # every path: detached (ws://), bridged from the request's thread (wss://
+    # under event, where mod_ssl has already decrypted them, so the socket
+    # never wakes for them) and on the request's thread (prefork). In a room
+    # the frame comes before the join is done: it waits for the welcome and
+    # is posted then.
+    import json
+
+    from chatclient import unique_room
     from wsclient import _connect, read_head, upgrade_request
+    if endpoint == "echo":
+        path, text = "/chat-echo", b"early bird"
+    else:
+        room = unique_room()
+        redis_server.client().sadd(f"chat:room:{room}:members", "alice")
+        path = f"/chat/{room}?username=alice"
+        text = json.dumps({"type": "chat", "payload": {"type": "text", "text": "early bird"}})
     sock = _connect(port, tls, 5)
-    req, _ = upgrade_request("/chat-echo", f"127.0.0.1:{port}")
-    sock.sendall(req + WS.frame(OP_TEXT, b"early bird"))
+    req, _ = upgrade_request(path, f"127.0.0.1:{port}")
+    sock.sendall(req + WS.frame(OP_TEXT, text))
     status, _, rest = read_head(sock)
     assert status == 101
     w = WS(sock)
     w.buf = rest
-    assert w.recv_message() == (OP_TEXT, b"early bird")
+    if endpoint == "echo":
+        assert w.recv_message() == (OP_TEXT, b"early bird")
+    else:
+        welcome = w.recv_json()
+        assert welcome["type"] == "welcome" and welcome["payload"]["seq"] == 0, welcome
+        msg = w.recv_json()
+        while msg["type"] in ("user_join", "user_list_update"):
+            msg = w.recv_json()
+        assert msg["type"] == "chat", msg
+        p = msg["payload"]
+        assert (p["username"], p["text"], p["seq"]) == ("alice", "early bird", 1), p
     w.close()

@@ -51,7 +51,6 @@ static apr_status_t child_reactor_stop(void *data)
 
 static void chat_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    chat_srv_conf *sc = ap_get_module_config(s->module_config, &chat_module);
     chat_reactor *r;
     apr_status_t rv;
 
@@ -61,17 +60,20 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
     }
     chat_fetch_global_init(); /* before any thread of this child uses libcurl */
     chat_ai_room_child_init(pchild, s);
-    if (!mpm_is_async() || chat_settings_conn_mode(sc) != CHAT_MODE_AUTO) {
-        return; /* every WebSocket runs on its request's thread */
+    if (!mpm_is_threaded()) {
+        return; /* prefork: each process runs its one WebSocket itself */
     }
     if ((rv = chat_reactor_create(pchild, 0, &r)) != APR_SUCCESS ||
         (rv = chat_reactor_start_thread(r, pchild)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "chat: cannot start the I/O thread; WebSockets will hold worker threads");
+                     "chat: cannot start the I/O thread; each WebSocket will run its own loop");
         return;
     }
     chat_child_reactor = r;
-    if ((rv = chat_handover_child_init(pchild, r, sc)) != APR_SUCCESS) {
+    /* detached sockets (event MPM) can move between children */
+    if (mpm_is_async() &&
+        (rv = chat_handover_child_init(
+             pchild, r, ap_get_module_config(s->module_config, &chat_module))) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                      "chat: cannot take WebSockets from other children (ChatHandover)");
     }
@@ -80,8 +82,9 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, r, child_reactor_stop);
 }
 
-/* Graceful restart or stop of this child: every WebSocket gets 1001 so its
- * client reconnects to the next generation. prefork calls this from its
+/* Graceful restart or stop of this child: its detached sockets go to a live
+ * child (handover/); every other WebSocket gets 1001 so its client
+ * reconnects to the next generation. prefork calls this from its
  * SIGTERM handler and exits right after, so no lock may be taken there: a
  * graceful prefork child sees the MPM state on its next tick instead, and a
  * stopping one closes its session only if the signal caught the loop idle. */

@@ -432,6 +432,7 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
                           m->has_since
                               ? apr_psprintf(p, "since %" APR_UINT64_T_FMT " (%s)", m->since, mode)
                               : NULL);
+        chat_member_replay_early(m); /* what it sent before the welcome */
     }
     apr_pool_destroy(p);
     chat_member_release(m);

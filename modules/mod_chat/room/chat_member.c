@@ -82,6 +82,11 @@ void chat_member_release(chat_member *m)
     if (--m->refs > 0) {
         return;
     }
+    while (m->early_head) {
+        chat_early_msg *e = m->early_head;
+        m->early_head = e->next;
+        free(e);
+    }
     free(m->username);
     free(m->room_name);
     free(m);
@@ -278,4 +283,51 @@ chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, 
 void chat_member_disown(chat_member *m)
 {
     m->present = 0;
+}
+
+/* A client may send before its welcome (its first frame with the upgrade
+ * request); a few messages wait for the join, more are refused. */
+#define EARLY_MAX_COUNT 8
+#define EARLY_MAX_BYTES (64 * 1024)
+
+int chat_member_hold_early(chat_member *m, const char *data, apr_size_t len,
+                           void (*fn)(chat_member *m, const char *data, apr_size_t len))
+{
+    chat_early_msg *e;
+
+    if (m->early_count >= EARLY_MAX_COUNT || m->early_bytes + len > EARLY_MAX_BYTES ||
+        !(e = malloc(sizeof(*e) + len))) {
+        return 0;
+    }
+    e->next = NULL;
+    e->len = len;
+    memcpy(e->data, data, len);
+    if (m->early_tail) {
+        m->early_tail->next = e;
+    }
+    else {
+        m->early_head = e;
+    }
+    m->early_tail = e;
+    m->early_count++;
+    m->early_bytes += len;
+    m->early_fn = fn;
+    return 1;
+}
+
+void chat_member_replay_early(chat_member *m)
+{
+    chat_early_msg *e;
+
+    /* a message may close the session (its budget): the rest is dropped then */
+    while ((e = m->early_head) != NULL && m->s && m->s->state == CHAT_WS_OPEN) {
+        m->early_head = e->next;
+        if (!m->early_head) {
+            m->early_tail = NULL;
+        }
+        m->early_count--;
+        m->early_bytes -= e->len;
+        m->early_fn(m, e->data, e->len);
+        free(e);
+    }
 }

@@ -34,6 +34,13 @@ chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, 
                               const char *marker);
 void chat_member_disown(chat_member *m);
 
+/* Keep a message m sent before its welcome (one sent with the upgrade
+ * request, say), to be given to fn once it is welcomed: 1, or 0 when m
+ * already holds as many as it may. */
+int chat_member_hold_early(chat_member *m, const char *data, apr_size_t len,
+                           void (*fn)(chat_member *m, const char *data, apr_size_t len));
+/* m was welcomed: hand it what it sent before, in order. */
+void chat_member_replay_early(chat_member *m);
 /* Record event in the room's debug log (admin API) and at LogLevel chat:debug. */
 void chat_member_debug(chat_member *m, const char *event, const char *detail);
 

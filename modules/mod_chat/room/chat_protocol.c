@@ -400,6 +400,9 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
     apr_pool_t *p;
 
     if (!m->joined) {
+        if (chat_member_hold_early(m, data, len, chat_protocol_handle)) {
+            return; /* handled after the welcome */
+        }
         if (chat_member_budget_take(m, COST_BAD)) {
             chat_member_error(m, "not_joined", "wait for the welcome message before sending");
         }

@@ -5,7 +5,7 @@
 
 #include "chat_room_types.h"
 
-/* One text frame from m. */
+/* One text frame from m (held until m is welcomed if it is not yet). */
 void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len);
 
 /* Who answers NAME_chat messages: set once at startup by the layer above

@@ -63,6 +63,13 @@ struct chat_hub {
     apr_uint64_t posts; /* since last_stats */
 };
 
+/* A message that came before the welcome (chat_member_hold_early). */
+typedef struct chat_early_msg {
+    struct chat_early_msg *next;
+    apr_size_t len;
+    char data[];
+} chat_early_msg;
+
 /* One chat connection (the session's app_data). Made by the handler on the
  * request's thread, then only touched on the session's reactor thread. */
 struct chat_member {
@@ -103,6 +110,12 @@ struct chat_member {
      * (leaving process: move at it; taking process: receive from it) */
     char marker[48];
     int parked; /* taking process: handed over, live events flow from the marker */
+
+    /* messages sent before the welcome, handled by early_fn after it */
+    chat_early_msg *early_head, *early_tail;
+    int early_count;
+    apr_size_t early_bytes;
+    void (*early_fn)(struct chat_member *m, const char *data, apr_size_t len);
 };
 
 #endif

@@ -121,6 +121,10 @@ struct chat_ws_session {
     char *uri;          /* own settings for the session there (malloc'd) */
     int opened;         /* the app's on_open ran (a handed-over session's ran at parking) */
     int parked;         /* handed over, not yet ours: frames queue, nothing is written */
+    /* 1: tr is our end of a socketpair whose other end a request thread
+     * pumps to its connection (chat_ws_bridge.h), not the client's socket:
+     * such a session cannot be passed to another process. */
+    int bridged;
 };
 
 /* A session over a transport; the caller hands it to a reactor next. */

@@ -12,14 +12,25 @@
 #include <http_log.h>
 #include <http_request.h>
 #include <util_filter.h>
+#include <ap_mpm.h>
 
 #include "chat_reactor.h"
+#include "chat_ws_bridge.h"
 #include "chat_ws_handshake.h"
 #include "chat_ws_upgrade.h"
 
 APLOG_USE_MODULE(chat);
 
 chat_reactor *chat_child_reactor;
+
+/* Detached sockets are the event MPM's (its parent and limits are built for
+ * connections no worker holds); other threaded MPMs bridge. */
+static int mpm_is_async(void)
+{
+    int async = 0;
+
+    return ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) == APR_SUCCESS && async;
+}
 
 /* Connection filters that only observe bytes: a connection carrying nothing
  * else can be read and written on its socket directly. */
@@ -110,6 +121,27 @@ static int detach_to_reactor(request_rec *r, chat_ws_session *s)
     return 1;
 }
 
+/* Thread mode with a shared reactor (threaded MPMs): this thread keeps the
+ * connection and pumps its bytes to the session on the shared reactor, so
+ * the session shares the process's hub. 0 when the reactor refused it. */
+static int bridge_to_reactor(request_rec *r, chat_ws_session *s)
+{
+    conn_rec *c = r->connection;
+
+    c->keepalive = AP_CONN_CLOSE;
+    /* what the filters already hold (mod_ssl decrypts greedily) would never
+     * wake the socket's poll: the session starts with it */
+    if (!s->pre_len) {
+        take_buffered_input(c, s);
+    }
+    if (chat_ws_bridge_run(c, s, chat_child_reactor) != APR_SUCCESS) {
+        return 0;
+    }
+    /* keep httpd from writing a response after the 101 */
+    c->aborted = 1;
+    return 1;
+}
+
 static void discard(chat_ws_session *s);
 
 static int run_on_this_thread(request_rec *r, chat_ws_session *s)
@@ -185,10 +217,17 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
         discard(s);
         return OK;
     }
-    if (chat_child_reactor && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
+    if (!chat_child_reactor) {
+        return run_on_this_thread(r, s); /* prefork: one socket per process */
+    }
+    if (mpm_is_async() && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
         filters_transparent(r->connection->input_filters) &&
         filters_transparent(r->connection->output_filters) && detach_to_reactor(r, s)) {
         return OK;
     }
+    if (bridge_to_reactor(r, s)) {
+        return OK;
+    }
+    /* the child is stopping: this thread says 1001 itself */
     return run_on_this_thread(r, s);
 }
