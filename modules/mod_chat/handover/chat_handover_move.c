@@ -75,8 +75,8 @@ static int socket_movable(const chat_ws_session *s)
 
 static int session_movable(const chat_ws_session *s)
 {
-    if (s->state != CHAT_WS_OPEN || s->parked || !s->opened || s->pre_len || !s->server ||
-        !s->uri || !app_movable(s->app) || !socket_movable(s)) {
+    if (s->state != CHAT_WS_OPEN || s->parked || s->bridged || !s->opened || s->pre_len ||
+        !s->server || !s->uri || !app_movable(s->app) || !socket_movable(s)) {
         return 0;
     }
     return s->app != &chat_room_app || chat_member_movable(s->app_data);
