@@ -43,6 +43,11 @@ typedef enum {
 #define CHAT_DEFAULT_BUDGET_BURST 60
 #define CHAT_DEFAULT_MAX_SIGNAL   (16 * 1024)
 #define CHAT_DEFAULT_ROOM_LINGER  10
+/* Thread-mode sockets (TLS, prefork, worker, ChatConnectionMode thread) may
+ * take this percentage of MaxRequestWorkers; the rest stays for requests. */
+#define CHAT_DEFAULT_THREAD_SHARE       50
+#define CHAT_DEFAULT_THREAD_RETRY_AFTER 10 /* seconds, the 503's Retry-After */
+#define CHAT_DEFAULT_RECONNECT_SPREAD   10 /* seconds: 1001's retry_ms is in [0, this] */
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -87,6 +92,10 @@ typedef struct chat_srv_conf {
     int presence_ttl;                /* seconds, -1 = unset */
     int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
     int room_linger;                 /* seconds an empty room stays subscribed, -1 = unset */
+    int thread_sockets;              /* ChatThreadSockets cap, -1 = auto (from the share) */
+    int thread_share;                /* ChatThreadSocketsShare percent, -1 = unset */
+    int thread_retry_after;          /* ChatThreadSocketsRetryAfter seconds, -1 = unset */
+    int reconnect_spread;            /* ChatReconnectSpread seconds, -1 = unset */
     apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
     struct chat_ai_conf *ai;         /* ChatAI* directives, NULL = none */
 } chat_srv_conf;
@@ -167,5 +176,8 @@ chat_conn_mode chat_settings_conn_mode(const chat_srv_conf *sc);
  * scheduled jobs post with. */
 APR_DECLARE_OPTIONAL_FN(const chat_srv_conf *, chat_server_conf, (server_rec * s));
 APR_DECLARE_OPTIONAL_FN(const chat_dir_conf *, chat_server_dir_conf, (server_rec * s));
+/* Thread-mode WebSockets open in the whole server (all children) and their
+ * cap (ChatThreadSockets); 0 when the count is not kept (no shared memory). */
+APR_DECLARE_OPTIONAL_FN(int, chat_thread_sockets, (apr_uint32_t * open, apr_uint32_t *cap));
 
 #endif
