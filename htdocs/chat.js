@@ -256,8 +256,8 @@
     ws.onopen = function () { opened = true; };
     ws.onclose = function (e) {
       // a stopping or restarting server says when to come back (1001 with
-      // retry_ms, random per socket): all pages must not return at once
-      var hint = e.code === 1001 && /(?:^|;\s*)retry_ms=(\d+)/.exec(e.reason || '');
+      // retry-after-ms, random per socket): all pages must not return at once
+      var hint = e.code === 1001 && /(?:^|;\s*)retry-after-ms=(\d+)/.exec(e.reason || '');
       document.body.dataset.closedAt = Date.now();
       document.body.dataset.attemptAt = '';
       if (hint) {

@@ -47,7 +47,7 @@ typedef enum {
  * take this percentage of MaxRequestWorkers; the rest stays for requests. */
 #define CHAT_DEFAULT_THREAD_SHARE       50
 #define CHAT_DEFAULT_THREAD_RETRY_AFTER 10 /* seconds, the 503's Retry-After */
-#define CHAT_DEFAULT_RECONNECT_SPREAD   10 /* seconds: 1001's retry_ms is in [0, this] */
+#define CHAT_DEFAULT_RECONNECT_SPREAD   10 /* seconds: 1001's retry-after-ms is in [0, this] */
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;

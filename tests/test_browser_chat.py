@@ -92,7 +92,7 @@ def test_ai_buttons_without_ai(httpd, redis_server):
 
 def test_restart_spreads_reconnects_by_the_servers_hints(redis_server):
     """Six pages on one room; a graceful restart sends each 1001 with its own
-    retry_ms (ChatReconnectSpread 4): each page says it is waiting and comes
+    retry-after-ms (ChatReconnectSpread 4): each page says it is waiting and comes
     back no sooner than its hint, in the hints' order."""
     room = unique_room()
     users = [f"p{i}" for i in range(6)]

@@ -132,7 +132,7 @@ def _collect_closes(socks, timeout=15, reasons=None):
 # Every 1001 a stopping or restarting server sends tells the client when to
 # come back: a delay in [0, ChatReconnectSpread] (default 10 s), different
 # per socket, so that a thousand clients do not reconnect in the same second.
-HINT = re.compile(r"^server shutting down; retry_ms=(\d+)$")
+HINT = re.compile(r"^server shutting down; retry-after-ms=(\d+)$")
 
 
 def _hints(codes, reasons):

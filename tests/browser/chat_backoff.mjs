@@ -2,7 +2,7 @@
 //   node chat_backoff.mjs restart PORT ROOM N
 //     N pages on one room; prints "RESTART", the driver gracefully restarts
 //     httpd and answers a line on stdin. Every page got 1001 with its own
-//     retry_ms, says it is waiting, and tries again no sooner than its hint:
+//     retry-after-ms, says it is waiting, and tries again no sooner than its hint:
 //     the reconnects follow the hints' order, not all at once.
 //   node chat_backoff.mjs full PORT ROOM
 //     the server takes one thread-mode socket (ChatThreadSockets 1): a second

@@ -685,7 +685,7 @@ const command_rec chat_cmds[] = {
                   "(default 10)"),
     AP_INIT_TAKE1("ChatReconnectSpread", set_capacity, (void *)3, RSRC_CONF,
                   "Seconds over which clients are told to spread their reconnects when the "
-                  "server stops or restarts: the 1001 reason carries retry_ms in [0, this] "
+                  "server stops or restarts: the 1001 reason carries retry-after-ms in [0, this] "
                   "(default 10)"),
     AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, (void *)0, RSRC_CONF,
                   "Seconds before the presence of a crashed server expires (default 45)"),

@@ -94,7 +94,7 @@ void chat_reactor_set_reconnect_spread(int seconds)
  * stdio: prefork's SIGTERM handler runs this. */
 static void close_going_away(chat_ws_session *s)
 {
-    static const char prefix[] = "server shutting down; retry_ms=";
+    static const char prefix[] = "server shutting down; retry-after-ms=";
     char reason[sizeof(prefix) + 12], digits[12];
     apr_uint64_t x = reconnect_seed + s->id * APR_UINT64_C(0x9E3779B97F4A7C15);
     apr_uint32_t ms;

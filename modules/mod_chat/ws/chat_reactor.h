@@ -18,7 +18,7 @@ typedef int (*chat_reactor_linger_fn)(void *data);
 apr_status_t chat_reactor_child_init(apr_pool_t *pchild);
 
 /* ChatReconnectSpread (seconds), from child_init: every 1001 a stopping
- * server sends says "server shutting down; retry_ms=N", N random in
+ * server sends says "server shutting down; retry-after-ms=N", N random in
  * [0, spread * 1000], the client's delay before it reconnects. */
 void chat_reactor_set_reconnect_spread(int seconds);
 
