@@ -16,7 +16,8 @@
           callFailed: 'The call failed.', noAnswer: 'No answer.', callDeclined: 'The call was declined.',
           callBusy: 'The other side is in another call.', callEnded: 'The call ended.',
           noCalls: 'This browser cannot make calls.', signIn: 'Please sign in to chat.',
-          unreachable: 'The chat server cannot be reached; retrying…', askAI: 'Ask AI' },
+          unreachable: 'The chat server cannot be reached; retrying…', askAI: 'Ask AI',
+          restartWait: 'server restarting; reconnecting in {n} s', serverFull: 'server full, retrying in {n} s' },
     zh: { online: '在线', send: '发送', message: '消息', connecting: '连接中…',
           reconnecting: '重新连接中…', notAllowed: '无权访问', joined: ' 加入了', left: ' 离开了',
           del: '删除', explain: '解释', describe: '描述', older: '更早的消息…', today: '今天',
@@ -26,7 +27,8 @@
           call_ringing: '来电', call_connecting: '连接中…', call_connected: '通话中',
           callFailed: '通话失败。', noAnswer: '无人接听。', callDeclined: '对方拒绝了通话。',
           callBusy: '对方正在通话中。', callEnded: '通话已结束。', noCalls: '此浏览器不支持通话。',
-          signIn: '请先登录再聊天。', unreachable: '无法连接聊天服务器，正在重试…', askAI: '问 AI' }
+          signIn: '请先登录再聊天。', unreachable: '无法连接聊天服务器，正在重试…', askAI: '问 AI',
+          restartWait: '服务器正在重启；{n} 秒后重新连接', serverFull: '服务器已满，{n} 秒后重试' }
   };
   var lang = localStorage.getItem('chatLang') || ((navigator.language || 'en').indexOf('zh') === 0 ? 'zh' : 'en');
   var t = function (k) { return (T[lang] || T.en)[k] || T.en[k] || k; };
@@ -206,6 +208,8 @@
   }
 
   function connect() {
+    // the first attempt since the last close (tests read it beside closedAt)
+    if (!document.body.dataset.attemptAt) document.body.dataset.attemptAt = Date.now();
     var q = '?' + ident() + (since ? '&since=' + since + '&epoch=' + encodeURIComponent(epoch) : '');
     state.textContent = since ? t('reconnecting') : t('connecting');
     state.className = 'state connecting';
@@ -250,13 +254,51 @@
     };
     var opened = false;
     ws.onopen = function () { opened = true; };
-    ws.onclose = function () {
-      state.textContent = t('reconnecting'); state.className = 'state connecting';
-      // refused before the upgrade (server down, or identity refused): say so
-      if (!opened && delay >= 4000) banner(t('unreachable'));
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 15000);
+    ws.onclose = function (e) {
+      // a stopping or restarting server says when to come back (1001 with
+      // retry-after-ms, random per socket): all pages must not return at once
+      var hint = e.code === 1001 && /(?:^|;\s*)retry-after-ms=(\d+)/.exec(e.reason || '');
+      document.body.dataset.closedAt = Date.now();
+      document.body.dataset.attemptAt = '';
+      if (hint) {
+        delay = 500;
+        document.body.dataset.retryMs = hint[1];
+        return waitThen(+hint[1], 'restartWait', false);
+      }
+      if (opened) return backoff(opened);
+      // a browser cannot see why an upgrade failed: ask whether the server is full
+      fetch(prefix + '/' + room + '?capacity', { cache: 'no-store' }).then(function (r) {
+        var after = parseInt(r.headers.get('Retry-After'), 10);
+        if (r.status !== 503 || !(after > 0)) return backoff(false);
+        // Retry-After plus up to a quarter more, so refused pages spread out
+        var wait = after * 1000 + Math.floor(Math.random() * after * 250);
+        document.body.dataset.fullRetryMs = wait;
+        waitThen(wait, 'serverFull', true);
+      }, function () { backoff(false); });
     };
+  }
+
+  function backoff(opened) {
+    state.textContent = t('reconnecting'); state.className = 'state connecting';
+    // refused before the upgrade (server down, or identity refused): say so
+    if (!opened && delay >= 4000) banner(t('unreachable'));
+    setTimeout(connect, delay);
+    delay = Math.min(delay * 2, 15000);
+  }
+
+  // Wait ms, counting down in the UI (the state, and the banner when the
+  // server is full), then connect.
+  function waitThen(ms, what, loud) {
+    var until = performance.now() + ms;
+    function tick() {
+      var left = until - performance.now();
+      if (left <= 0) { if (loud) banner(''); return connect(); }
+      var text = t(what).replace('{n}', Math.ceil(left / 1000));
+      state.textContent = text; state.className = 'state connecting waiting';
+      if (loud) banner(text);
+      setTimeout(tick, Math.min(left, 1000));
+    }
+    tick();
   }
 
   var loadingOlder = false;

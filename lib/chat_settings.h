@@ -31,20 +31,24 @@ typedef enum {
     CHAT_ID_QUERY        /* ?username= trusted as is: demos only */
 } chat_identity_mode;
 
-#define CHAT_DEFAULT_HISTORY_SIZE  1000
-#define CHAT_DEFAULT_MAX_TEXT      4000
-#define CHAT_DEFAULT_RATE          5
-#define CHAT_DEFAULT_BURST         10
-#define CHAT_DEFAULT_PRESENCE_TTL  40
-#define CHAT_DEFAULT_MAX_CONNS     20
-#define CHAT_DEFAULT_DEBUG_LOG     200
-#define CHAT_DEFAULT_UPLOAD_MAX    (10 * 1024 * 1024)
-#define CHAT_DEFAULT_BUDGET_RATE   20 /* cost units per second per connection */
-#define CHAT_DEFAULT_BUDGET_BURST  60
-#define CHAT_DEFAULT_MAX_SIGNAL    (16 * 1024)
-#define CHAT_DEFAULT_ROOM_LINGER   10
-#define CHAT_DEFAULT_HANDOVER_WAIT 10 /* seconds a restarting child waits for the next generation  \
-                                       */
+#define CHAT_DEFAULT_HISTORY_SIZE 1000
+#define CHAT_DEFAULT_MAX_TEXT     4000
+#define CHAT_DEFAULT_RATE         5
+#define CHAT_DEFAULT_BURST        10
+#define CHAT_DEFAULT_PRESENCE_TTL 40
+#define CHAT_DEFAULT_MAX_CONNS    20
+#define CHAT_DEFAULT_DEBUG_LOG    200
+#define CHAT_DEFAULT_UPLOAD_MAX   (10 * 1024 * 1024)
+#define CHAT_DEFAULT_BUDGET_RATE  20 /* cost units per second per connection */
+#define CHAT_DEFAULT_BUDGET_BURST 60
+#define CHAT_DEFAULT_MAX_SIGNAL   (16 * 1024)
+#define CHAT_DEFAULT_ROOM_LINGER  10
+/* Thread-mode sockets (TLS, prefork, worker, ChatConnectionMode thread) may
+ * take this percentage of MaxRequestWorkers; the rest stays for requests. */
+#define CHAT_DEFAULT_THREAD_SHARE       50
+#define CHAT_DEFAULT_THREAD_RETRY_AFTER 10 /* seconds, the 503's Retry-After */
+#define CHAT_DEFAULT_RECONNECT_SPREAD   10 /* seconds: 1001's retry-after-ms is in [0, this] */
+#define CHAT_DEFAULT_HANDOVER_WAIT 10 /* seconds a restarting child waits for the next generation */
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -91,6 +95,10 @@ typedef struct chat_srv_conf {
     int room_linger;                     /* seconds an empty room stays subscribed, -1 = unset */
     int handover;                        /* live hand-over of sockets: 1/0, -1 = unset (on) */
     int handover_wait;                   /* seconds, -1 = unset */
+    int thread_sockets;                  /* ChatThreadSockets cap, -1 = auto (from the share) */
+    int thread_share;                    /* ChatThreadSocketsShare percent, -1 = unset */
+    int thread_retry_after;              /* ChatThreadSocketsRetryAfter seconds, -1 = unset */
+    int reconnect_spread;                /* ChatReconnectSpread seconds, -1 = unset */
     apr_array_header_t *ice_servers;     /* chat_ice_server: STUN/TURN for browser calls */
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *: ChatTrustedProxy, NULL = none */
     struct chat_ai_conf *ai;             /* ChatAI* directives, NULL = none */
@@ -177,5 +185,8 @@ int chat_settings_proxy_trusted(const chat_srv_conf *sc, apr_sockaddr_t *peer);
  * scheduled jobs post with. */
 APR_DECLARE_OPTIONAL_FN(const chat_srv_conf *, chat_server_conf, (server_rec * s));
 APR_DECLARE_OPTIONAL_FN(const chat_dir_conf *, chat_server_dir_conf, (server_rec * s));
+/* Thread-mode WebSockets open in the whole server (all children) and their
+ * cap (ChatThreadSockets); 0 when the count is not kept (no shared memory). */
+APR_DECLARE_OPTIONAL_FN(int, chat_thread_sockets, (apr_uint32_t * open, apr_uint32_t *cap));
 
 #endif

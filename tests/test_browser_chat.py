@@ -88,3 +88,52 @@ def test_ai_buttons_without_ai(httpd, redis_server):
     redis_server.client().sadd(f"chat:room:{room}:members", "alice")
     out = run_page("chat_ai.mjs", httpd.port, room, "none", ROOT / "test-artifacts" / "chat")
     assert "chat ai: ok" in out
+
+
+def test_restart_spreads_reconnects_by_the_servers_hints(redis_server):
+    """Six pages on one room; a graceful restart sends each 1001 with its own
+    retry-after-ms (ChatReconnectSpread 4): each page says it is waiting and comes
+    back no sooner than its hint, in the hints' order."""
+    room = unique_room()
+    users = [f"p{i}" for i in range(6)]
+    redis_server.client().sadd(f"chat:room:{room}:members", *users)
+    h = Httpd(redis_server, name="spread", extra_conf="ChatReconnectSpread 4").start()
+    node = subprocess.Popen(["node", str(ROOT / "tests" / "browser" / "chat_backoff.mjs"),
+                             "restart", str(h.port), room, str(len(users))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    out = []
+    try:
+        for line in node.stdout:
+            out.append(line)
+            if line.strip() == "RESTART":
+                break
+        else:
+            raise AssertionError("page script ended early: " + "".join(out))
+        h.graceful()
+        node.stdin.write("go\n")
+        node.stdin.flush()
+        out.append(node.stdout.read())
+        assert node.wait(120) == 0, "".join(out)
+        assert "chat backoff: ok" in "".join(out)
+    finally:
+        if node.poll() is None:
+            node.kill()
+        h.cleanup()
+
+
+def test_page_refused_at_capacity_says_so_and_retries_after(redis_server):
+    """Thread mode with room for one socket: the second page is refused (503),
+    learns why from ?capacity, shows "server full, retrying in N s" and gets
+    in after Retry-After once the first page left."""
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob")
+    h = Httpd(redis_server, name="full",
+              extra_conf="ChatConnectionMode thread\nChatThreadSockets 1\n"
+                         "ChatThreadSocketsRetryAfter 2").start()
+    try:
+        out = run_page("chat_backoff.mjs", "full", h.port, room)
+        assert "chat backoff: ok" in out
+        assert "ChatThreadSockets 1 reached" in h.log()
+    finally:
+        h.cleanup()

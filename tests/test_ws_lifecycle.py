@@ -1,13 +1,15 @@
 """Socket lifetime: server pings, idle timeout, reqtimeout removed, graceful
 restart and stop close with 1001, many sockets without a thread each, and
 directives checked at configtest."""
+import os
 import re
+import signal
 import threading
 import time
 
 import pytest
 
-from harness import MPM, Httpd
+from harness import MPM, Httpd, pid_alive, wait_for
 from wsclient import OP_PING, OP_PONG, OP_TEXT, SLOW, WS, Closed, raw_http
 
 # mod_reqtimeout would cut any socket quiet for 2 s if it stayed in the chain
@@ -111,28 +113,51 @@ def own_httpd(redis_server):
     h.cleanup()
 
 
-def _collect_closes(socks, timeout=15):
+def _collect_closes(socks, timeout=15, reasons=None):
     codes = [None] * len(socks)
 
     def wait(i, s):
         try:
-            codes[i] = s.expect_close(timeout=timeout)[0]
+            codes[i], reason = s.expect_close(timeout=timeout)
         except (Closed, TimeoutError, OSError):
-            codes[i] = 1006
+            codes[i], reason = 1006, None
+        if reasons is not None:
+            reasons[i] = reason
     threads = [threading.Thread(target=wait, args=(i, s)) for i, s in enumerate(socks)]
     for t in threads:
         t.start()
     return threads, codes
 
 
+# Every 1001 a stopping or restarting server sends tells the client when to
+# come back: a delay in [0, ChatReconnectSpread] (default 10 s), different
+# per socket, so that a thousand clients do not reconnect in the same second.
+HINT = re.compile(r"^server shutting down; retry-after-ms=(\d+)$")
+
+
+def _hints(codes, reasons):
+    delays = []
+    for code, reason in zip(codes, reasons):
+        if code == 1001:
+            m = HINT.match(reason or "")
+            assert m, f"1001 without a reconnect hint: {reason!r}"
+            delays.append(int(m.group(1)))
+    assert all(0 <= d <= 10000 for d in delays), delays
+    # spread: random in [0, 10000] ms, so sockets do not share one delay
+    assert len(delays) < 3 or len(set(delays)) > len(delays) // 2, delays
+    return delays
+
+
 def test_graceful_restart_closes_with_1001_then_serves(own_httpd):
     socks = [WS.connect(own_httpd.port) for _ in range(5)] + \
             [WS.connect(own_httpd.tls_port, tls=True) for _ in range(3)]
-    threads, codes = _collect_closes(socks)
+    reasons = [None] * len(socks)
+    threads, codes = _collect_closes(socks, reasons=reasons)
     own_httpd.graceful()
     for t in threads:
         t.join()
     assert codes == [1001] * len(socks)
+    assert len(_hints(codes, reasons)) == len(socks)
     # the new generation serves WebSockets (plain and wss://) and static files
     for port, tls in ((own_httpd.port, False), (own_httpd.tls_port, True)):
         w = WS.connect(port, tls=tls)
@@ -162,7 +187,8 @@ STOP_EXPECT = {
 def test_stop_closes_with_1001(own_httpd):
     plain = [WS.connect(own_httpd.port) for _ in range(5)]
     tls = [WS.connect(own_httpd.tls_port, tls=True) for _ in range(2)]
-    threads, codes = _collect_closes(plain + tls)
+    reasons = [None] * 7
+    threads, codes = _collect_closes(plain + tls, reasons=reasons)
     own_httpd.stop()
     for t in threads:
         t.join()
@@ -170,6 +196,23 @@ def test_stop_closes_with_1001(own_httpd):
     want = {"plain": [STOP_EXPECT[(MPM, "plain")]] * 5,
             "tls": [STOP_EXPECT[(MPM, "tls")]] * 2}
     assert got == want, f"MPM {MPM}"
+    assert len(_hints(codes, reasons)) == codes.count(1001)
+
+
+def test_graceful_stop_closes_with_1001_and_a_hint(own_httpd):
+    """apache2 -k graceful-stop (SIGWINCH): every socket, plain and wss://,
+    gets 1001 with its own reconnect delay."""
+    socks = [WS.connect(own_httpd.port) for _ in range(5)] + \
+            [WS.connect(own_httpd.tls_port, tls=True) for _ in range(2)]
+    reasons = [None] * len(socks)
+    threads, codes = _collect_closes(socks, reasons=reasons)
+    os.kill(own_httpd.pid, signal.SIGWINCH)
+    for t in threads:
+        t.join()
+    assert codes == [1001] * len(socks)
+    assert len(_hints(codes, reasons)) == len(socks)
+    wait_for(lambda: not pid_alive(own_httpd.pid), 30, "httpd to exit")
+    own_httpd.pid = None
 
 
 @pytest.mark.parametrize("line,name", [

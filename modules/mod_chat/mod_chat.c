@@ -11,6 +11,7 @@
 #include "chat_access.h"
 #include "chat_ai_handler.h"
 #include "chat_ai_room.h"
+#include "chat_capacity.h"
 #include "chat_config.h"
 #include "chat_echo.h"
 #include "chat_fetch.h"
@@ -51,6 +52,7 @@ static apr_status_t child_reactor_stop(void *data)
 
 static void chat_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    chat_srv_conf *sc = ap_get_module_config(s->module_config, &chat_module);
     chat_reactor *r;
     apr_status_t rv;
 
@@ -58,6 +60,9 @@ static void chat_child_init(apr_pool_t *pchild, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "chat: cannot initialise this child");
         return;
     }
+    chat_capacity_child_init(pchild, s);
+    chat_reactor_set_reconnect_spread(sc->reconnect_spread >= 0 ? sc->reconnect_spread
+                                                                : CHAT_DEFAULT_RECONNECT_SPREAD);
     chat_fetch_global_init(); /* before any thread of this child uses libcurl */
     chat_ai_room_child_init(pchild, s);
     if (!mpm_is_threaded()) {
@@ -119,9 +124,11 @@ static void chat_register_hooks(apr_pool_t *p)
     (void)p;
     APR_REGISTER_OPTIONAL_FN(chat_server_conf);
     APR_REGISTER_OPTIONAL_FN(chat_server_dir_conf);
+    APR_REGISTER_OPTIONAL_FN(chat_thread_sockets);
     chat_protocol_set_bot(&chat_ai_room_bot); /* NAME_chat messages go to the AI */
     chat_handover_app(&chat_room_app);        /* the sessions that can move */
     chat_handover_app(&chat_echo_app);
+    ap_hook_post_config(chat_capacity_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(chat_access_mask_token, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

@@ -91,6 +91,10 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->room_linger = -1;
     sc->handover = -1;
     sc->handover_wait = -1;
+    sc->thread_sockets = -1;
+    sc->thread_share = -1;
+    sc->thread_retry_after = -1;
+    sc->reconnect_spread = -1;
     return sc;
 }
 
@@ -123,6 +127,10 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->room_linger = MERGE(room_linger, -1);
     sc->handover = MERGE(handover, -1);
     sc->handover_wait = MERGE(handover_wait, -1);
+    sc->thread_sockets = MERGE(thread_sockets, -1);
+    sc->thread_share = MERGE(thread_share, -1);
+    sc->thread_retry_after = MERGE(thread_retry_after, -1);
+    sc->reconnect_spread = MERGE(reconnect_spread, -1);
     sc->ice_servers = add->ice_servers ? add->ice_servers : base->ice_servers;
     sc->trusted_proxies = add->trusted_proxies ? add->trusted_proxies : base->trusted_proxies;
     sc->ai = add->ai ? add->ai : base->ai;
@@ -605,6 +613,34 @@ static const char *set_ice_server(cmd_parms *cmd, void *dummy, const char *url, 
     return NULL;
 }
 
+/* ChatThreadSockets, ChatThreadSocketsShare, ChatThreadSocketsRetryAfter,
+ * ChatReconnectSpread: one figure for the whole httpd instance, so only at
+ * server level outside <VirtualHost>. */
+static const char *set_capacity(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    switch ((long)cmd->info) {
+    case 0:
+        if (!strcasecmp(arg, "auto")) {
+            sc->thread_sockets = -1;
+            return NULL;
+        }
+        return parse_number(cmd, arg, " of sockets (or auto)", 0, 1000000, &sc->thread_sockets);
+    case 1:
+        return parse_number(cmd, arg, " (percent of MaxRequestWorkers)", 1, 99, &sc->thread_share);
+    case 2:
+        return parse_number(cmd, arg, " of seconds", 1, 3600, &sc->thread_retry_after);
+    default:
+        return parse_number(cmd, arg, " of seconds", 0, 3600, &sc->reconnect_spread);
+    }
+}
+
 /* ChatAI*: the AI's own parser fills this server's AI settings. */
 static const char *chat_config_set_ai(cmd_parms *cmd, void *dummy, const char *args)
 {
@@ -701,6 +737,21 @@ const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatRoomLinger", set_presence_ttl, (void *)2, RSRC_CONF,
                   "Seconds a room without members on a process stays subscribed before it "
                   "unsubscribes (default 10)"),
+    AP_INIT_TAKE1("ChatThreadSockets", set_capacity, (void *)0, RSRC_CONF,
+                  "WebSockets that hold a worker thread (wss://, prefork, worker, "
+                  "ChatConnectionMode thread) the whole server may have open; over it an "
+                  "upgrade gets 503 (default auto: ChatThreadSocketsShare of "
+                  "MaxRequestWorkers)"),
+    AP_INIT_TAKE1("ChatThreadSocketsShare", set_capacity, (void *)1, RSRC_CONF,
+                  "Percent of MaxRequestWorkers that ChatThreadSockets auto gives to "
+                  "thread-mode WebSockets (default 50)"),
+    AP_INIT_TAKE1("ChatThreadSocketsRetryAfter", set_capacity, (void *)2, RSRC_CONF,
+                  "Retry-After seconds of the 503 a thread-mode WebSocket over the cap gets "
+                  "(default 10)"),
+    AP_INIT_TAKE1("ChatReconnectSpread", set_capacity, (void *)3, RSRC_CONF,
+                  "Seconds over which clients are told to spread their reconnects when the "
+                  "server stops or restarts: the 1001 reason carries retry-after-ms in [0, this] "
+                  "(default 10)"),
     AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, (void *)0, RSRC_CONF,
                   "Seconds before the presence of a crashed server expires (default 45)"),
     {NULL}};

@@ -3,6 +3,7 @@
 #include <httpd.h>
 #include <http_protocol.h>
 
+#include "chat_capacity.h"
 #include "chat_echo.h"
 #include "chat_ws_upgrade.h"
 
@@ -20,8 +21,13 @@ const chat_ws_app chat_echo_app = {"echo", NULL, echo_message, NULL, NULL, 0};
 
 int chat_echo_handler(request_rec *r)
 {
+    int status;
+
     if (!r->handler || strcmp(r->handler, "chat-echo")) {
         return DECLINED;
+    }
+    if ((status = chat_capacity_enter(r)) != OK) {
+        return status;
     }
     return chat_ws_upgrade(r, &chat_echo_app, NULL);
 }

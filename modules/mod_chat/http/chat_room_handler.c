@@ -10,6 +10,7 @@
 
 #include "chat_room_handler.h"
 #include "chat_access.h"
+#include "chat_capacity.h"
 #include "chat_ai_settings.h"
 #include "chat_reply.h"
 #include "chat_room.h"
@@ -106,12 +107,18 @@ int chat_room_handler(request_rec *r)
         if (r->args && (!strcmp(r->args, "info") || !strncmp(r->args, "info&", 5))) {
             return room_info(r, room);
         }
+        if (r->args && !strcmp(r->args, "capacity")) {
+            return chat_capacity_probe(r); /* the client asks after a failed connect */
+        }
         ap_internal_redirect_handler("/index.html", r);
         return OK;
     }
     chat_settings_room_limits(ap_get_module_config(r->per_dir_config, &chat_module), &lim);
     if (!(user = chat_identify(r, &lim, &status))) {
         return status;
+    }
+    if ((status = chat_capacity_enter(r)) != OK) {
+        return status; /* before any upgrade: 503 + Retry-After */
     }
     if (!(m = chat_member_create(r, room, user))) {
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -8,6 +8,7 @@
 #include <http_protocol.h>
 #include <mod_status.h>
 
+#include "chat_capacity.h"
 #include "chat_config.h"
 #include "chat_redis_sync.h"
 #include "chat_status.h"
@@ -25,7 +26,19 @@ static int chat_status_hook(request_rec *r, int flags)
     double rate = 0;
     size_t i;
     int short_report = flags & AP_STATUS_SHORT;
+    apr_uint32_t thread_open, thread_cap;
 
+    /* this server's own figure, not the cluster's: it needs no Redis */
+    chat_thread_sockets(&thread_open, &thread_cap);
+    if (short_report) {
+        ap_rprintf(r, "ChatThreadSockets: %u\nChatThreadSocketsCap: %u\n", thread_open, thread_cap);
+    }
+    else {
+        ap_rprintf(r,
+                   "<hr><h2>mod_chat</h2>\n<p>%u of %u WebSockets that hold a worker thread "
+                   "(ChatThreadSockets) open on this server</p>\n",
+                   thread_open, thread_cap);
+    }
     if (c) {
         nodes =
             redisCommand(c, "ZRANGEBYSCORE %s %" APR_TIME_T_FMT " +inf",
@@ -36,12 +49,12 @@ static int chat_status_hook(request_rec *r, int flags)
             ap_rputs("ChatStorage: unavailable\n", r);
         }
         else {
-            ap_rputs("<hr><h2>mod_chat</h2><p>chat storage (Redis) unavailable</p>\n", r);
+            ap_rputs("<p>chat storage (Redis) unavailable</p>\n", r);
         }
         goto out;
     }
     if (!short_report) {
-        ap_rputs("<hr><h2>mod_chat</h2>\n<table border=\"0\"><tr><th>process</th>"
+        ap_rputs("<table border=\"0\"><tr><th>process</th>"
                  "<th>pid</th><th>sessions</th><th>rooms</th><th>messages/s</th></tr>\n",
                  r);
     }

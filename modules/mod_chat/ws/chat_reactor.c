@@ -65,6 +65,10 @@ struct chat_reactor {
 
 static apr_uint32_t sessions_open;
 
+/* ChatReconnectSpread in ms, and this process's seed for the hints. */
+static apr_uint32_t reconnect_spread_ms;
+static apr_uint64_t reconnect_seed;
+
 /* A private loop of a non-threaded MPM while it sits in epoll_wait: the one
  * moment a signal handler may use its sessions (prefork's SIGTERM handler
  * exits the process without returning to us). */
@@ -78,6 +82,41 @@ static chat_reactor *registry;
 apr_status_t chat_reactor_child_init(apr_pool_t *pchild)
 {
     return apr_thread_mutex_create(&registry_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+}
+
+void chat_reactor_set_reconnect_spread(int seconds)
+{
+    reconnect_spread_ms = (apr_uint32_t)seconds * 1000;
+    reconnect_seed = ((apr_uint64_t)getpid() << 32) ^ (apr_uint64_t)apr_time_now();
+}
+
+/* 1001 from a stopping server, with a reconnect delay in [0, spread] per
+ * session, so that clients do not all come back in the same second. No
+ * stdio: prefork's SIGTERM handler runs this. */
+static void close_going_away(chat_ws_session *s)
+{
+    static const char prefix[] = "server shutting down; retry-after-ms=";
+    char reason[sizeof(prefix) + 12], digits[12];
+    apr_uint64_t x = reconnect_seed + s->id * APR_UINT64_C(0x9E3779B97F4A7C15);
+    apr_uint32_t ms;
+    size_t len = sizeof(prefix) - 1;
+    int n = 0;
+
+    /* splitmix64: neighbouring ids give unrelated delays */
+    x = (x ^ (x >> 30)) * APR_UINT64_C(0xBF58476D1CE4E5B9);
+    x = (x ^ (x >> 27)) * APR_UINT64_C(0x94D049BB133111EB);
+    x ^= x >> 31;
+    ms = (apr_uint32_t)(x % ((apr_uint64_t)reconnect_spread_ms + 1));
+    memcpy(reason, prefix, len);
+    do {
+        digits[n++] = (char)('0' + ms % 10);
+        ms /= 10;
+    } while (ms);
+    while (n) {
+        reason[len++] = digits[--n];
+    }
+    reason[len] = '\0';
+    chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, reason);
 }
 
 static apr_status_t reactor_cleanup(void *data)
@@ -430,7 +469,7 @@ static void take_inbox(chat_reactor *r)
         }
         chat_ws_session_start(s);
         if (r->shutting_down) {
-            chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, "server shutting down");
+            close_going_away(s);
         }
     }
     while (tasks) {
@@ -449,7 +488,7 @@ static void take_inbox(chat_reactor *r)
             if (s->lim.close_timeout > wait) {
                 wait = s->lim.close_timeout;
             }
-            chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, "server shutting down");
+            close_going_away(s);
         }
         /* Give clients a moment to answer our close, but never hold up a
          * stopping child for long. */
@@ -487,7 +526,7 @@ void chat_reactor_stop_from_signal(void)
     }
     idle_private_loop = NULL;
     for (s = r->sessions; s; s = s->next) {
-        chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, "server shutting down");
+        close_going_away(s);
     }
 }
 

@@ -17,6 +17,11 @@ typedef int (*chat_reactor_linger_fn)(void *data);
 /* Per-process setup, from the child_init hook. */
 apr_status_t chat_reactor_child_init(apr_pool_t *pchild);
 
+/* ChatReconnectSpread (seconds), from child_init: every 1001 a stopping
+ * server sends says "server shutting down; retry-after-ms=N", N random in
+ * [0, spread * 1000], the client's delay before it reconnects. */
+void chat_reactor_set_reconnect_spread(int seconds);
+
 /* private: 1 for a thread-mode reactor that ends with its last session. */
 apr_status_t chat_reactor_create(apr_pool_t *p, int private_loop, chat_reactor **out);
 

@@ -231,3 +231,13 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
     /* the child is stopping: this thread says 1001 itself */
     return run_on_this_thread(r, s);
 }
+
+int chat_ws_upgrade_holds_thread(request_rec *r)
+{
+    chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
+
+    /* the same test chat_ws_upgrade() makes before detaching */
+    return !(chat_child_reactor && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
+             filters_transparent(r->connection->input_filters) &&
+             filters_transparent(r->connection->output_filters));
+}

@@ -18,4 +18,10 @@ extern chat_reactor *chat_child_reactor;
  * session never starts, app->on_close is still called so the app can free it. */
 int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data);
 
+/* Whether a WebSocket upgraded from r would run on r's worker thread for its
+ * whole life (thread mode: TLS, prefork, worker, ChatConnectionMode thread)
+ * rather than be handed to the child's reactor. Also true for a plain GET on
+ * the same connection, which is what the client's capacity probe is. */
+int chat_ws_upgrade_holds_thread(request_rec *r);
+
 #endif

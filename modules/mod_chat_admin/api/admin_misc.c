@@ -158,6 +158,19 @@ int admin_stats(admin_req *a)
     json_object_object_add(out, "messagesPerSecond", json_object_new_double(rate));
     json_object_object_add(out, "processes", nodes);
     {
+        /* this httpd's sockets that hold a worker thread, and ChatThreadSockets */
+        APR_OPTIONAL_FN_TYPE(chat_thread_sockets) *count =
+            APR_RETRIEVE_OPTIONAL_FN(chat_thread_sockets);
+        apr_uint32_t open = 0, cap = 0;
+        json_object *ts = json_object_new_object();
+        if (count) {
+            count(&open, &cap);
+        }
+        json_object_object_add(ts, "open", json_object_new_int64(open));
+        json_object_object_add(ts, "cap", json_object_new_int64(cap));
+        json_object_object_add(out, "threadSockets", ts);
+    }
+    {
         json_object *ai = json_object_new_object();
         json_object_object_add(ai, "users", ai_usage(a, "users"));
         json_object_object_add(ai, "rooms", ai_usage(a, "rooms"));
