@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import MPM, Httpd, pid_alive, wait_for
+from harness import MPM, Httpd, pid_alive, process_tree, wait_for
 from wsclient import OP_PING, OP_PONG, OP_TEXT, SLOW, WS, Closed, raw_http
 
 # mod_reqtimeout would cut any socket quiet for 2 s if it stayed in the chain
@@ -149,18 +149,29 @@ def _hints(codes, reasons):
 
 
 def test_graceful_restart_closes_with_1001_then_serves(own_httpd):
-    socks = [WS.connect(own_httpd.port) for _ in range(5)] + \
-            [WS.connect(own_httpd.tls_port, tls=True) for _ in range(3)]
-    reasons = [None] * len(socks)
-    threads, codes = _collect_closes(socks, reasons=reasons)
+    """Under the event MPM plain sockets move to the new generation (live
+    hand-over, test_handover.py) and stay open; wss:// (state in mod_ssl)
+    and every prefork socket get 1001 with a hint."""
+    plain = [WS.connect(own_httpd.port) for _ in range(5)]
+    tls = [WS.connect(own_httpd.tls_port, tls=True) for _ in range(3)]
+    closing = tls if MPM == "event" else plain + tls
+    reasons = [None] * len(closing)
+    threads, codes = _collect_closes(closing, reasons=reasons)
+    old = [p for p in process_tree(own_httpd.pid) if p != own_httpd.pid]
     own_httpd.graceful()
     for t in threads:
         t.join()
-    assert codes == [1001] * len(socks)
-    assert len(_hints(codes, reasons)) == len(socks)
+    assert codes == [1001] * len(closing)
+    assert len(_hints(codes, reasons)) == len(closing)
+    if MPM == "event":
+        wait_for(lambda: not any(pid_alive(p) for p in old), 30, "the old generation to exit")
+        for i, w in enumerate(plain):
+            w.send_text(f"moved {i}")
+            assert w.recv_message() == (OP_TEXT, f"moved {i}".encode())
+            w.close()
     # the new generation serves WebSockets (plain and wss://) and static files
-    for port, tls in ((own_httpd.port, False), (own_httpd.tls_port, True)):
-        w = WS.connect(port, tls=tls)
+    for port, tls_ in ((own_httpd.port, False), (own_httpd.tls_port, True)):
+        w = WS.connect(port, tls=tls_)
         w.send_text("new generation")
         assert w.recv_message() == (OP_TEXT, b"new generation")
         w.close()
@@ -253,6 +264,9 @@ def test_graceful_stop_closes_with_1001_and_a_hint(own_httpd):
     ("ChatMediaAllow ftp://files.example/", "ChatMediaAllow"),
     ("ChatMediaAllow https://files.example/no-slash", "ChatMediaAllow"),
     ("ChatAdminSecretFile /nonexistent/secret", "ChatAdminSecretFile"),
+    ("ChatHandover maybe", "ChatHandover"),
+    ("ChatHandoverWait 0", "ChatHandoverWait"),
+    ("ChatHandoverWait forever", "ChatHandoverWait"),
 ])
 def test_configtest_names_the_bad_directive(httpd, line, name):
     httpd.assert_configtest_refuses(line, name)
