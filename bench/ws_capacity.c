@@ -52,6 +52,7 @@ typedef struct {
     int fd;
     unsigned char state;
     unsigned char awaiting_echo; /* a text message is out and not yet back */
+    unsigned char late_pending;  /* the echo after the hold is out */
     unsigned char server_closed; /* the server sent close first */
     unsigned char clean_close;   /* our close 1000 was answered with close 1000 */
     unsigned short have;
@@ -68,7 +69,7 @@ static int N, EP, PORT;
 static const char *PATH = "/chat-echo";
 
 /* Figures. */
-static int opened, echoed, rtt_pending_index = -1;
+static int opened, echoed, echoed_late, rtt_pending_index = -1;
 static long pings_answered, unexpected_frames, protocol_errors, write_errors;
 static long eof_while_open, server_close_codes[5000];
 static long fail_connect, fail_status, fail_accept, fail_eof, fail_timeout;
@@ -364,6 +365,10 @@ static void process_frames(conn *x)
                     x->awaiting_echo = 0;
                     if (x->seq == 1) {
                         echo_lat[echoed++] = t;
+                    }
+                    else if (x->late_pending) {
+                        x->late_pending = 0;
+                        echoed_late++;
                     }
                     else if (rtt_pending_index == (int)(x - C)) {
                         rtt_last = t;
@@ -877,6 +882,25 @@ int main(int argc, char **argv)
         }
     }
     fflush(stdout);
+
+    /* Every socket still open still receives: one more echo on each. */
+    {
+        int sent_late = 0;
+        double late_t0 = now_ms(), late_deadline;
+        for (i = 0; i < N; i++) {
+            if (C[i].state == ST_OPEN && !C[i].awaiting_echo && send_message(&C[i]) == 0) {
+                C[i].late_pending = 1;
+                sent_late++;
+            }
+        }
+        late_deadline = now_ms() + echo_timeout * 1000;
+        while (echoed_late < sent_late && now_ms() < late_deadline) {
+            poll_once(100);
+        }
+        printf("echo_after_hold=%d/%d burst_ms=%.1f\n", echoed_late, still_open,
+               now_ms() - late_t0);
+        fflush(stdout);
+    }
 
     /* 4. Close 1000 on every socket; wait for the server's close. */
     t0 = now_ms();

@@ -93,11 +93,14 @@ def test_ai_buttons_without_ai(httpd, redis_server):
 def test_restart_spreads_reconnects_by_the_servers_hints(redis_server):
     """Six pages on one room; a graceful restart sends each 1001 with its own
     retry-after-ms (ChatReconnectSpread 4): each page says it is waiting and comes
-    back no sooner than its hint, in the hints' order."""
+    back no sooner than its hint, in the hints' order. ChatHandover Off: with it
+    the restart would move the sockets and nobody would reconnect; stop and
+    graceful-stop send the same 1001 with a hint (test_ws_lifecycle.py)."""
     room = unique_room()
     users = [f"p{i}" for i in range(6)]
     redis_server.client().sadd(f"chat:room:{room}:members", *users)
-    h = Httpd(redis_server, name="spread", extra_conf="ChatReconnectSpread 4").start()
+    h = Httpd(redis_server, name="spread",
+              extra_conf="ChatReconnectSpread 4\nChatHandover Off").start()
     node = subprocess.Popen(["node", str(ROOT / "tests" / "browser" / "chat_backoff.mjs"),
                              "restart", str(h.port), room, str(len(users))],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -123,7 +123,11 @@ def test_wss_sockets_through_haproxy_hold_no_worker_and_get_every_message(proxie
     assert len(got) == SOCKETS and all(p["username"] == "speaker" for p in got)
     assert codes == [1000] * SOCKETS
     # httpd logged the client's address (X-Forwarded-For), haproxy's as the peer
-    joins = [l for l in access_log(h) if l[2].startswith(f"GET /pchat/{room}?")]
+    def joins_logged():
+        return [l for l in access_log(h) if l[2].startswith(f"GET /pchat/{room}?")]
+    # a request is logged when it ends: under prefork as its child finishes the close
+    wait_for(lambda: len(joins_logged()) >= SOCKETS + 1, 15, "every join in the access log")
+    joins = joins_logged()
     assert len(joins) == SOCKETS + 1, f"{len(joins)} join lines in the access log"
     assert {(a, peer, status) for a, peer, _, status in joins} == {(CLIENT_ADDR, "127.0.0.1",
                                                                     "101")}
@@ -158,7 +162,12 @@ def test_forged_forwarding_headers_from_an_untrusted_peer_are_ignored(proxied):
     h.wait_log(f"Origin 'https://127.0.0.1:{h.port}' not allowed")
     # and the http Origin it really is passes
     assert _upgrade(h.port, None, dict(forged, Origin=f"http://127.0.0.1:{h.port}")) == b"ping?"
-    echoes = [l for l in access_log(h) if l[2].startswith("GET /chat-echo ")]
+    def echoes_logged():
+        return [l for l in access_log(h) if l[2].startswith("GET /chat-echo ")]
+    # logged when the request ends: under prefork as its child finishes the close
+    wait_for(lambda: echoes_logged() and echoes_logged()[-1][3] == "101", 15,
+             "the accepted upgrade in the access log")
+    echoes = echoes_logged()
     assert [(a, peer, status) for a, peer, _, status in echoes[-2:]] == \
         [(CLIENT_ADDR, CLIENT_ADDR, "403"), (CLIENT_ADDR, CLIENT_ADDR, "101")]
 

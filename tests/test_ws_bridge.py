@@ -25,6 +25,8 @@ ThreadsPerChild 128
 MaxRequestWorkers 128
 MinSpareThreads 1
 MaxSpareThreads 128
+# 100 wss:// sockets hold 100 of the 128 workers: above the default cap (half)
+ChatThreadSockets 110
 ChatPresenceTTL 3"""
 
 

@@ -13,5 +13,6 @@ Suite *suite_config(void);
 Suite *suite_identity(void);
 Suite *suite_cron(void);
 Suite *suite_ai(void);
+Suite *suite_wire(void);
 
 #endif

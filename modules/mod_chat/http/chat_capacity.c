@@ -68,8 +68,8 @@ static int mpm_value(int query, int fallback)
 }
 
 /* Startup advice: MPM settings under which children holding chat sockets
- * are retired (their sockets get 1001) or thread-mode sockets starve the
- * server's other requests. */
+ * are retired (their sockets move, or get 1001 where they cannot) or
+ * thread-mode sockets starve the server's other requests. */
 static void capacity_warn_mpm(server_rec *s, const chat_srv_conf *sc, int mrw, int cap)
 {
     int async = mpm_value(AP_MPMQ_IS_ASYNC, 0);
@@ -80,19 +80,24 @@ static void capacity_warn_mpm(server_rec *s, const chat_srv_conf *sc, int mrw, i
     int max_spare = mpm_value(AP_MPMQ_MAX_SPARE_THREADS, 0);
     int reserve = mrw / 10 > 1 ? mrw / 10 : 1;
 
+    /* what a retired child's sockets go through */
+    const char *fate = detached && chat_settings_handover(sc)
+                           ? "its plain-TCP WebSockets move to another child (ChatHandover), "
+                             "its wss:// ones get 1001 and reconnect"
+                           : "the WebSockets it holds get 1001 and reconnect";
+
     if (detached && max_conns > 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "chat: MaxConnectionsPerChild %d: a child that reached it exits, and the "
-                     "WebSockets its I/O thread holds get 1001 and reconnect; set "
-                     "MaxConnectionsPerChild 0 on chat servers",
-                     max_conns);
+                     "chat: MaxConnectionsPerChild %d: a child that reached it exits, and %s; "
+                     "set MaxConnectionsPerChild 0 on chat servers",
+                     max_conns, fate);
     }
     if (threaded && max_spare > 0 && max_spare < mrw) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "chat: MaxSpareThreads %d is below MaxRequestWorkers %d: after a burst the "
-                     "parent retires children it sees idle, and their WebSockets get 1001 and "
-                     "reconnect; set MaxSpareThreads to MaxRequestWorkers on chat servers",
-                     max_spare, mrw);
+                     "parent retires children it sees idle, and %s; set MaxSpareThreads to "
+                     "MaxRequestWorkers on chat servers",
+                     max_spare, mrw, fate);
     }
     if (thread_mode && mrw > 0 && cap > mrw - reserve) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
