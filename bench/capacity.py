@@ -170,8 +170,8 @@ def graceful_restarts(h, k, first, gap, summary):
         os.kill(h.pid, signal.SIGUSR1)
         wait_for(lambda: h.log().count("resuming normal operations") > before, 30,
                  "the graceful restart")
-        summary.append(f"graceful_restart {i + 1} at +{first + i * gap:.0f} s: new generation "
-                       f"answers after {time.monotonic() - t0:.1f} s")
+        summary.append(f"graceful_restart {i + 1} at +{first + i * gap:.0f} s: configuration "
+                       f"reloaded after {time.monotonic() - t0:.1f} s")
         if i + 1 < k:
             time.sleep(gap)
 
