@@ -9,6 +9,7 @@ mod_ssl): test_ws_lifecycle.py asserts their 1001 on restarts and stops."""
 import asyncio
 import collections
 import re
+import socket
 import urllib.request
 
 import pytest
@@ -230,6 +231,52 @@ def test_retiring_children_hand_their_sockets_over(redis_server):
         assert handed_total(h) > 0
         assert "not handed over" not in h.log()
     finally:
+        h.close()
+
+
+SPARE = """StartServers 1
+ServerLimit 16
+ThreadLimit 5
+ThreadsPerChild 5
+MinSpareThreads 5
+MaxSpareThreads 10
+MaxRequestWorkers 80"""
+
+
+def test_children_retired_as_idle_after_a_burst_hand_their_sockets_over(redis_server):
+    """Small spare-thread limits and a burst of slow HTTP while rooms are busy:
+    the MPM starts children for the burst, then retires the ones it sees idle,
+    the child that holds the sockets among them (detached sockets do not count
+    as busy), as Debian's stock settings do after any burst."""
+    h = Httpd(redis_server, extra_conf=SPARE, name="spare").start()
+    slow = []
+    try:
+        def burst(during):
+            # each holds a worker while its request line trickles in
+            for _ in range(30):
+                s = socket.create_connection(("127.0.0.1", h.port))
+                s.sendall(b"GET /static.txt HTTP/1.1\r\n")
+                slow.append(s)
+            wait_for(lambda: len(children(h)) >= 5, 30, "the MPM to start children for the burst")
+            if during:
+                during()
+            for s in slow:
+                s.sendall(b"Host: x\r\nConnection: close\r\n\r\n")
+                assert s.recv(12).startswith(b"HTTP/1.1 200")
+                s.close()
+            wait_for(lambda: len(children(h)) <= 2, 60, "the parent to retire the idle children")
+            wait_for(lambda: handed_total(h) > 0, 10, "a retired child to hand its sockets over")
+
+        async def run():
+            names, by_room, members, posted = await traffic_through(h, burst, rooms=5)
+            assert_nothing_lost(names, by_room, members, posted)
+            await close_all(members)
+
+        asyncio.run(run())
+        assert "not handed over" not in h.log()
+    finally:
+        for s in slow:
+            s.close()
         h.close()
 
 
