@@ -366,8 +366,9 @@ static void *APR_THREAD_FUNC leaver_main(apr_thread_t *thd, void *data)
     int moved = 0, rounds = 0, n, waiting;
     pid_t to = 0;
 
-    /* Rounds: sessions still joining, or adopted since the last snapshot
-     * (upgrades the workers were finishing), go in the next one. */
+    /* Rounds until one finds nothing to move: sessions still joining, or
+     * adopted since the last snapshot (upgrades the workers were finishing,
+     * sessions this child was taking itself), go in the next one. */
     do {
         n = leaver_run(r, &to, until, &waiting, &why);
         if (n > 0) {
@@ -376,7 +377,7 @@ static void *APR_THREAD_FUNC leaver_main(apr_thread_t *thd, void *data)
         if (waiting && n >= 0) {
             apr_sleep(apr_time_from_msec(50));
         }
-    } while (n >= 0 && waiting && ++rounds < 20 && apr_time_now() < until);
+    } while (n >= 0 && (waiting || n > 0) && ++rounds < 20 && apr_time_now() < until);
     if (n >= 0 && moved > 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      "chat: handed %d WebSocket(s) to child %ld in %" APR_TIME_T_FMT " ms", moved,
