@@ -45,6 +45,7 @@ static chat_reactor *child_reactor;
 static const chat_srv_conf *child_sc;
 static int listen_fd = -1;
 static apr_thread_t *taker, *leaver;
+static apr_pool_t *leaver_pool; /* made on the main thread, used by one thread creation */
 static volatile int leaving_started;
 static apr_uint32_t handovers;
 
@@ -407,7 +408,8 @@ int chat_handover_begin(chat_reactor *r)
     }
     leaving_started = 1;
     chat_reactor_hold(r, 1);
-    if (apr_thread_create(&leaver, NULL, leaver_main, r, chat_reactor_pool(r)) != APR_SUCCESS) {
+    if (!leaver_pool ||
+        apr_thread_create(&leaver, NULL, leaver_main, r, leaver_pool) != APR_SUCCESS) {
         leaver = NULL;
         chat_reactor_hold(r, 0);
         return -1;
@@ -657,6 +659,11 @@ apr_status_t chat_handover_child_init(apr_pool_t *pchild, chat_reactor *r, const
     child_sc = sc;
     if (!chat_settings_handover(sc)) {
         return APR_SUCCESS;
+    }
+    /* the leaving thread is started from the child_stopping hook, on a thread
+     * that must not allocate from pools other threads use */
+    if ((rv = apr_pool_create(&leaver_pool, pchild)) != APR_SUCCESS) {
+        return rv;
     }
     if ((listen_fd = chat_handover_listen()) < 0) {
         return APR_FROM_OS_ERROR(errno);
