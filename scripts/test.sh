@@ -62,6 +62,10 @@ unit() { make -s check; local rc=$?; cat tests/unit/check_units.log; return $rc;
 stage "unit tests (Check)" unit
 stage "pytest, event MPM" env CHAT_MPM=event $PY -m pytest tests -q -p no:cacheprovider
 stage "pytest, prefork MPM" env CHAT_MPM=prefork $PY -m pytest tests -q -p no:cacheprovider
+if [ "${CHAT_SKIP_SANITIZE:-0}" != 1 ]; then
+  # the multi-process suites (hand-over, restarts, bridge) under ASan + UBSan
+  stage "hand-over, lifecycle and bridge under ASan/UBSan (event MPM)" bash scripts/sanitize.sh
+fi
 if [ "${CHAT_SKIP_VALGRIND:-0}" != 1 ]; then
   # one process (httpd -X): the suites that need several processes, signals
   # or timing (rate limits) stay out
