@@ -15,5 +15,6 @@ Suite *suite_cron(void);
 Suite *suite_ai(void);
 Suite *suite_wire(void);
 Suite *suite_products(void);
+Suite *suite_calendar(void);
 
 #endif
