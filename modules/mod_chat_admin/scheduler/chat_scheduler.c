@@ -141,8 +141,8 @@ static int run_once(redisContext *c, const chat_job *job, apr_time_t minute)
     return 1;
 }
 
-/* A trading job's minute outside its session is skipped (logged: the
- * admin sees why a job did not post). */
+/* A trading job's minute outside its session is skipped (logged at debug
+ * like "runs elsewhere": every process says it, every minute it applies). */
 static int in_session(const chat_jobs_conf *jc, const chat_job *job, apr_time_t minute)
 {
     apr_pool_t *p;
@@ -153,7 +153,7 @@ static int in_session(const chat_jobs_conf *jc, const chat_job *job, apr_time_t 
     }
     apr_pool_create(&p, NULL);
     if ((why = chat_calendar_check(p, jc->calendar, job->session, minute))) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, sched.s,
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sched.s,
                      "chat: job %s minute %" APR_TIME_T_FMT ": skipped, not a trading %s: %s",
                      job->name, apr_time_sec(minute) / 60,
                      job->session == CHAT_SESSION_ANY ? "day" : "session", why);
