@@ -14,14 +14,21 @@ const char *chat_ai_market_code(const char *name)
     chat_product_match m;
 
     chat_products_resolve(chat_products_current(), name, &m);
-    return m.status == CHAT_PRODUCT_FOUND || m.status == CHAT_PRODUCT_PASS ? m.code : NULL;
+    if (m.status == CHAT_PRODUCT_PASS) {
+        /* as given: the caller's string, when nothing but blanks surrounds it */
+        while (apr_isspace(*name)) {
+            name++;
+        }
+        return strcmp(name, m.code) ? NULL : name;
+    }
+    return m.status == CHAT_PRODUCT_FOUND ? m.code : NULL;
 }
 
 const char *chat_ai_market_find(const char *text, const char **name)
 {
     chat_product_match m;
 
-    chat_products_find(NULL, chat_products_current(), text, &m);
+    chat_products_find(chat_products_current(), text, &m);
     if (m.status != CHAT_PRODUCT_FOUND) {
         return NULL;
     }
@@ -167,6 +174,7 @@ static const char *quote(apr_pool_t *p, const chat_ai_market *mk, const char *co
 const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json_object *args)
 {
     const chat_ai_market *mk = ctx;
+    chat_product_match pm;
     json_object *v;
     const char *arg = NULL, *code;
 
@@ -196,13 +204,14 @@ const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json
     if (json_object_object_get_ex(args, "commodity", &v)) {
         arg = json_object_get_string(v);
     }
-    if (!(code = chat_ai_market_code(arg))) {
-        chat_product_match m;
-        chat_products_resolve(chat_products_current(), arg, &m);
-        return err_json(p, m.status == CHAT_PRODUCT_AMBIGUOUS
-                               ? chat_products_question(p, &m)
-                               : apr_psprintf(p, "unknown commodity '%s'", arg ? arg : ""));
+    chat_products_resolve(chat_products_current(), arg, &pm);
+    if (pm.status == CHAT_PRODUCT_AMBIGUOUS) {
+        return err_json(p, chat_products_question(p, &pm));
     }
+    if (pm.status != CHAT_PRODUCT_FOUND && pm.status != CHAT_PRODUCT_PASS) {
+        return err_json(p, apr_psprintf(p, "unknown commodity '%s'", arg ? arg : ""));
+    }
+    code = apr_pstrdup(p, pm.code);
     if (!strcmp(name, "get_price")) {
         return quote(p, mk, code);
     }

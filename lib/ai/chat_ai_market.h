@@ -14,9 +14,10 @@ typedef struct chat_ai_market {
     apr_interval_time_t timeout;
 } chat_ai_market;
 
-/* 螺纹钢 -> rb, RB -> rb, 黄金 -> au, rb2505 -> rb2505 (passed through), through
- * the product table in force (chat_products.h); NULL when unknown or
- * ambiguous (chat_products_resolve() has the candidates to ask back). */
+/* 螺纹钢 -> rb, RB -> rb, 黄金 -> au, rb2505 -> rb2505 (passed through: a
+ * pointer into name), through the product table in force (chat_products.h);
+ * NULL when unknown or ambiguous (chat_products_resolve() has the candidates
+ * to ask back, and the pass-through of a code with blanks after it). */
 const char *chat_ai_market_code(const char *name);
 
 /* The commodity named in free text (the longest name or alias in it wins;

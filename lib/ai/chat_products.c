@@ -337,6 +337,16 @@ static void longest_inside(const chat_products *t, const char *text, chat_produc
     settle(m);
 }
 
+/* A code or contract not in the table, as given (code_like: fits code_buf). */
+static void pass(const chat_products *t, const char *s, apr_size_t len, chat_product_match *m)
+{
+    m->status = CHAT_PRODUCT_PASS;
+    memcpy(m->code_buf, s, len);
+    m->code_buf[len] = '\0';
+    m->code = m->matched = m->code_buf;
+    m->product = by_code(t, s, leading_letters(s), 1);
+}
+
 void chat_products_resolve(const chat_products *t, const char *name, chat_product_match *m)
 {
     apr_size_t len;
@@ -376,9 +386,7 @@ void chat_products_resolve(const chat_products *t, const char *name, chat_produc
         return;
     }
     if (code_like(name, len)) {
-        m->status = CHAT_PRODUCT_PASS;
-        m->code = name;
-        m->product = by_code(t, name, leading_letters(name), 1);
+        pass(t, name, len, m);
         return;
     }
     longest_inside(t, name, m);
@@ -389,8 +397,7 @@ static int word_char(char c)
     return !(c & 0x80) && apr_isalnum(c);
 }
 
-void chat_products_find(apr_pool_t *p, const chat_products *t, const char *text,
-                        chat_product_match *m)
+void chat_products_find(const chat_products *t, const char *text, chat_product_match *m)
 {
     const char *s;
 
@@ -407,10 +414,8 @@ void chat_products_find(apr_pool_t *p, const chat_products *t, const char *text,
         while (word_char(s[n])) {
             n++;
         }
-        if (p && code_like(s, n) && apr_isdigit(s[n - 1]) && n > leading_letters(s) + 2) {
-            m->status = CHAT_PRODUCT_PASS;
-            m->code = m->matched = apr_pstrmemdup(p, s, n);
-            m->product = by_code(t, s, leading_letters(s), 1);
+        if (code_like(s, n) && n > leading_letters(s) + 2) {
+            pass(t, s, n, m);
             return;
         }
         if (n >= 2 && (m->product = by_code(t, s, n, 0))) {

@@ -42,11 +42,12 @@ typedef enum {
 
 typedef struct chat_product_match {
     chat_product_status status;
-    const char *code;
+    const char *code;            /* FOUND: in the table; PASS: code_buf (copy it if m goes) */
     const chat_product *product; /* FOUND; PASS: the product of a contract's letters, if any */
     const char *matched;         /* FOUND, AMBIGUOUS: the name, alias or code that matched */
     int ncandidates;             /* AMBIGUOUS */
     const chat_product *candidates[CHAT_PRODUCT_MAX_CANDIDATES];
+    char code_buf[8]; /* PASS: 1-2 letters and up to 4 digits */
 } chat_product_match;
 
 /* What one name stands for: an exact name or alias (any ASCII case), then a
@@ -55,11 +56,10 @@ typedef struct chat_product_match {
  * t may be NULL (only pass-through). */
 void chat_products_resolve(const chat_products *t, const char *name, chat_product_match *m);
 
-/* The product free text names: the longest name or alias in it (as
- * written), or a code in its exchange's case (two letters or more) or a
- * contract (rb2505: copied from p; skipped when p is NULL) standing alone. */
-void chat_products_find(apr_pool_t *p, const chat_products *t, const char *text,
-                        chat_product_match *m);
+/* The product free text names: a contract (rb2505, passed through) or a
+ * code in its exchange's case (two letters or more) standing alone, else
+ * the longest name or alias in it (byte-exact: m->matched occurs in text). */
+void chat_products_find(const chat_products *t, const char *text, chat_product_match *m);
 
 /* An AMBIGUOUS match as a question to the user: "'大豆' could be ...". */
 const char *chat_products_question(apr_pool_t *p, const chat_product_match *m);
