@@ -302,7 +302,9 @@ def test_tool_names_resolve_through_the_product_table(ai, fake, room):
 
 
 @pytest.mark.parametrize("line", ["ChatAIProducts /nonexistent/products.tsv",
-                                  "ChatAIProducts {ROOT}/data/holidays-cn.txt"])
+                                  "ChatAIProducts {ROOT}/data/holidays-cn.txt",
+                                  "<VirtualHost 127.0.0.1:1>\nChatAIProducts {ROOT}/data/products.tsv"
+                                  "\n</VirtualHost>"])
 def test_configtest_names_a_bad_product_table(httpd, line):
     httpd.assert_configtest_refuses(line.format(ROOT=ROOT), "ChatAIProducts")
 

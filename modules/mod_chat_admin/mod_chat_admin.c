@@ -153,6 +153,14 @@ static int admin_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     return OK;
 }
 
+static int admin_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    chat_jobs_post_config(pconf, s);
+    return OK;
+}
+
 static void admin_child_init(apr_pool_t *pchild, server_rec *s)
 {
     chat_fetch_global_init(); /* before any thread of this child uses libcurl */
@@ -164,6 +172,7 @@ static void admin_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_handler(admin_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(admin_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(admin_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(admin_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

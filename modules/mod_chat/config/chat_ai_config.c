@@ -205,6 +205,9 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         if (!*a || *b) {
             return apr_psprintf(cmd->pool, "%s: takes PATH", cmd->cmd->name);
         }
+        if (cmd->server->is_virtual) { /* one table per process */
+            return apr_psprintf(cmd->pool, "%s belongs in the main server config", cmd->cmd->name);
+        }
         ac->products_path = ap_server_root_relative(cmd->pool, a);
         err = chat_products_load(cmd->temp_pool, ac->products_path, &t);
         return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;

@@ -9,6 +9,7 @@
 #include "chat_ai_settings.h"
 #include "chat_chart.h"
 #include "chat_jobs.h"
+#include "chat_products.h"
 #include "chat_tz.h"
 #include "chat_util.h"
 
@@ -101,6 +102,15 @@ const char *chat_jobs_check(apr_pool_t *pconf, chat_jobs_conf *jc)
         }
     }
     return NULL;
+}
+
+void chat_jobs_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    const chat_srv_conf *sc = admin_config_chat(s);
+
+    if (sc) { /* a missing default is mod_chat's warning to give */
+        chat_products_use_file(pconf, chat_ai_settings_of(sc)->products_path);
+    }
 }
 
 static int http_url(const char *u)

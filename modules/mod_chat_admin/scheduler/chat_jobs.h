@@ -72,6 +72,11 @@ const char *chat_job_directive(cmd_parms *cmd, void *dummy, const char *args);
  * NULL, or the error naming ChatTradingCalendar. */
 const char *chat_jobs_check(apr_pool_t *pconf, chat_jobs_conf *jc);
 
+/* post_config: AI jobs resolve product names with the table mod_chat uses
+ * (ChatAIProducts), put in force by this module too so the two modules do
+ * not rely on sharing symbols. */
+void chat_jobs_post_config(apr_pool_t *pconf, server_rec *s);
+
 /* The next minute after now the job runs at (cron and calendar), or 0. */
 apr_time_t chat_job_next(const chat_jobs_conf *jc, const chat_job *job, apr_time_t now);
 
