@@ -132,6 +132,34 @@ START_TEST(sessions)
 }
 END_TEST
 
+/* The admin API's next run: the cron's next minute that the calendar allows. */
+START_TEST(next_run_follows_the_calendar)
+{
+    static const struct {
+        const char *cron;
+        chat_session s;
+        const char *after, *next; /* next NULL: never */
+    } rows[] = {
+        {"0 8 * * *", CHAT_SESSION_ANY, "2026-10-09 09:00", "2026-10-12 08:00"}, /* not Sat */
+        {"0 8 * * *", CHAT_SESSION_ANY, "2026-09-30 09:00", "2026-10-08 08:00"}, /* 国庆节 */
+        {"0 8 * * *", CHAT_SESSION_NONE, "2026-10-09 09:00", "2026-10-10 08:00"},
+        {"30 21 * * *", CHAT_SESSION_NIGHT, "2026-09-29 22:00", "2026-10-08 21:30"},
+        {"0 1 * * *", CHAT_SESSION_NIGHT, "2026-10-09 09:00", "2026-10-10 01:00"}, /* Fri night */
+        {"0 12 * * *", CHAT_SESSION_NIGHT, "2026-09-29 22:00", NULL},
+        {"0 0 1 1 *", CHAT_SESSION_NONE, "2026-10-09 09:00", "2027-01-01 00:00"},
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        chat_cron *cron;
+        ck_assert_ptr_null(chat_cron_parse(test_pool, rows[i].cron, &cron));
+        ck_assert_int_eq(chat_calendar_next_cron(shipped(), rows[i].s, cron, at(rows[i].after),
+                                                 CHAT_CALENDAR_OFFSET),
+                         rows[i].next ? at(rows[i].next) : 0);
+    }
+}
+END_TEST
+
 static const char *parse(const char *text)
 {
     chat_calendar *c;
@@ -229,6 +257,7 @@ Suite *suite_calendar(void)
     tcase_add_test(tc, closures_of_2026);
     tcase_add_test(tc, next_trading_day);
     tcase_add_test(tc, sessions);
+    tcase_add_test(tc, next_run_follows_the_calendar);
     tcase_add_test(tc, parser_refuses_by_line);
     tcase_add_test(tc, parser_random_driver);
     suite_add_tcase(s, tc);

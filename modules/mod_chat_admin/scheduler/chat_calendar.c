@@ -16,6 +16,7 @@
 #define NIGHT_FROM   (21 * 60)      /* 21:00 */
 #define NIGHT_TO     (2 * 60 + 30)  /* 02:30 the next morning */
 #define SEARCH_LIMIT 400            /* days: longer than any closure */
+#define HORIZON_DAYS 31             /* next run searched a month ahead */
 
 typedef struct holiday {
     long day;
@@ -244,6 +245,24 @@ const char *chat_calendar_check(apr_pool_t *p, const chat_calendar *c, chat_sess
     default:
         return NULL;
     }
+}
+
+apr_time_t chat_calendar_next_cron(const chat_calendar *c, chat_session s, const chat_cron *cron,
+                                   apr_time_t after, long utc_offset)
+{
+    apr_time_t t = after, horizon = after + apr_time_from_sec(HORIZON_DAYS * 86400L);
+    apr_pool_t *p;
+
+    if (s == CHAT_SESSION_NONE) {
+        return chat_cron_next(cron, after, utc_offset);
+    }
+    apr_pool_create(&p, NULL);
+    while ((t = chat_cron_next(cron, t, utc_offset)) && t <= horizon &&
+           chat_calendar_check(p, c, s, t)) {
+        apr_pool_clear(p); /* the reason it was not */
+    }
+    apr_pool_destroy(p);
+    return t <= horizon ? t : 0;
 }
 
 chat_session chat_session_parse(const char *s)

@@ -17,6 +17,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "chat_cron.h"
+
 #ifndef CHAT_DATADIR
 #define CHAT_DATADIR "/usr/local/share/mod_chat"
 #endif
@@ -52,6 +54,12 @@ long chat_calendar_next_trading_day(const chat_calendar *c, long day);
 /* Whether the minute at t is in session s: NULL, or why not (from p). */
 const char *chat_calendar_check(apr_pool_t *p, const chat_calendar *c, chat_session s,
                                 apr_time_t t);
+
+/* The first minute after `after` that cron (in the zone utc_offset seconds
+ * east of UTC) matches and session s allows (NONE: the cron alone); with a
+ * session, 0 when none within 31 days (a session the cron never meets). */
+apr_time_t chat_calendar_next_cron(const chat_calendar *c, chat_session s, const chat_cron *cron,
+                                   apr_time_t after, long utc_offset);
 
 /* "any", "day", "night" <-> chat_session; 0 when not one of them. */
 chat_session chat_session_parse(const char *s);

@@ -164,21 +164,8 @@ static int in_session(const chat_jobs_conf *jc, const chat_job *job, apr_time_t 
 
 apr_time_t chat_job_next(const chat_jobs_conf *jc, const chat_job *job, apr_time_t now)
 {
-    apr_time_t t = now;
-    apr_pool_t *p;
-    int tries;
-
-    apr_pool_create(&p, NULL);
-    /* a year of minutes outside a session is more than any cron meets */
-    for (tries = 0; tries < 100000; tries++) {
-        t = chat_cron_next(job->cron, t, chat_jobs_tz_offset(jc, t));
-        if (!t || !job->session || !chat_calendar_check(p, jc->calendar, job->session, t)) {
-            break;
-        }
-        apr_pool_clear(p);
-    }
-    apr_pool_destroy(p);
-    return tries < 100000 ? t : 0;
+    return chat_calendar_next_cron(jc->calendar, job->session, job->cron, now,
+                                   chat_jobs_tz_offset(jc, now));
 }
 
 static const chat_job *find(const chat_jobs_conf *jc, const char *name)
