@@ -289,15 +289,18 @@ def test_tool_names_resolve_through_the_product_table(ai, fake, room):
                                                   "arguments": {"commodity": "rb2505"}}},
                  {"kind": "openai", "tool_call": {"name": "get_price",
                                                   "arguments": {"commodity": "大豆"}}},
+                 {"kind": "openai", "tool_call": {"name": "market_query",
+                                                  "arguments": {"question": "国债最近5天"}}},
                  {"kind": "openai", "text": "请问是豆一还是豆二？"}])
     a = Chat(ai.port, room, "alice")
     a.send("deepseek_chat", text="低硫燃料油、rb2505 和大豆多少钱")
     assert a.chats(3, timeout=15)[-1]["text"] == "请问是豆一还是豆二？"
     assert [m["query"]["code"] for m in fake.requests(kind="market")] == ["lu", "rb2505"]
-    last = fake.requests(kind="openai")[-1]["body"]["messages"][-1]
-    assert last["role"] == "tool"
-    assert json.loads(last["content"]) == {
+    soy, bonds = (r["body"]["messages"][-1] for r in fake.requests(kind="openai")[-2:])
+    assert soy["role"] == "tool" and bonds["role"] == "tool"
+    assert json.loads(soy["content"]) == {
         "error": "'大豆' could be 黄大豆1号 (a, DCE), 黄大豆2号 (b, DCE). Which one is meant?"}
+    assert json.loads(bonds["content"])["error"].startswith("'国债' could be 10年期国债期货 (T, CFFEX),")
     a.close()
 
 

@@ -187,7 +187,10 @@ const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json
         const char *cname = NULL, *digits;
         int days = 20;
         if (!(code = chat_ai_market_find(q, &cname))) {
-            return err_json(p, "no known commodity named in the question");
+            chat_products_find(chat_products_current(), q, &pm);
+            return err_json(p, pm.status == CHAT_PRODUCT_AMBIGUOUS
+                                   ? chat_products_question(p, &pm)
+                                   : "no known commodity named in the question");
         }
         /* "最近10天", "last 10 days": the first number in the question */
         /* after the name: 沪深300 is not a number of days */
