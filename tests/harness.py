@@ -360,6 +360,7 @@ ChatRedis 127.0.0.1:{self.redis.port if self.redis else 6379}
 ChatTokenSecret {TOKEN_SECRET}
 ChatUploadDir {self.dir}/uploads
 ChatUploadMaxSize 256K
+ChatAIProducts {ROOT}/data/products.tsv
 {admin_secret}
 SSLSessionCache shmcb:{self.dir}/run/ssl_scache(512000)
 Include {self.dir}/conf/locations.conf

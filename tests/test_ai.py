@@ -280,6 +280,38 @@ def test_gemini_in_the_room_with_a_function_call(ai, fake, room):
     a.close()
 
 
+def test_tool_names_resolve_through_the_product_table(ai, fake, room):
+    """The longest alias wins (低硫燃料油 is lu, not fu), a contract passes
+    through to the source, an ambiguous alias comes back as a question."""
+    fake.script([{"kind": "openai", "tool_call": {"name": "get_price",
+                                                  "arguments": {"commodity": "低硫燃料油"}}},
+                 {"kind": "openai", "tool_call": {"name": "get_price",
+                                                  "arguments": {"commodity": "rb2505"}}},
+                 {"kind": "openai", "tool_call": {"name": "get_price",
+                                                  "arguments": {"commodity": "大豆"}}},
+                 {"kind": "openai", "tool_call": {"name": "market_query",
+                                                  "arguments": {"question": "国债最近5天"}}},
+                 {"kind": "openai", "text": "请问是豆一还是豆二？"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="低硫燃料油、rb2505 和大豆多少钱")
+    assert a.chats(3, timeout=15)[-1]["text"] == "请问是豆一还是豆二？"
+    assert [m["query"]["code"] for m in fake.requests(kind="market")] == ["lu", "rb2505"]
+    soy, bonds = (r["body"]["messages"][-1] for r in fake.requests(kind="openai")[-2:])
+    assert soy["role"] == "tool" and bonds["role"] == "tool"
+    assert json.loads(soy["content"]) == {
+        "error": "'大豆' could be 黄大豆1号 (a, DCE), 黄大豆2号 (b, DCE). Which one is meant?"}
+    assert json.loads(bonds["content"])["error"].startswith("'国债' could be 10年期国债期货 (T, CFFEX),")
+    a.close()
+
+
+@pytest.mark.parametrize("line", ["ChatAIProducts /nonexistent/products.tsv",
+                                  "ChatAIProducts {ROOT}/data/holidays-cn.txt",
+                                  "<VirtualHost 127.0.0.1:1>\nChatAIProducts {ROOT}/data/products.tsv"
+                                  "\n</VirtualHost>"])
+def test_configtest_names_a_bad_product_table(httpd, line):
+    httpd.assert_configtest_refuses(line.format(ROOT=ROOT), "ChatAIProducts")
+
+
 def test_room_bot_failure_is_a_clear_message(ai, fake, room):
     fake.script([{"kind": "openai", "status": 500, "message": "down"},
                  {"kind": "openai", "status": 500, "message": "still down"}])

@@ -6,59 +6,36 @@
 
 #include "chat_ai_market.h"
 #include "chat_fetch.h"
+#include "chat_products.h"
 
-/* Chinese futures: exchange codes by their usual Chinese names. */
-static const struct {
-    const char *name, *code;
-} commodities[] = {
-    {"螺纹钢", "rb"},   {"螺纹", "rb"},   {"热卷", "hc"},     {"热轧卷板", "hc"},
-    {"铁矿石", "i"},    {"铁矿", "i"},    {"焦炭", "j"},      {"焦煤", "jm"},
-    {"黄金", "au"},     {"沪金", "au"},   {"白银", "ag"},     {"沪银", "ag"},
-    {"铜", "cu"},       {"沪铜", "cu"},   {"铝", "al"},       {"沪铝", "al"},
-    {"锌", "zn"},       {"镍", "ni"},     {"锡", "sn"},       {"铅", "pb"},
-    {"原油", "sc"},     {"燃料油", "fu"}, {"沥青", "bu"},     {"橡胶", "ru"},
-    {"天然橡胶", "ru"}, {"豆粕", "m"},    {"豆油", "y"},      {"棕榈油", "p"},
-    {"玉米", "c"},      {"白糖", "SR"},   {"棉花", "CF"},     {"PTA", "TA"},
-    {"甲醇", "MA"},     {"玻璃", "FG"},   {"纯碱", "SA"},     {"尿素", "UR"},
-    {"聚丙烯", "pp"},   {"塑料", "l"},    {"PVC", "v"},       {"苯乙烯", "eb"},
-    {"乙二醇", "eg"},   {"菜粕", "RM"},   {"菜油", "OI"},     {"苹果", "AP"},
-    {"红枣", "CJ"},     {"生猪", "lh"},   {"鸡蛋", "jd"},     {"不锈钢", "ss"},
-    {"工业硅", "si"},   {"碳酸锂", "lc"}, {"集运指数", "ec"}, {"沪深300", "IF"},
-    {"中证500", "IC"},  {"上证50", "IH"}, {"中证1000", "IM"}, {"十年期国债", "T"},
-};
-#define NCOMMODITIES (sizeof(commodities) / sizeof(commodities[0]))
-
+/* Names resolve through the product table in force (chat_products.h). */
 const char *chat_ai_market_code(const char *name)
 {
-    apr_size_t i;
+    chat_product_match m;
 
-    if (!name) {
-        return NULL;
-    }
-    for (i = 0; i < NCOMMODITIES; i++) {
-        if (!strcmp(name, commodities[i].name) || !strcasecmp(name, commodities[i].code)) {
-            return commodities[i].code;
+    chat_products_resolve(chat_products_current(), name, &m);
+    if (m.status == CHAT_PRODUCT_PASS) {
+        /* as given: the caller's string, when nothing but blanks surrounds it */
+        while (apr_isspace(*name)) {
+            name++;
         }
+        return strcmp(name, m.code) ? NULL : name;
     }
-    return NULL;
+    return m.status == CHAT_PRODUCT_FOUND ? m.code : NULL;
 }
 
 const char *chat_ai_market_find(const char *text, const char **name)
 {
-    apr_size_t i, best = 0;
-    const char *code = NULL;
+    chat_product_match m;
 
-    for (i = 0; text && i < NCOMMODITIES; i++) {
-        apr_size_t n = strlen(commodities[i].name);
-        if (n > best && strstr(text, commodities[i].name)) {
-            best = n;
-            code = commodities[i].code;
-            if (name) {
-                *name = commodities[i].name;
-            }
-        }
+    chat_products_find(chat_products_current(), text, &m);
+    if (m.status != CHAT_PRODUCT_FOUND) {
+        return NULL;
     }
-    return code;
+    if (name) {
+        *name = m.matched;
+    }
+    return m.code;
 }
 
 static json_object *tool(const char *name, const char *desc, const char *params)
@@ -197,6 +174,7 @@ static const char *quote(apr_pool_t *p, const chat_ai_market *mk, const char *co
 const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json_object *args)
 {
     const chat_ai_market *mk = ctx;
+    chat_product_match pm;
     json_object *v;
     const char *arg = NULL, *code;
 
@@ -209,7 +187,10 @@ const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json
         const char *cname = NULL, *digits;
         int days = 20;
         if (!(code = chat_ai_market_find(q, &cname))) {
-            return err_json(p, "no known commodity named in the question");
+            chat_products_find(chat_products_current(), q, &pm);
+            return err_json(p, pm.status == CHAT_PRODUCT_AMBIGUOUS
+                                   ? chat_products_question(p, &pm)
+                                   : "no known commodity named in the question");
         }
         /* "最近10天", "last 10 days": the first number in the question */
         /* after the name: 沪深300 is not a number of days */
@@ -226,9 +207,14 @@ const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json
     if (json_object_object_get_ex(args, "commodity", &v)) {
         arg = json_object_get_string(v);
     }
-    if (!(code = chat_ai_market_code(arg))) {
+    chat_products_resolve(chat_products_current(), arg, &pm);
+    if (pm.status == CHAT_PRODUCT_AMBIGUOUS) {
+        return err_json(p, chat_products_question(p, &pm));
+    }
+    if (pm.status != CHAT_PRODUCT_FOUND && pm.status != CHAT_PRODUCT_PASS) {
         return err_json(p, apr_psprintf(p, "unknown commodity '%s'", arg ? arg : ""));
     }
+    code = apr_pstrdup(p, pm.code);
     if (!strcmp(name, "get_price")) {
         return quote(p, mk, code);
     }

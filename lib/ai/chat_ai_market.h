@@ -14,10 +14,14 @@ typedef struct chat_ai_market {
     apr_interval_time_t timeout;
 } chat_ai_market;
 
-/* 螺纹钢 -> rb, RB -> rb, "黄金" -> au ...; NULL when unknown. */
+/* 螺纹钢 -> rb, RB -> rb, 黄金 -> au, rb2505 -> rb2505 (passed through: a
+ * pointer into name), through the product table in force (chat_products.h);
+ * NULL when unknown or ambiguous (chat_products_resolve() has the candidates
+ * to ask back, and the pass-through of a code with blanks after it). */
 const char *chat_ai_market_code(const char *name);
 
-/* The first commodity named in free text (longest name wins), or NULL. */
+/* The commodity named in free text (the longest name or alias in it wins;
+ * *name is that name as written), or NULL when none or ambiguous. */
 const char *chat_ai_market_find(const char *text, const char **name);
 
 /* The tool declarations (neutral form, see chat_ai_call.tools); caller puts. */

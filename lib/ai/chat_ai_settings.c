@@ -5,7 +5,7 @@
 
 const chat_ai_conf *chat_ai_settings_of(const chat_srv_conf *sc)
 {
-    static const chat_ai_conf none = {NULL, NULL, NULL, -1, -1, NULL, -1, -1, -1, NULL};
+    static const chat_ai_conf none = {NULL, NULL, NULL, -1, -1, NULL, -1, -1, -1, NULL, NULL};
 
     return sc && sc->ai ? sc->ai : &none;
 }

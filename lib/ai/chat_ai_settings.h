@@ -24,6 +24,7 @@ typedef struct chat_ai_conf {
     int threads; /* concurrent in-room AI calls per process */
     int context; /* room messages given as context */
     const char *market_url;
+    const char *products_path; /* ChatAIProducts; NULL: CHAT_PRODUCTS_DEFAULT */
 } chat_ai_conf;
 
 /* A server's AI settings (as written: -1 = unset); never NULL. */

@@ -12,6 +12,7 @@
 #include "chat_ai_handler.h"
 #include "chat_ai_room.h"
 #include "chat_capacity.h"
+#include "chat_ai_config.h"
 #include "chat_config.h"
 #include "chat_echo.h"
 #include "chat_fetch.h"
@@ -129,6 +130,7 @@ static void chat_register_hooks(apr_pool_t *p)
     chat_handover_app(&chat_room_app);        /* the sessions that can move */
     chat_handover_app(&chat_echo_app);
     ap_hook_post_config(chat_capacity_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(chat_ai_config_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(chat_access_mask_token, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

@@ -136,9 +136,9 @@ static const command_rec admin_cmds[] = {ADMIN_CONFIG_COMMANDS, CHAT_JOB_COMMAND
 /* Jobs post into mod_chat's rooms with its Redis settings. */
 static int admin_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    const chat_jobs_conf *jc = admin_config_get(s)->jobs;
+    chat_jobs_conf *jc = admin_config_get(s)->jobs;
+    const char *err;
 
-    (void)pconf;
     (void)plog;
     (void)ptemp;
     if (jc && jc->jobs->nelts && !admin_config_chat(s)) {
@@ -146,6 +146,18 @@ static int admin_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
                      "ChatJob: scheduled jobs need mod_chat (LoadModule chat_module)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if ((err = chat_jobs_check(pconf, jc))) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s, "%s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int admin_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    chat_jobs_post_config(pconf, s);
     return OK;
 }
 
@@ -160,6 +172,7 @@ static void admin_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_handler(admin_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(admin_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(admin_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(admin_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

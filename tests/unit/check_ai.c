@@ -7,6 +7,7 @@
 
 #include "chat_ai.h"
 #include "chat_ai_market.h"
+#include "chat_products.h"
 #include "check_suites.h"
 
 /* 2026-11-24 00:00:00 Beijing time = 2026-11-23T16:00:00Z */
@@ -148,6 +149,8 @@ START_TEST(commodity_names)
 {
     const char *name = NULL;
 
+    /* the shipped table (tests/unit/check_products.c tests it row by row) */
+    ck_assert_ptr_null(chat_products_use_file(test_pool, CHAT_SRCDIR "/data/products.tsv"));
     ck_assert_str_eq(chat_ai_market_code("螺纹钢"), "rb");
     ck_assert_str_eq(chat_ai_market_code("黄金"), "au");
     ck_assert_str_eq(chat_ai_market_code("原油"), "sc");

@@ -14,5 +14,7 @@ Suite *suite_identity(void);
 Suite *suite_cron(void);
 Suite *suite_ai(void);
 Suite *suite_wire(void);
+Suite *suite_products(void);
+Suite *suite_calendar(void);
 
 #endif

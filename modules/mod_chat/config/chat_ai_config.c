@@ -7,6 +7,7 @@
 #include <http_config.h>
 
 #include "chat_ai_config.h"
+#include "chat_products.h"
 #include "chat_tz.h"
 #include "chat_util.h"
 
@@ -199,6 +200,18 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         return number(cmd, a, 1, 256, &ac->threads);
     case 13:
         return number(cmd, a, 0, 200, &ac->context);
+    case 30: { /* loaded now so configtest names a bad file; in force at post_config */
+        chat_products *t;
+        if (!*a || *b) {
+            return apr_psprintf(cmd->pool, "%s: takes PATH", cmd->cmd->name);
+        }
+        if (cmd->server->is_virtual) { /* one table per process */
+            return apr_psprintf(cmd->pool, "%s belongs in the main server config", cmd->cmd->name);
+        }
+        ac->products_path = ap_server_root_relative(cmd->pool, a);
+        err = chat_products_load(cmd->temp_pool, ac->products_path, &t);
+        return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+    }
     default:
         if (!http_url(a) || *b) {
             return apr_psprintf(cmd->pool, "%s: '%s' is not an http(s) URL", cmd->cmd->name, a);

@@ -14,6 +14,11 @@
  * AI settings, made on first use. */
 const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *args);
 
+/* post_config: the product table of ChatAIProducts (or the installed
+ * default, a warning when missing) becomes the one in force. */
+int chat_ai_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                               server_rec *s);
+
 /* The directives, spliced into mod_chat's command table; fn finds the slot
  * and calls chat_ai_directive. */
 #define CHAT_AI_DIRECTIVE(name, n, help)                                                           \
@@ -45,6 +50,8 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         CHAT_AI_DIRECTIVE("ChatAIContext", 13,                                                     \
                           "Recent room messages given to the AI (default 20)"),                    \
         CHAT_AI_DIRECTIVE("ChatAIMarketData", 14,                                                  \
-                          "Base URL of the market-data JSON source the AI tools query")
+                          "Base URL of the market-data JSON source the AI tools query"),           \
+        CHAT_AI_DIRECTIVE("ChatAIProducts", 30,                                                    \
+                          "PATH: the futures product table (default: the installed one)")
 
 #endif

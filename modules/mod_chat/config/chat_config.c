@@ -5,10 +5,14 @@
 #include <apr_file_io.h>
 #include <apr_lib.h>
 #include <http_core.h>
+#include <http_log.h>
 
 #include "chat_config.h"
 #include "chat_ai_config.h"
 #include "chat_mime.h"
+#include "chat_products.h"
+
+APLOG_USE_MODULE(chat);
 
 void *chat_config_dir_create(apr_pool_t *p, char *dir)
 {
@@ -755,3 +759,20 @@ const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatPresenceTTL", set_presence_ttl, (void *)0, RSRC_CONF,
                   "Seconds before the presence of a crashed server expires (default 45)"),
     {NULL}};
+
+/* The AI's product table: here, where the server's settings are known. */
+int chat_ai_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                               server_rec *s)
+{
+    const chat_srv_conf *sc = ap_get_module_config(s->module_config, &chat_module);
+    const char *err = chat_products_use_file(pconf, chat_ai_settings_of(sc)->products_path);
+
+    (void)plog;
+    (void)ptemp;
+    if (err) { /* only the default can be missing now: configtest checked the directive */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "ChatAIProducts: %s; product names are not resolved (codes pass through)",
+                     err);
+    }
+    return OK;
+}

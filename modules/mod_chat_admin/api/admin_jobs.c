@@ -30,7 +30,9 @@ static json_object *job_json(admin_req *a, const chat_jobs_conf *jc, const chat_
     json_object_object_add(o, "rooms", rooms);
     json_object_object_add(o, "timeZone",
                            json_object_new_string(jc->tz_set ? jc->tz_name : "server"));
-    next = chat_cron_next(job->cron, now, chat_jobs_tz_offset(jc, now));
+    json_object_object_add(o, "calendar", json_object_new_string(chat_session_name(job->session)));
+    json_object_object_add(o, "notice", json_object_new_boolean(job->notice));
+    next = chat_job_next(jc, job, now);
     json_object_object_add(o, "next", next ? json_object_new_int64(apr_time_as_msec(next)) : NULL);
     argv[0] = "GET";
     argv[1] = apr_pstrcat(a->r->pool, a->prefix, "job:", job->name, ":current", NULL);

@@ -1,4 +1,5 @@
-/* ChatJob, ChatJobTimeZone, ChatChartFont, ChatChartSize: see chat_jobs.h. */
+/* ChatJob, ChatJobTimeZone, ChatChartFont, ChatChartSize, ChatTradingCalendar,
+ * ChatJobCalendar, ChatJobNotice: see chat_jobs.h. */
 #include <httpd.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -8,6 +9,7 @@
 #include "chat_ai_settings.h"
 #include "chat_chart.h"
 #include "chat_jobs.h"
+#include "chat_products.h"
 #include "chat_tz.h"
 #include "chat_util.h"
 
@@ -47,6 +49,70 @@ static const char *rooms_arg(cmd_parms *cmd, const char *arg, apr_array_header_t
     return (*out)->nelts ? NULL : "ChatJob: no room given";
 }
 
+static chat_job *job_named(chat_jobs_conf *jc, const char *name)
+{
+    int i;
+    for (i = 0; i < jc->jobs->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(jc->jobs, i, chat_job *)->name, name)) {
+            return APR_ARRAY_IDX(jc->jobs, i, chat_job *);
+        }
+    }
+    return NULL;
+}
+
+/* ChatJobCalendar NAME trading [any|day|night], ChatJobNotice NAME on|off */
+static const char *job_option(cmd_parms *cmd, chat_jobs_conf *jc, const char *args, int calendar)
+{
+    const char *name = ap_getword_conf(cmd->pool, &args), *a = ap_getword_conf(cmd->pool, &args);
+    const char *b = ap_getword_conf(cmd->pool, &args);
+    chat_job *job = job_named(jc, name);
+
+    if (!job) {
+        return apr_psprintf(cmd->pool, "%s: no ChatJob named '%s' (declare it first)",
+                            cmd->cmd->name, name);
+    }
+    if (calendar) {
+        if (strcmp(a, "trading") || *args || !(job->session = chat_session_parse(*b ? b : "any"))) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME trading [any|day|night]",
+                                cmd->cmd->name);
+        }
+        return NULL;
+    }
+    if (*b || (strcasecmp(a, "on") && strcasecmp(a, "off"))) {
+        return apr_psprintf(cmd->pool, "%s: takes NAME on|off", cmd->cmd->name);
+    }
+    job->notice = !strcasecmp(a, "on");
+    return NULL;
+}
+
+const char *chat_jobs_check(apr_pool_t *pconf, chat_jobs_conf *jc)
+{
+    const char *err;
+    int i;
+
+    for (i = 0; jc && !jc->calendar && i < jc->jobs->nelts; i++) {
+        if (APR_ARRAY_IDX(jc->jobs, i, chat_job *)->session) {
+            jc->calendar_path = CHAT_CALENDAR_DEFAULT;
+            if ((err = chat_calendar_load(pconf, jc->calendar_path, &jc->calendar))) {
+                return apr_psprintf(pconf,
+                                    "ChatTradingCalendar: %s (the default; ChatJobCalendar "
+                                    "needs a holiday file)",
+                                    err);
+            }
+        }
+    }
+    return NULL;
+}
+
+void chat_jobs_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    const chat_srv_conf *sc = admin_config_chat(s);
+
+    if (sc) { /* a missing default is mod_chat's warning to give */
+        chat_products_use_file(pconf, chat_ai_settings_of(sc)->products_path);
+    }
+}
+
 static int http_url(const char *u)
 {
     return !strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8);
@@ -56,7 +122,7 @@ static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char 
 {
     const char *w[8], *err;
     chat_job *job = apr_pcalloc(cmd->pool, sizeof(*job));
-    int n = 0, i;
+    int n = 0;
 
     while (n < 8 && *(w[n] = ap_getword_conf(cmd->pool, &args))) {
         n++;
@@ -67,10 +133,8 @@ static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char 
     if (!chat_room_name_valid(w[0])) {
         return apr_psprintf(cmd->pool, "ChatJob: '%s' is not a name of [A-Za-z0-9_-]", w[0]);
     }
-    for (i = 0; i < jc->jobs->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(jc->jobs, i, chat_job *)->name, w[0])) {
-            return apr_psprintf(cmd->pool, "ChatJob: a job named '%s' exists already", w[0]);
-        }
+    if (job_named(jc, w[0])) {
+        return apr_psprintf(cmd->pool, "ChatJob: a job named '%s' exists already", w[0]);
     }
     job->name = w[0];
     job->expr = w[1];
@@ -170,6 +234,16 @@ const char *chat_job_directive(cmd_parms *cmd, void *dummy, const char *args)
         }
         jc->font = a;
         return NULL;
+    case 5:
+        jc->calendar_path = ap_server_root_relative(cmd->pool, ap_getword_conf(cmd->pool, &args));
+        if ((err = chat_calendar_load(cmd->pool, jc->calendar_path ? jc->calendar_path : "",
+                                      &jc->calendar))) {
+            return apr_pstrcat(cmd->pool, "ChatTradingCalendar: ", err, NULL);
+        }
+        return NULL;
+    case 6:
+    case 7:
+        return job_option(cmd, jc, args, (int)(long)cmd->info == 6);
     default:
         a = ap_getword_conf(cmd->pool, &args);
         if (sscanf(a, "%dx%d", &jc->chart_w, &jc->chart_h) != 2 || jc->chart_w < 200 ||

@@ -1,6 +1,7 @@
 /* Running one scheduled job: post a text, ask the AI, chart a JSON source
  * (stored like an upload, posted as an image), or post a digest of a news
- * feed's items not posted before. Blocking; runs on the scheduler thread. */
+ * feed's items not posted before; and the notice of its outcome. Blocking;
+ * runs on the scheduler thread. */
 #include <httpd.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -294,6 +295,19 @@ static const char *run_news(job_ctx *x, const char **summary)
         }
     }
     return NULL;
+}
+
+const char *chat_job_notice(apr_pool_t *p, server_rec *s, redisContext *c, const chat_job *job,
+                            const char *err, const char *summary)
+{
+    job_ctx x = {p, s, admin_config_chat(s), admin_config_chat_dir(s), c, job};
+    json_object *m = message(
+        &x, "system", "system",
+        err ? apr_psprintf(p, "⚠️ Job %s failed: %s", job->name, err)
+            : apr_psprintf(p, "✅ Job %s ran: %s", job->name, summary && *summary ? summary : "ok"));
+
+    json_object_object_add(m, "notice", json_object_new_string(err ? "failed" : "ok"));
+    return post_all(&x, m);
 }
 
 const char *chat_job_run(apr_pool_t *p, server_rec *s, redisContext *c, const chat_job *job,

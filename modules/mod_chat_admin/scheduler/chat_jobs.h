@@ -10,6 +10,7 @@
 #include <http_config.h>
 #include <hiredis/hiredis.h>
 
+#include "chat_calendar.h"
 #include "chat_cron.h"
 
 typedef enum { CHAT_JOB_POST = 1, CHAT_JOB_AI, CHAT_JOB_CHART, CHAT_JOB_NEWS } chat_job_kind;
@@ -25,6 +26,8 @@ typedef struct chat_job {
     const char *url;           /* chart, news */
     const char *mapping;       /* chart, news: field mapping */
     int chart_kind;            /* chat_chart_kind */
+    chat_session session;      /* ChatJobCalendar: NONE = every matching minute */
+    int notice;                /* ChatJobNotice: post the outcome in the rooms */
 } chat_job;
 
 typedef struct chat_jobs_conf {
@@ -34,6 +37,8 @@ typedef struct chat_jobs_conf {
     const char *tz_name; /* as written, for the admin API */
     const char *font;    /* ChatChartFont */
     int chart_w, chart_h;
+    chat_calendar *calendar;   /* ChatTradingCalendar, or the default once a job needs it */
+    const char *calendar_path; /* for messages and the admin API */
 } chat_jobs_conf;
 
 #define CHAT_CHART_DEFAULT_FONT "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -53,7 +58,27 @@ const char *chat_job_directive(cmd_parms *cmd, void *dummy, const char *args);
         AP_INIT_RAW_ARGS("ChatChartFont", chat_job_directive, (void *)3, RSRC_CONF,                \
                          "TrueType/OpenType font with CJK glyphs for charts"),                     \
         AP_INIT_RAW_ARGS("ChatChartSize", chat_job_directive, (void *)4, RSRC_CONF,                \
-                         "WIDTHxHEIGHT of chart images (default 800x500)")
+                         "WIDTHxHEIGHT of chart images (default 800x500)"),                        \
+        AP_INIT_RAW_ARGS("ChatTradingCalendar", chat_job_directive, (void *)5, RSRC_CONF,          \
+                         "PATH: holiday file of the trading calendar (default: the installed "     \
+                         "one)"),                                                                  \
+        AP_INIT_RAW_ARGS("ChatJobCalendar", chat_job_directive, (void *)6, RSRC_CONF,              \
+                         "NAME trading [any|day|night]: run the job only on trading days, in "     \
+                         "that session"),                                                          \
+        AP_INIT_RAW_ARGS("ChatJobNotice", chat_job_directive, (void *)7, RSRC_CONF,                \
+                         "NAME on|off: post the job's outcome in its rooms (default off)")
+
+/* check_config: the default calendar when a job needs one and none is set;
+ * NULL, or the error naming ChatTradingCalendar. */
+const char *chat_jobs_check(apr_pool_t *pconf, chat_jobs_conf *jc);
+
+/* post_config: AI jobs resolve product names with the table mod_chat uses
+ * (ChatAIProducts), put in force by this module too so the two modules do
+ * not rely on sharing symbols. */
+void chat_jobs_post_config(apr_pool_t *pconf, server_rec *s);
+
+/* The next minute after now the job runs at (cron and calendar), or 0. */
+apr_time_t chat_job_next(const chat_jobs_conf *jc, const chat_job *job, apr_time_t now);
 
 /* The zone offset (seconds east of UTC) the jobs use at time t. */
 long chat_jobs_tz_offset(const chat_jobs_conf *jc, apr_time_t t);
@@ -61,6 +86,11 @@ long chat_jobs_tz_offset(const chat_jobs_conf *jc, apr_time_t t);
 /* Run one job now on this thread: NULL, or an error; *summary says what was done. */
 const char *chat_job_run(apr_pool_t *p, server_rec *s, redisContext *c, const chat_job *job,
                          const char **summary);
+
+/* Posts the outcome of a run (err NULL: ok) to the job's rooms as a system
+ * message; NULL, or why it could not be stored. */
+const char *chat_job_notice(apr_pool_t *p, server_rec *s, redisContext *c, const chat_job *job,
+                            const char *err, const char *summary);
 
 /* Start this child's scheduler thread (when jobs are configured). */
 void chat_scheduler_child_init(apr_pool_t *pchild, server_rec *s);

@@ -5,7 +5,9 @@
  * NX succeeds: once per scheduled minute across all processes, servers and
  * restart generations. The lock is kept a day, so a server killed mid-run
  * is not followed by a second run of the same minute elsewhere. "Run now"
- * requests arrive on a Redis list that every scheduler pops from. */
+ * requests arrive on a Redis list that every scheduler pops from. A job on
+ * the trading calendar (ChatJobCalendar) skips minutes outside its session
+ * without taking the lock; run-now ignores the calendar. */
 #include <httpd.h>
 #include <stdlib.h>
 
@@ -131,8 +133,39 @@ static int run_once(redisContext *c, const chat_job *job, apr_time_t minute)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, sched.s, "chat: job %s: %s", job->name, summary);
     }
     history_push(c, p, prefix, job, minute, start, err, summary, !minute);
+    if (job->notice && (err = chat_job_notice(p, sched.s, c, job, err, summary))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sched.s, "chat: job %s: notice %s", job->name,
+                     err);
+    }
     apr_pool_destroy(p);
     return 1;
+}
+
+/* A trading job's minute outside its session is skipped (logged at debug
+ * like "runs elsewhere": every process says it, every minute it applies). */
+static int in_session(const chat_jobs_conf *jc, const chat_job *job, apr_time_t minute)
+{
+    apr_pool_t *p;
+    const char *why;
+
+    if (!job->session) {
+        return 1;
+    }
+    apr_pool_create(&p, NULL);
+    if ((why = chat_calendar_check(p, jc->calendar, job->session, minute))) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sched.s,
+                     "chat: job %s minute %" APR_TIME_T_FMT ": skipped, not a trading %s: %s",
+                     job->name, apr_time_sec(minute) / 60,
+                     job->session == CHAT_SESSION_ANY ? "day" : "session", why);
+    }
+    apr_pool_destroy(p);
+    return !why;
+}
+
+apr_time_t chat_job_next(const chat_jobs_conf *jc, const chat_job *job, apr_time_t now)
+{
+    return chat_calendar_next_cron(jc->calendar, job->session, job->cron, now,
+                                   chat_jobs_tz_offset(jc, now));
 }
 
 static const chat_job *find(const chat_jobs_conf *jc, const char *name)
@@ -174,7 +207,7 @@ static void *APR_THREAD_FUNC sched_main(apr_thread_t *t, void *data)
             for (i = 0; i < jc->jobs->nelts; i++) {
                 const chat_job *job = APR_ARRAY_IDX(jc->jobs, i, chat_job *);
                 if (chat_cron_matches(job->cron, at, chat_jobs_tz_offset(jc, at)) &&
-                    run_once(c, job, at) < 0) {
+                    in_session(jc, job, at) && run_once(c, job, at) < 0) {
                     /* Redis failed: reconnect and look at this minute again (the
                      * lock keeps the jobs that did run from running twice) */
                     redisFree(c);
