@@ -8,34 +8,8 @@
 #define CHAT_CHART_H
 
 #include <apr_pools.h>
-#include <apr_tables.h>
 
-typedef enum {
-    CHAT_CHART_LINE = 1,
-    CHAT_CHART_BAR_LINE,
-    CHAT_CHART_CANDLE,
-    CHAT_CHART_TREEMAP,
-    CHAT_CHART_SCATTER
-} chat_chart_kind;
-
-typedef struct chat_chart_series {
-    const char *name;
-    double *v; /* n values */
-} chat_chart_series;
-
-typedef struct chat_chart {
-    chat_chart_kind kind;
-    const char *title;
-    const char *y_unit, *y2_unit, *x_unit; /* axis captions, may be NULL */
-    int width, height;
-    const char *font;                  /* path of a TTF/OTF/TTC font with CJK glyphs */
-    int n;                             /* points, bars, candles or items */
-    const char **labels;               /* n: x labels, or item names (treemap, scatter) */
-    apr_array_header_t *series;        /* chat_chart_series: line (1+); bar+line: [bars, line] */
-    double *open, *high, *low, *close; /* candle */
-    double *value, *weight;            /* treemap: % change and area */
-    double *x, *y;                     /* scatter */
-} chat_chart;
+#include "chat_chart_types.h"
 
 /* "line", "bar_line", "candle", "treemap", "scatter" -> kind, 0 if unknown. */
 chat_chart_kind chat_chart_kind_parse(const char *name);
