@@ -9,15 +9,22 @@
 
 #include "chat_chart.h"
 #include "chat_chart_canvas.h"
+#include "chat_chart_kinds.h"
 
 chat_chart_kind chat_chart_kind_parse(const char *name)
 {
     static const struct {
         const char *name;
         chat_chart_kind kind;
-    } k[] = {{"line", CHAT_CHART_LINE},       {"bar_line", CHAT_CHART_BAR_LINE},
-             {"candle", CHAT_CHART_CANDLE},   {"candlestick", CHAT_CHART_CANDLE},
-             {"treemap", CHAT_CHART_TREEMAP}, {"scatter", CHAT_CHART_SCATTER}};
+    } k[] = {{"line", CHAT_CHART_LINE},
+             {"bar_line", CHAT_CHART_BAR_LINE},
+             {"candle", CHAT_CHART_CANDLE},
+             {"candlestick", CHAT_CHART_CANDLE},
+             {"treemap", CHAT_CHART_TREEMAP},
+             {"scatter", CHAT_CHART_SCATTER},
+             {"pie", CHAT_CHART_PIE},
+             {"cross_section", CHAT_CHART_CROSS},
+             {"scatter_color", CHAT_CHART_SCATTER_COLOR}};
     size_t i;
 
     for (i = 0; name && i < sizeof(k) / sizeof(k[0]); i++) {
@@ -218,74 +225,6 @@ static void draw_treemap(apr_pool_t *p, chat_canvas *d)
     tm_split(p, d, it, c->n, 8, 44, c->width - 8, c->height - 8, maxabs);
 }
 
-static void draw_scatter(apr_pool_t *p, chat_canvas *d)
-{
-    const chat_chart *c = d->c;
-    double mn = 0, mx = 0, mn2 = 0, mx2 = 0, v;
-    int up = gdImageColorAllocate(d->im, 220, 38, 38),
-        down = gdImageColorAllocate(d->im, 22, 163, 74);
-    int i, placed = 0, *boxes;
-
-    chat_canvas_range(c->x, c->n, &mn, &mx);
-    chat_canvas_range(c->y, c->n, &mn2, &mx2);
-    d->x0 = 70;
-    d->x1 = c->width - 24;
-    d->y0 = 50;
-    d->y1 = c->height - 44;
-    chat_canvas_nice_axis(mn2, mx2, 5, &d->lo, &d->hi, &d->step);
-    chat_canvas_nice_axis(mn, mx, 6, &d->lo2, &d->hi2, &d->step2);
-    chat_canvas_value_axes(p, d, 0);
-    /* x axis: values, not categories */
-    for (i = 0; i <= 100 && (v = d->lo2 + i * d->step2) <= d->hi2 + d->step2 / 2; i++) {
-        int x = d->x0 + (int)lround((v - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
-        const char *s = chat_canvas_number(p, v, d->step2);
-        gdImageLine(d->im, x, d->y0, x, d->y1, d->grid);
-        chat_canvas_text(d, 10, 0, x - chat_canvas_text_width(d, 10, s) / 2, d->y1 + 18, d->muted,
-                         s);
-    }
-    if (d->lo2 < 0 && d->hi2 > 0) {
-        int x = d->x0 + (int)lround(-d->lo2 / (d->hi2 - d->lo2) * (d->x1 - d->x0));
-        gdImageLine(d->im, x, d->y0, x, d->y1, d->axis);
-    }
-    if (d->lo < 0 && d->hi > 0) {
-        gdImageLine(d->im, d->x0, chat_canvas_py(d, 0, 0), d->x1, chat_canvas_py(d, 0, 0), d->axis);
-    }
-    if (c->x_unit) {
-        chat_canvas_text(d, 10, 0, d->x1 - chat_canvas_text_width(d, 10, c->x_unit), c->height - 6,
-                         d->muted, c->x_unit);
-    }
-    /* points first, then labels placed where they hit no other label: right
-     * above, right below, left above, left below; a label with no free place
-     * is left out rather than drawn over another */
-    boxes = apr_palloc(p, sizeof(int) * 4 * c->n);
-    for (i = 0; i < c->n; i++) {
-        int x = d->x0 + (int)lround((c->x[i] - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
-        gdImageFilledEllipse(d->im, x, chat_canvas_py(d, c->y[i], 0), 9, 9,
-                             c->x[i] >= 0 ? up : down);
-    }
-    for (i = 0; i < c->n; i++) {
-        int x = d->x0 + (int)lround((c->x[i] - d->lo2) / (d->hi2 - d->lo2) * (d->x1 - d->x0));
-        int y = chat_canvas_py(d, c->y[i], 0), w, k;
-        if (!c->labels[i]) {
-            continue;
-        }
-        w = chat_canvas_text_width(d, 10, c->labels[i]);
-        for (k = 0; k < 4; k++) {
-            int bx = k < 2 ? x + 7 : x - 7 - w, by = k % 2 ? y + 16 : y - 5, j, free = 1;
-            int box[4] = {bx, by - 12, bx + w, by + 3};
-            for (j = 0; j < placed && free; j++) {
-                const int *o = boxes + 4 * j;
-                free = box[2] < o[0] || box[0] > o[2] || box[3] < o[1] || box[1] > o[3];
-            }
-            if (free && box[0] >= d->x0 && box[2] <= d->x1 && box[1] >= d->y0 - 4) {
-                memcpy(boxes + 4 * placed++, box, sizeof(box));
-                chat_canvas_text(d, 10, 0, bx, by, d->fg, c->labels[i]);
-                break;
-            }
-        }
-    }
-}
-
 const char *chat_chart_render(apr_pool_t *p, const chat_chart *c, void **png, int *size)
 {
     chat_canvas d;
@@ -303,8 +242,13 @@ const char *chat_chart_render(apr_pool_t *p, const chat_chart *c, void **png, in
     if ((c->kind == CHAT_CHART_LINE && (!c->series || !c->series->nelts)) ||
         (c->kind == CHAT_CHART_BAR_LINE && (!c->series || c->series->nelts < 2)) ||
         (c->kind == CHAT_CHART_CANDLE && (!c->open || !c->high || !c->low || !c->close)) ||
-        (c->kind == CHAT_CHART_TREEMAP && !c->value) ||
-        (c->kind == CHAT_CHART_SCATTER && (!c->x || !c->y)) || !c->labels) {
+        ((c->kind == CHAT_CHART_TREEMAP || c->kind == CHAT_CHART_PIE ||
+          c->kind == CHAT_CHART_CROSS) &&
+         !c->value) ||
+        (c->kind == CHAT_CHART_SCATTER_COLOR && !c->color) ||
+        ((c->kind == CHAT_CHART_SCATTER || c->kind == CHAT_CHART_SCATTER_COLOR) &&
+         (!c->x || !c->y)) ||
+        !c->labels) {
         return "the data lacks a field this kind of chart needs";
     }
     d.font = apr_pstrdup(p, c->font);
@@ -331,8 +275,14 @@ const char *chat_chart_render(apr_pool_t *p, const chat_chart *c, void **png, in
     case CHAT_CHART_TREEMAP:
         draw_treemap(p, &d);
         break;
+    case CHAT_CHART_PIE:
+        chat_chart_pie_draw(p, &d);
+        break;
+    case CHAT_CHART_CROSS:
+        chat_chart_cross_draw(p, &d);
+        break;
     default:
-        draw_scatter(p, &d);
+        chat_chart_scatter_draw(p, &d);
         break;
     }
     if (d.err) {
@@ -501,14 +451,28 @@ const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
             err = column(p, items, apr_table_get(m, "weight"), &c->weight);
         }
         break;
+    case CHAT_CHART_PIE:
+        err = chat_chart_pie_map(p, c, items, m);
+        break;
+    case CHAT_CHART_CROSS:
+        err = chat_chart_cross_map(p, c, items, m);
+        break;
     default:
         if (!(err = column(p, items, apr_table_get(m, "x") ? apr_table_get(m, "x") : "change",
                            &c->x))) {
             err = column(p, items, apr_table_get(m, "y") ? apr_table_get(m, "y") : "oi_change",
                          &c->y);
         }
+        if (!err && c->kind == CHAT_CHART_SCATTER_COLOR) {
+            err = chat_chart_scatter_map_color(p, c, items, m);
+        }
         break;
     }
     json_object_put(root);
     return err;
+}
+
+const char *chat_chart_column(apr_pool_t *p, json_object *items, const char *field, double **out)
+{
+    return column(p, items, field, out);
 }

@@ -10,7 +10,10 @@ typedef enum {
     CHAT_CHART_BAR_LINE,
     CHAT_CHART_CANDLE,
     CHAT_CHART_TREEMAP,
-    CHAT_CHART_SCATTER
+    CHAT_CHART_SCATTER,
+    CHAT_CHART_PIE,          /* products bucketed by % change: counts and names */
+    CHAT_CHART_CROSS,        /* cross-section: % change vs settlement, sorted */
+    CHAT_CHART_SCATTER_COLOR /* scatter with a third field as a colour scale */
 } chat_chart_kind;
 
 typedef struct chat_chart_series {
@@ -28,8 +31,12 @@ typedef struct chat_chart {
     const char **labels;               /* n: x labels, or item names (treemap, scatter) */
     apr_array_header_t *series;        /* chat_chart_series: line (1+); bar+line: [bars, line] */
     double *open, *high, *low, *close; /* candle */
-    double *value, *weight;            /* treemap: % change and area */
+    double *value, *weight;            /* treemap, pie, cross-section: % change; treemap: area */
     double *x, *y;                     /* scatter */
+    double *color;                     /* scatter_color: the third field */
+    const char *color_unit;            /* scatter_color: its caption over the colour bar */
+    const double *edges;               /* pie: bucket edges in %, ascending; NULL = -3,-1,0,1,3 */
+    int nedges;
 } chat_chart;
 
 #endif
