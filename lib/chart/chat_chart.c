@@ -11,6 +11,11 @@
 #include "chat_chart_canvas.h"
 #include "chat_chart_kinds.h"
 
+void chat_chart_setup(void)
+{
+    gdFontCacheSetup();
+}
+
 chat_chart_kind chat_chart_kind_parse(const char *name)
 {
     static const struct {

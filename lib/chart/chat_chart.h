@@ -13,6 +13,14 @@
 
 #include "chat_chart_types.h"
 
+/* Debian's fonts-noto-cjk; ChatChartFont overrides it for jobs. */
+#define CHAT_CHART_DEFAULT_FONT "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+#define CHAT_CHART_DEFAULT_W    800
+#define CHAT_CHART_DEFAULT_H    500
+
+/* Once per process before threads render: libgd sets its FreeType cache up
+ * lazily, which two threads drawing their first text at once would race. */
+void chat_chart_setup(void);
 /* "line", "bar_line", "candle", "treemap", "scatter", "pie", "cross_section",
  * "scatter_color" -> kind, 0 if unknown. */
 chat_chart_kind chat_chart_kind_parse(const char *name);

@@ -1,0 +1,27 @@
+/* draw_chart in the room: see chat_ai_chart.c. */
+#ifndef CHAT_AI_CHART_H
+#define CHAT_AI_CHART_H
+
+#include <httpd.h>
+#include <hiredis/hiredis.h>
+
+#include "chat_ai_draw.h"
+#include "chat_config.h"
+
+typedef struct chat_ai_chart {
+    apr_pool_t *p;
+    server_rec *s;
+    const chat_srv_conf *sc;
+    redisContext *c; /* the AI thread's own connection */
+    const char *room, *bot;
+    int history_size;
+    chat_ai_draw draw;
+} chat_ai_chart;
+
+/* Offer draw_chart for a question in x->room (fields above set): its
+ * declaration joins tools, and call's tool function becomes draw_chart's,
+ * passing other names to the market tools over market. */
+void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_market *market, json_object *tools,
+                         chat_ai_tool_fn *fn, void **ctx);
+
+#endif
