@@ -16,9 +16,9 @@ static const struct {
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-void chat_ai_draw_setup(void)
+void chat_ai_draw_setup(apr_pool_t *p)
 {
-    chat_chart_setup();
+    chat_chart_setup(p);
 }
 
 json_object *chat_ai_draw_tool(void)

@@ -40,8 +40,9 @@ typedef struct chat_ai_draw {
     int drawn; /* charts posted so far */
 } chat_ai_draw;
 
-/* Once per process, before AI threads draw (libgd's font cache). */
-void chat_ai_draw_setup(void);
+/* Once per process, before AI threads draw (libgd's font cache, freed
+ * with p: a normal cleanup, after the threads' pre-cleanup stopped them). */
+void chat_ai_draw_setup(apr_pool_t *p);
 
 /* The declaration (neutral form, see chat_ai_call.tools); caller puts. */
 json_object *chat_ai_draw_tool(void);

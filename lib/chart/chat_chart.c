@@ -11,9 +11,17 @@
 #include "chat_chart_canvas.h"
 #include "chat_chart_kinds.h"
 
-void chat_chart_setup(void)
+static apr_status_t font_cache_free(void *data)
 {
-    gdFontCacheSetup();
+    (void)data;
+    gdFontCacheShutdown(); /* a no-op when another user freed it already */
+    return APR_SUCCESS;
+}
+
+void chat_chart_setup(apr_pool_t *p)
+{
+    gdFontCacheSetup(); /* a no-op when already set up */
+    apr_pool_cleanup_register(p, NULL, font_cache_free, apr_pool_cleanup_null);
 }
 
 chat_chart_kind chat_chart_kind_parse(const char *name)

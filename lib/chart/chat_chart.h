@@ -19,8 +19,9 @@
 #define CHAT_CHART_DEFAULT_H    500
 
 /* Once per process before threads render: libgd sets its FreeType cache up
- * lazily, which two threads drawing their first text at once would race. */
-void chat_chart_setup(void);
+ * lazily, which two threads drawing their first text at once would race.
+ * The cache is freed when p is (register it after the threads' stop). */
+void chat_chart_setup(apr_pool_t *p);
 /* "line", "bar_line", "candle", "treemap", "scatter", "pie", "cross_section",
  * "scatter_color" -> kind, 0 if unknown. */
 chat_chart_kind chat_chart_kind_parse(const char *name);

@@ -70,7 +70,7 @@ void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
     if (!threads) {
         return;
     }
-    chat_ai_draw_setup(); /* before the threads that may draw_chart */
+    chat_ai_draw_setup(pchild); /* before the threads that may draw_chart */
     rv = apr_thread_pool_create(&pool_of_jobs, 0, threads, pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "chat: cannot start the AI thread pool");
