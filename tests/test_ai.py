@@ -13,10 +13,11 @@ import time
 
 import pytest
 import requests
-from PIL import Image
+from PIL import Image, ImageChops
 
 from chatclient import Chat, unique_room
-from harness import ADMIN_SECRET, ROOT, Httpd
+from fake_ai import market_cross
+from harness import ADMIN_SECRET, BUILD, ROOT, Httpd
 from wsclient import WS, HandshakeRefused
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiV"
@@ -282,6 +283,9 @@ def test_gemini_in_the_room_with_a_function_call(ai, fake, room):
     a.close()
 
 
+CHART_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
 def room_log(h, room):
     return requests.get(h.url(f"/chat-admin/api/rooms/{room}/log"), timeout=5,
                         headers={"Authorization": f"Bearer {ADMIN_SECRET}"}).json()["entries"]
@@ -321,7 +325,8 @@ def test_draw_chart_posts_a_png_in_the_room(ai, fake, room):
     first, second = fake.requests(kind="openai")
     decl = [t["function"] for t in first["body"]["tools"] if t["function"]["name"] == "draw_chart"]
     assert decl and decl[0]["parameters"]["properties"]["kind"]["enum"] == [
-        "line", "bar_line", "candle"]
+        "line", "bar_line", "candle", "pie", "cross_section", "treemap", "scatter",
+        "scatter_color"]
     tool = second["body"]["messages"][-1]
     assert tool["role"] == "tool" and "posted in the room" in json.loads(tool["content"])["posted"]
     entries = [e for e in room_log(ai, room) if e["event"].startswith("draw_chart")]
@@ -329,6 +334,37 @@ def test_draw_chart_posts_a_png_in_the_room(ai, fake, room):
     assert "candle of 螺纹钢 (rb), 30 rows" in entries[0]["detail"]
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("kind, title, mapping", [
+    ("pie", "今日涨跌分布", "items=rows label=name value=change"),
+    ("cross_section", "各品种涨跌幅（相对结算价）",
+     "items=rows label=name price=close settle=settle y_unit=涨跌幅%"),
+    ("scatter_color", "涨跌幅与持仓变化（颜色为成交量）",
+     "items=rows label=name x=change y=oi_change color=volume x_unit=涨跌幅% "
+     "y_unit=持仓变化% color_unit=成交量"),
+])
+def test_draw_chart_of_todays_market(ai, fake, room, kind, title, mapping, tmp_path):
+    """The desk's charts over today's market (/market/cross): the picture in
+    the room is what tools/chat_chart draws from the same rows."""
+    fake.script([{"kind": "openai", "tool_call": {"name": "draw_chart",
+                                                  "arguments": {"kind": kind}}},
+                 {"kind": "openai", "text": "ok"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="今天市场")
+    _, _, chart, _ = a.chats(4, timeout=20)
+    assert chart["type"] == "image" and chart["caption"] == title
+    (market,) = fake.requests(kind="market")
+    assert market["path"] == "/market/cross"
+    rows = tmp_path / "cross.json"
+    rows.write_text(json.dumps(market_cross(), ensure_ascii=False))
+    expected = tmp_path / "expected.png"
+    subprocess.run([str(BUILD / "tools" / "chat_chart"), kind, "800x500", CHART_FONT, str(rows),
+                    mapping, str(expected), title], check=True, timeout=60)
+    got = fetch_png(ai, chart["imageUrl"]).convert("RGB")
+    diff = ImageChops.difference(got, Image.open(expected).convert("RGB")).convert("L")
+    assert sum(diff.histogram()[48:]) / float(got.width * got.height) < 0.005
+    a.close()
 
 
 def test_draw_chart_with_gemini(ai, fake, room):

@@ -7,12 +7,22 @@
 
 #define DRAW_MAX_DATA (1024 * 1024)
 
+/* A kind, whether it charts one commodity's history or today's market, its
+ * title and the captions that go with the source's fields. */
 static const struct {
-    const char *kind, *what, *mapping; /* mapping of the history rows */
+    const char *kind, *what;
+    int market;
+    const char *captions;
 } kinds[] = {
-    {"line", "收盘价", "series=close:收盘价"},
-    {"bar_line", "成交量与收盘价", "bar=volume:成交量 line=close:收盘价 y_unit=手"},
-    {"candle", "日K线", ""},
+    {"line", "收盘价", 0, ""},
+    {"bar_line", "成交量与收盘价", 0, "y_unit=手"},
+    {"candle", "日K线", 0, ""},
+    {"pie", "今日涨跌分布", 1, ""},
+    {"cross_section", "各品种涨跌幅（相对结算价）", 1, "y_unit=涨跌幅%"},
+    {"treemap", "各品种涨跌幅（面积为持仓量）", 1, ""},
+    {"scatter", "涨跌幅与持仓变化", 1, "x_unit=涨跌幅% y_unit=持仓变化%"},
+    {"scatter_color", "涨跌幅与持仓变化（颜色为成交量）", 1,
+     "x_unit=涨跌幅% y_unit=持仓变化% color_unit=成交量"},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -29,38 +39,61 @@ json_object *chat_ai_draw_tool(void)
     json_object_object_add(
         t, "description",
         json_object_new_string(
-            "Draw a chart of a Chinese futures commodity over its last N trading days and post "
-            "it in the chat room as an image: line (closes), bar_line (volume bars and the "
-            "close), candle (daily candlesticks). One chart per call; the room sees it at "
-            "once, so do not describe the picture, only what it shows"));
+            "Draw a chart and post it in the chat room as an image. Of one Chinese futures "
+            "commodity over its last N trading days (commodity and days required): line "
+            "(closes), bar_line (volume bars and the close), candle (daily candlesticks). Of "
+            "today's whole market (no commodity): pie (products bucketed by % change, counts "
+            "and names), cross_section (every product's % change against its settlement, "
+            "sorted), treemap (% change, area = open interest), scatter (change against "
+            "open-interest change), scatter_color (the same coloured by volume). One chart "
+            "per call; the room sees it at once, so do not describe the picture, only what "
+            "it shows"));
     json_object_object_add(
         t, "parameters",
         json_tokener_parse(
             "{\"type\":\"object\",\"properties\":{"
-            "\"kind\":{\"type\":\"string\",\"enum\":[\"line\",\"bar_line\",\"candle\"]},"
+            "\"kind\":{\"type\":\"string\",\"enum\":[\"line\",\"bar_line\",\"candle\","
+            "\"pie\",\"cross_section\",\"treemap\",\"scatter\",\"scatter_color\"]},"
             "\"commodity\":{\"type\":\"string\",\"description\":\"Chinese name or code\"},"
             "\"days\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":250},"
             "\"title\":{\"type\":\"string\",\"description\":\"optional chart title\"}},"
-            "\"required\":[\"kind\",\"commodity\",\"days\"]}"));
+            "\"required\":[\"kind\"]}"));
     return t;
 }
 
-const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const char *code, int days,
-                              const char **json, const char **mapping)
+const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const char *kind,
+                              const char *code, int days, const char **json, const char **mapping)
 {
     chat_fetch_reply r;
+    const char *url;
 
     if (!mk || !mk->base_url) {
         return "no market data source is configured (ChatAIMarketData)";
     }
-    chat_fetch_request(p, apr_psprintf(p, "%s/history?code=%s&days=%d", mk->base_url, code, days),
-                       NULL, NULL, mk->timeout, DRAW_MAX_DATA, &r);
+    /* history: {"bars":[{date,open,high,low,close,volume}]}; today's market:
+     * {"rows":[{name,change,close,settle,oi,oi_change,volume}]} */
+    if (!code) {
+        url = apr_pstrcat(p, mk->base_url, "/cross", NULL);
+        *mapping = !strcmp(kind, "cross_section")
+                       ? "items=rows label=name price=close settle=settle"
+                   : !strcmp(kind, "treemap") ? "items=rows label=name value=change weight=oi"
+                   : !strcmp(kind, "pie")     ? "items=rows label=name value=change"
+                                              : "items=rows label=name x=change y=oi_change "
+                                                "color=volume";
+    }
+    else {
+        url = apr_psprintf(p, "%s/history?code=%s&days=%d", mk->base_url, code, days);
+        *mapping = !strcmp(kind, "line")       ? "items=bars label=date series=close:收盘价"
+                   : !strcmp(kind, "bar_line") ? "items=bars label=date bar=volume:成交量 "
+                                                 "line=close:收盘价"
+                                               : "items=bars label=date";
+    }
+    chat_fetch_request(p, url, NULL, NULL, mk->timeout, DRAW_MAX_DATA, &r);
     if (r.error || r.status != 200) {
         return apr_psprintf(p, "market data: %s",
                             r.error ? r.error : apr_psprintf(p, "HTTP %d", r.status));
     }
     *json = r.body;
-    *mapping = "items=bars label=date";
     return NULL;
 }
 
@@ -88,26 +121,31 @@ static const char *str_arg(json_object *args, const char *key)
 static const char *draw(apr_pool_t *p, chat_ai_draw *dr, json_object *args, const char **summary)
 {
     const char *kind = str_arg(args, "kind"), *name = str_arg(args, "commodity");
-    const char *title = str_arg(args, "title"), *code, *data, *mapping, *err;
+    const char *title = str_arg(args, "title"), *code = NULL, *data, *mapping, *err;
     json_object *v;
     chat_chart c = {0};
     void *png = NULL;
-    int days, size = 0;
+    int days = 0, size = 0;
     size_t k;
 
     for (k = 0; kind && k < NKINDS && strcmp(kind, kinds[k].kind); k++) {
     }
     if (!kind || k == NKINDS) {
-        return apr_psprintf(p, "kind must be line, bar_line or candle, not '%s'", kind ? kind : "");
+        return apr_psprintf(p,
+                            "kind must be line, bar_line, candle, pie, cross_section, treemap, "
+                            "scatter or scatter_color, not '%s'",
+                            kind ? kind : "");
     }
-    if (!(code = chat_ai_market_code(name))) {
-        return apr_psprintf(p, "unknown commodity '%s'", name ? name : "");
+    if (!kinds[k].market) {
+        if (!(code = chat_ai_market_code(name))) {
+            return apr_psprintf(p, "unknown commodity '%s'", name ? name : "");
+        }
+        days = json_object_object_get_ex(args, "days", &v) ? json_object_get_int(v) : 0;
+        if (days < 2 || days > CHAT_AI_DRAW_MAX_ROWS) {
+            return apr_psprintf(p, "days must be 2 to %d", CHAT_AI_DRAW_MAX_ROWS);
+        }
     }
-    days = json_object_object_get_ex(args, "days", &v) ? json_object_get_int(v) : 0;
-    if (days < 2 || days > CHAT_AI_DRAW_MAX_ROWS) {
-        return apr_psprintf(p, "days must be 2 to %d", CHAT_AI_DRAW_MAX_ROWS);
-    }
-    if ((err = chat_ai_draw_rows(p, dr->market, code, days, &data, &mapping))) {
+    if ((err = chat_ai_draw_rows(p, dr->market, kind, code, days, &data, &mapping))) {
         return err;
     }
     c.kind = chat_chart_kind_parse(kind);
@@ -115,11 +153,12 @@ static const char *draw(apr_pool_t *p, chat_ai_draw *dr, json_object *args, cons
     c.height = dr->height ? dr->height : CHAT_CHART_DEFAULT_H;
     c.font = dr->font ? dr->font : CHAT_CHART_DEFAULT_FONT;
     c.title = title && *title ? title
+              : !code         ? kinds[k].what
               : strcasecmp(name, code)
                   ? apr_psprintf(p, "%s %s %s（近%d个交易日）", name, code, kinds[k].what, days)
                   : apr_psprintf(p, "%s %s（近%d个交易日）", code, kinds[k].what, days);
     if ((err = chat_chart_from_json(p, &c, data,
-                                    apr_pstrcat(p, mapping, " ", kinds[k].mapping, NULL)))) {
+                                    apr_pstrcat(p, mapping, " ", kinds[k].captions, NULL)))) {
         return apr_pstrcat(p, "market data: ", err, NULL);
     }
     if (c.n > CHAT_AI_DRAW_MAX_ROWS) {
@@ -130,7 +169,9 @@ static const char *draw(apr_pool_t *p, chat_ai_draw *dr, json_object *args, cons
         (err = dr->post(p, dr->baton, png, size, c.title))) {
         return err;
     }
-    *summary = apr_psprintf(p, "%s of %s (%s), %d rows, %d bytes", kind, name, code, c.n, size);
+    *summary =
+        code ? apr_psprintf(p, "%s of %s (%s), %d rows, %d bytes", kind, name, code, c.n, size)
+             : apr_psprintf(p, "%s of today's market, %d rows, %d bytes", kind, c.n, size);
     return NULL;
 }
 

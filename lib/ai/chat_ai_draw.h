@@ -1,10 +1,12 @@
-/* The draw_chart tool: the model asks for one chart (line, bar_line or
- * candle) of a commodity over the last N trading days; the server fetches the
+/* The draw_chart tool: the model asks for one chart, of a commodity over
+ * its last N trading days (line, bar_line, candle) or of today's market (pie,
+ * cross_section, treemap, scatter, scatter_color); the server fetches the
  * rows, renders the PNG with lib/chart and hands it to whoever posts it (the
  * room: modules/mod_chat/ai/chat_ai_chart.c); the tool's answer tells the
  * model it was posted, or why not, and a chart that could not be drawn is
- * reported to the room too, whatever the model then says. Other tool names pass to the next tool
- * function, so draw_chart sits in front of the market tools. */
+ * reported to the room too, whatever the model then says. Other tool names
+ * pass to the next tool function, so draw_chart sits in front of the market
+ * tools. */
 #ifndef CHAT_AI_DRAW_H
 #define CHAT_AI_DRAW_H
 
@@ -50,10 +52,11 @@ json_object *chat_ai_draw_tool(void);
 /* chat_ai_tool_fn over a chat_ai_draw. */
 const char *chat_ai_draw_call(apr_pool_t *p, void *ctx, const char *name, json_object *args);
 
-/* The rows of code's last days trading days as a JSON document, and the
- * chart mapping that reads them: the one place draw_chart learns where data
- * comes from. NULL, or an error for the model and the room. */
-const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const char *code, int days,
-                              const char **json, const char **mapping);
+/* The rows kind charts as a JSON document, and the chart mapping that reads
+ * them (fields only: captions are the caller's): code's last days trading
+ * days, or today's market when code is NULL. The one place draw_chart learns
+ * where data comes from. NULL, or an error for the model and the room. */
+const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const char *kind,
+                              const char *code, int days, const char **json, const char **mapping);
 
 #endif
