@@ -2,6 +2,7 @@
 #include <apr_strings.h>
 
 #include "chat_ai_draw.h"
+#include "chat_ai_market.h"
 #include "chat_chart.h"
 #include "chat_fetch.h"
 
@@ -61,19 +62,24 @@ json_object *chat_ai_draw_tool(void)
     return t;
 }
 
-const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const char *kind,
+int chat_ai_draw_offered(const chat_ai_conf *ac)
+{
+    return ac && ac->market_url;
+}
+
+const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_conf *ac, const char *kind,
                               const char *code, int days, const char **json, const char **mapping)
 {
     chat_fetch_reply r;
     const char *url;
 
-    if (!mk || !mk->base_url) {
+    if (!chat_ai_draw_offered(ac)) {
         return "no market data source is configured (ChatAIMarketData)";
     }
     /* history: {"bars":[{date,open,high,low,close,volume}]}; today's market:
      * {"rows":[{name,change,close,settle,oi,oi_change,volume}]} */
     if (!code) {
-        url = apr_pstrcat(p, mk->base_url, "/cross", NULL);
+        url = apr_pstrcat(p, ac->market_url, "/cross", NULL);
         *mapping = !strcmp(kind, "cross_section")
                        ? "items=rows label=name price=close settle=settle"
                    : !strcmp(kind, "treemap") ? "items=rows label=name value=change weight=oi"
@@ -82,13 +88,15 @@ const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const cha
                                                 "color=volume";
     }
     else {
-        url = apr_psprintf(p, "%s/history?code=%s&days=%d", mk->base_url, code, days);
+        url = apr_psprintf(p, "%s/history?code=%s&days=%d", ac->market_url, code, days);
         *mapping = !strcmp(kind, "line")       ? "items=bars label=date series=close:收盘价"
                    : !strcmp(kind, "bar_line") ? "items=bars label=date bar=volume:成交量 "
                                                  "line=close:收盘价"
                                                : "items=bars label=date";
     }
-    chat_fetch_request(p, url, NULL, NULL, mk->timeout, DRAW_MAX_DATA, &r);
+    chat_fetch_request(p, url, NULL, NULL,
+                       apr_time_from_sec(ac->timeout > 0 ? ac->timeout : CHAT_AI_DEFAULT_TIMEOUT),
+                       DRAW_MAX_DATA, &r);
     if (r.error || r.status != 200) {
         return apr_psprintf(p, "market data: %s",
                             r.error ? r.error : apr_psprintf(p, "HTTP %d", r.status));
@@ -145,7 +153,7 @@ static const char *draw(apr_pool_t *p, chat_ai_draw *dr, json_object *args, cons
             return apr_psprintf(p, "days must be 2 to %d", CHAT_AI_DRAW_MAX_ROWS);
         }
     }
-    if ((err = chat_ai_draw_rows(p, dr->market, kind, code, days, &data, &mapping))) {
+    if ((err = chat_ai_draw_rows(p, dr->ac, kind, code, days, &data, &mapping))) {
         return err;
     }
     c.kind = chat_chart_kind_parse(kind);

@@ -14,7 +14,7 @@
 #include <json.h>
 
 #include "chat_ai.h"
-#include "chat_ai_market.h"
+#include "chat_ai_settings.h"
 
 #define CHAT_AI_DRAW_MAX_ROWS   250 /* bars in one chart: a year of trading days */
 #define CHAT_AI_DRAW_MAX_CHARTS 3   /* charts per question */
@@ -30,9 +30,9 @@ typedef void (*chat_ai_draw_fail_fn)(apr_pool_t *p, void *baton, const char *rea
 typedef void (*chat_ai_draw_log_fn)(void *baton, const char *event, const char *detail);
 
 typedef struct chat_ai_draw {
-    const chat_ai_market *market; /* the data (chat_ai_draw_rows) */
-    const char *font;             /* NULL = CHAT_CHART_DEFAULT_FONT */
-    int width, height;            /* 0 = the chart jobs' default */
+    const chat_ai_conf *ac; /* where the data is (chat_ai_draw_rows), the timeout */
+    const char *font;       /* NULL = CHAT_CHART_DEFAULT_FONT */
+    int width, height;      /* 0 = the chart jobs' default */
     chat_ai_draw_post_fn post;
     chat_ai_draw_fail_fn fail; /* may be NULL */
     chat_ai_draw_log_fn log;   /* may be NULL */
@@ -52,11 +52,16 @@ json_object *chat_ai_draw_tool(void);
 /* chat_ai_tool_fn over a chat_ai_draw. */
 const char *chat_ai_draw_call(apr_pool_t *p, void *ctx, const char *name, json_object *args);
 
+/* Whether ac has data draw_chart can chart (today ChatAIMarketData). */
+int chat_ai_draw_offered(const chat_ai_conf *ac);
+
 /* The rows kind charts as a JSON document, and the chart mapping that reads
  * them (fields only: captions are the caller's): code's last days trading
- * days, or today's market when code is NULL. The one place draw_chart learns
- * where data comes from. NULL, or an error for the model and the room. */
-const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_market *mk, const char *kind,
+ * days, or today's market when code is NULL. With chat_ai_draw_offered, the
+ * one place draw_chart learns where data comes from (to re-point when data
+ * sources become configurable). NULL, or an error for the model and the
+ * room. */
+const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_conf *ac, const char *kind,
                               const char *code, int days, const char **json, const char **mapping);
 
 #endif

@@ -154,18 +154,28 @@ static void log_call(void *baton, const char *event, const char *detail)
     }
 }
 
-void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_market *market, json_object *tools,
-                         chat_ai_tool_fn *fn, void **ctx)
+void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_conf *ac, json_object **tools,
+                         chat_ai_call *call)
 {
+    if (!chat_ai_draw_offered(ac)) {
+        return;
+    }
     memset(&x->draw, 0, sizeof(x->draw));
-    x->draw.market = market;
+    x->draw.ac = ac;
     x->draw.post = post_chart;
     x->draw.fail = tell_failure;
     x->draw.log = log_call;
     x->draw.baton = x;
-    x->draw.next = *fn;
-    x->draw.next_ctx = *ctx;
-    json_object_array_add(tools, chat_ai_draw_tool());
-    *fn = chat_ai_draw_call;
-    *ctx = &x->draw;
+    x->draw.next = call->tool_fn;
+    x->draw.next_ctx = call->tool_ctx;
+    if (!*tools) {
+        *tools = json_object_new_array();
+    }
+    json_object_array_add(*tools, chat_ai_draw_tool());
+    call->tools = *tools;
+    call->tool_fn = chat_ai_draw_call;
+    call->tool_ctx = &x->draw;
+    call->system =
+        apr_pstrcat(x->p, call->system ? call->system : "",
+                    " To show a chart, call draw_chart: it is posted in the room.", NULL);
 }

@@ -18,10 +18,11 @@ typedef struct chat_ai_chart {
     chat_ai_draw draw;
 } chat_ai_chart;
 
-/* Offer draw_chart for a question in x->room (fields above set): its
- * declaration joins tools, and call's tool function becomes draw_chart's,
- * passing other names to the market tools over market. */
-void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_market *market, json_object *tools,
-                         chat_ai_tool_fn *fn, void **ctx);
+/* Offer draw_chart in call, for a question in x->room (fields above set),
+ * when ac has data for it: its declaration joins *tools (made when NULL; the
+ * caller puts it), call's tool function becomes draw_chart's and passes other
+ * names to the one call had, and the instructions say how to show a chart. */
+void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_conf *ac, json_object **tools,
+                         chat_ai_call *call);
 
 #endif

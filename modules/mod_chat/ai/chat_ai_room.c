@@ -253,8 +253,7 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
         "the language it is written in.%s",
         j->prov->name, j->room,
         market.base_url ? " Use the tools for prices and statistics of commodities; never "
-                          "invent numbers. To show a chart, call draw_chart: the chart is "
-                          "posted in the room."
+                          "invent numbers."
                         : "");
     call.messages = conv;
     if (market.base_url) {
@@ -264,15 +263,16 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
         call.tools = tools;
         call.tool_fn = chat_ai_market_call;
         call.tool_ctx = &market;
-        chart.p = j->p;
-        chart.s = main_server;
-        chart.sc = j->sc;
-        chart.c = c;
-        chart.room = j->room;
-        chart.bot = j->prov->name;
-        chart.history_size = j->history_size;
-        chat_ai_chart_offer(&chart, &market, tools, &call.tool_fn, &call.tool_ctx);
     }
+    /* draw_chart, in front of the other tools */
+    chart.p = j->p;
+    chart.s = main_server;
+    chart.sc = j->sc;
+    chart.c = c;
+    chart.room = j->room;
+    chart.bot = j->prov->name;
+    chart.history_size = j->history_size;
+    chat_ai_chart_offer(&chart, j->ac, &tools, &call);
     call.timeout = apr_time_from_sec(j->ac->timeout > 0 ? j->ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
     if (chat_ai_complete(j->p, &call, &res)) {
