@@ -412,9 +412,11 @@ def test_draw_chart_failing_source_is_a_clear_bot_message(ai, fake, room):
 
 def test_draw_chart_is_bounded(ai, fake, room):
     """At most 250 rows (a year of trading days); one chart per call and at
-    most three per question; refused calls fetch nothing."""
+    most three per question; refused calls fetch nothing; a title of at most
+    120 bytes."""
     calls = [{"name": "draw_chart", "arguments": {"kind": "bar_line", "commodity": "铜",
                                                   "days": 5}} for _ in range(4)]
+    calls[0]["arguments"]["title"] = "长" * 41  # over 120 bytes: the default title instead
     fake.script([{"kind": "openai", "tool_call": {
                      "name": "draw_chart",
                      "arguments": {"kind": "line", "commodity": "铜", "days": 400}}},
@@ -423,7 +425,8 @@ def test_draw_chart_is_bounded(ai, fake, room):
     a = Chat(ai.port, room, "alice")
     a.send("deepseek_chat", text="铜")
     msgs = a.chats(2 + 1 + 3 + 1 + 1, timeout=30)
-    assert len([m for m in msgs if m["type"] == "image"]) == 3
+    assert [m["caption"] for m in msgs if m["type"] == "image"] == [
+        "铜 cu 成交量与收盘价（近5个交易日）"] * 3
     assert [m["text"] for m in msgs if m.get("error")] == [
         "⚠️ Chart not drawn: days must be 2 to 250",
         "⚠️ Chart not drawn: at most 3 charts per question"]

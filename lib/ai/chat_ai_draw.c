@@ -6,7 +6,8 @@
 #include "chat_chart.h"
 #include "chat_fetch.h"
 
-#define DRAW_MAX_DATA (1024 * 1024)
+#define DRAW_MAX_DATA  (1024 * 1024)
+#define DRAW_MAX_TITLE 120 /* bytes: about 40 Chinese characters */
 
 /* A kind, whether it charts one commodity's history or today's market, its
  * title and the captions that go with the source's fields. */
@@ -160,8 +161,9 @@ static const char *draw(apr_pool_t *p, chat_ai_draw *dr, json_object *args, cons
     c.width = dr->width ? dr->width : CHAT_CHART_DEFAULT_W;
     c.height = dr->height ? dr->height : CHAT_CHART_DEFAULT_H;
     c.font = dr->font ? dr->font : CHAT_CHART_DEFAULT_FONT;
-    c.title = title && *title ? title
-              : !code         ? kinds[k].what
+    /* the model's title when it gave a sensible one */
+    c.title = title && *title && strlen(title) <= DRAW_MAX_TITLE ? title
+              : !code                                            ? kinds[k].what
               : strcasecmp(name, code)
                   ? apr_psprintf(p, "%s %s %s（近%d个交易日）", name, code, kinds[k].what, days)
                   : apr_psprintf(p, "%s %s（近%d个交易日）", code, kinds[k].what, days);
