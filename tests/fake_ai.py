@@ -12,6 +12,8 @@ It speaks the real wire shapes:
                     Authorization: Bearer KEY; "stream": true answers with SSE
   * market data     GET  /market/quote?code=rb
                     GET  /market/history?code=au&days=N
+                    GET  /market/cross  (today's market: every product's change,
+                                         close, settlement, open interest, volume)
 
 and a control API on the same port (never recorded, never authenticated):
 
@@ -201,6 +203,21 @@ def market_quote(code):
     name, price, change = MARKET[code]
     return {"code": code, "name": name, "price": price, "change_pct": change,
             "time": MARKET_DAY.isoformat() + " 15:00:00"}
+
+
+def market_cross():
+    """Every product on MARKET_DAY, in MARKET's order: the quote's change and
+    close, the settlement it was measured against, and per-code seeded open
+    interest, its change and volume (the same on every call)."""
+    rows = []
+    for code, (name, price, change) in MARKET.items():
+        rng = random.Random(zlib.crc32(b"cross:" + code.encode()))
+        rows.append({"code": code, "name": name, "change": change, "close": price,
+                     "settle": round(price / (1 + change / 100.0), 2),
+                     "oi": rng.randint(100_000, 900_000),
+                     "oi_change": round(rng.gauss(0, 2.0), 2),
+                     "volume": rng.randint(50_000, 2_000_000)})
+    return {"date": MARKET_DAY.isoformat(), "rows": rows}
 
 
 def market_history(code, days):
@@ -471,7 +488,7 @@ class _Handler(BaseHTTPRequestHandler):
             kind, handler = "openai", self._openai_models
         elif GEMINI_PATH.fullmatch(path):
             kind, handler = "gemini", self._gemini
-        elif path in ("/market/quote", "/market/history"):
+        elif path in ("/market/quote", "/market/history", "/market/cross"):
             kind, handler = "market", self._market
         else:
             kind, handler = "unknown", self._not_found
@@ -895,6 +912,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self._apply_item(item, lambda status, msg, headers: self._send_json(
                 status, {"error": {"code": status, "message": msg}}, headers)):
             return
+        if path == "/market/cross":
+            return self._send_json(200, market_cross())
         raw_code = query.get("code", "")
         if not raw_code:
             return self._send_json(400, {"error": {"code": 400, "message": "missing code"}})

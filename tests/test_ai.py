@@ -6,15 +6,18 @@ allow-listing and size caps, tool calls in the room, and that chat keeps
 flowing while 20 slow AI calls are in flight."""
 import base64
 import datetime
+import io
 import json
 import subprocess
 import time
 
 import pytest
 import requests
+from PIL import Image, ImageChops
 
 from chatclient import Chat, unique_room
-from harness import ADMIN_SECRET, ROOT, Httpd
+from fake_ai import market_cross
+from harness import ADMIN_SECRET, BUILD, ROOT, Httpd
 from wsclient import WS, HandshakeRefused
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP8z4APMOGVZRiV"
@@ -246,7 +249,7 @@ def test_room_bot_with_a_tool_call(ai, fake, room):
         assert answer["text"] == "螺纹钢10天最高价为 **3600**"
     first, second = fake.requests(kind="openai")
     assert [t["function"]["name"] for t in first["body"]["tools"]] == [
-        "get_price", "get_stats", "market_query"]
+        "get_price", "get_stats", "market_query", "draw_chart"]
     # the room's recent history is the context, the question last
     users = [m["content"] for m in first["body"]["messages"] if m["role"] == "user"]
     assert users[-2:] == ["alice: 早上好", "alice: 螺纹钢最近10天最高价是多少？"]
@@ -310,6 +313,161 @@ def test_tool_names_resolve_through_the_product_table(ai, fake, room):
                                   "\n</VirtualHost>"])
 def test_configtest_names_a_bad_product_table(httpd, line):
     httpd.assert_configtest_refuses(line.format(ROOT=ROOT), "ChatAIProducts")
+
+
+CHART_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def room_log(h, room):
+    return requests.get(h.url(f"/chat-admin/api/rooms/{room}/log"), timeout=5,
+                        headers={"Authorization": f"Bearer {ADMIN_SECRET}"}).json()["entries"]
+
+
+def fetch_png(h, url):
+    r = requests.get(h.url(url), timeout=5)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content))
+    img.load()
+    return img
+
+
+def test_draw_chart_posts_a_png_in_the_room(ai, fake, room):
+    """deepseek_chat (OpenAI shape): the model calls draw_chart, the server
+    renders the candles with libgd and the room gets an image message from the
+    bot before the answer; the tool's result tells the model it was posted."""
+    fake.script([{"kind": "openai", "tool_call": {
+                     "name": "draw_chart",
+                     "arguments": {"kind": "candle", "commodity": "螺纹钢", "days": 30}}},
+                 {"kind": "openai", "text": "螺纹钢近30日K线已贴出"}])
+    a, b = Chat(ai.port, room, "alice"), Chat(ai.port, room, "bob")
+    a.send("deepseek_chat", text="画一下螺纹钢最近30天的K线")
+    for c in (a, b):
+        question, thinking, chart, answer = c.chats(4, timeout=20)
+        assert question["username"] == "alice" and thinking["text"] == "thinking…"
+        assert chart["type"] == "image" and chart["username"] == "deepseek"
+        assert chart["bot"] is True and chart["seq"] > thinking["seq"]
+        assert chart["imageUrl"].startswith("/chat/files/") and chart["imageUrl"].endswith(".png")
+        assert chart["caption"] == "螺纹钢 rb 日K线（近30个交易日）"
+        assert answer["id"] == thinking["id"] and answer["text"] == "螺纹钢近30日K线已贴出"
+    img = fetch_png(ai, chart["imageUrl"])
+    assert img.format == "PNG" and img.size == (800, 500)
+    assert chart["size"] == len(requests.get(ai.url(chart["imageUrl"]), timeout=5).content)
+    (market,) = fake.requests(kind="market")
+    assert market["path"] == "/market/history" and market["query"] == {"code": "rb", "days": "30"}
+    first, second = fake.requests(kind="openai")
+    decl = [t["function"] for t in first["body"]["tools"] if t["function"]["name"] == "draw_chart"]
+    assert decl and decl[0]["parameters"]["properties"]["kind"]["enum"] == [
+        "line", "bar_line", "candle", "pie", "cross_section", "treemap", "scatter",
+        "scatter_color"]
+    tool = second["body"]["messages"][-1]
+    assert tool["role"] == "tool" and "posted in the room" in json.loads(tool["content"])["posted"]
+    entries = [e for e in room_log(ai, room) if e["event"].startswith("draw_chart")]
+    assert entries[0]["event"] == "draw_chart" and entries[0]["username"] == "deepseek"
+    assert "candle of 螺纹钢 (rb), 30 rows" in entries[0]["detail"]
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("kind, title, mapping", [
+    ("pie", "今日涨跌分布", "items=rows label=name value=change"),
+    ("cross_section", "各品种涨跌幅（相对结算价）",
+     "items=rows label=name price=close settle=settle y_unit=涨跌幅%"),
+    ("scatter_color", "涨跌幅与持仓变化（颜色为成交量）",
+     "items=rows label=name x=change y=oi_change color=volume x_unit=涨跌幅% "
+     "y_unit=持仓变化% color_unit=成交量"),
+])
+def test_draw_chart_of_todays_market(ai, fake, room, kind, title, mapping, tmp_path):
+    """The desk's charts over today's market (/market/cross): the picture in
+    the room is what tools/chat_chart draws from the same rows."""
+    fake.script([{"kind": "openai", "tool_call": {"name": "draw_chart",
+                                                  "arguments": {"kind": kind}}},
+                 {"kind": "openai", "text": "ok"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="今天市场")
+    _, _, chart, _ = a.chats(4, timeout=20)
+    assert chart["type"] == "image" and chart["caption"] == title
+    (market,) = fake.requests(kind="market")
+    assert market["path"] == "/market/cross"
+    rows = tmp_path / "cross.json"
+    rows.write_text(json.dumps(market_cross(), ensure_ascii=False))
+    expected = tmp_path / "expected.png"
+    subprocess.run([str(BUILD / "tools" / "chat_chart"), kind, "800x500", CHART_FONT, str(rows),
+                    mapping, str(expected), title], check=True, timeout=60)
+    got = fetch_png(ai, chart["imageUrl"]).convert("RGB")
+    diff = ImageChops.difference(got, Image.open(expected).convert("RGB")).convert("L")
+    assert sum(diff.histogram()[48:]) / float(got.width * got.height) < 0.005
+    a.close()
+
+
+def test_draw_chart_with_gemini(ai, fake, room):
+    fake.script([{"kind": "gemini", "tool_call": {
+                     "name": "draw_chart",
+                     "arguments": {"kind": "line", "commodity": "au", "days": 20,
+                                   "title": "黄金收盘价"}}},
+                 {"kind": "gemini", "text": "见上图"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("gemini_chat", text="黄金走势图")
+    _, _, chart, answer = a.chats(4, timeout=20)
+    assert chart["type"] == "image" and chart["username"] == "gemini"
+    assert chart["caption"] == "黄金收盘价" and answer["text"] == "见上图"
+    assert fetch_png(ai, chart["imageUrl"]).size == (800, 500)
+    first, second = fake.requests(kind="gemini")
+    names = [f["name"] for f in first["body"]["tools"][0]["functionDeclarations"]]
+    assert "draw_chart" in names
+    fr = second["body"]["contents"][-1]["parts"][0]["functionResponse"]
+    assert fr["name"] == "draw_chart" and "posted" in fr["response"]
+    a.close()
+
+
+def test_draw_chart_failing_source_is_a_clear_bot_message(ai, fake, room):
+    fake.script([{"kind": "market", "status": 503, "message": "maintenance"},
+                 {"kind": "openai", "tool_call": {
+                     "name": "draw_chart",
+                     "arguments": {"kind": "line", "commodity": "原油", "days": 10}}},
+                 {"kind": "openai", "text": "数据源暂不可用"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="原油10天走势图")
+    _, thinking, notice, answer = a.chats(4, timeout=20)
+    assert notice["type"] == "text" and notice["username"] == "deepseek"
+    assert notice["error"] is True
+    assert notice["text"] == "⚠️ Chart not drawn: market data: HTTP 503"
+    assert answer["id"] == thinking["id"]
+    tool = fake.requests(kind="openai")[1]["body"]["messages"][-1]
+    assert json.loads(tool["content"]) == {"error": "market data: HTTP 503"}
+    a.send("history")
+    assert not [m for m in a.expect("history")["messages"] if m["type"] == "image"]
+    entries = [e for e in room_log(ai, room) if e["event"].startswith("draw_chart")]
+    assert entries[0]["event"] == "draw_chart_failed"
+    assert entries[0]["detail"] == "market data: HTTP 503"
+    a.close()
+
+
+def test_draw_chart_is_bounded(ai, fake, room):
+    """At most 250 rows (a year of trading days); one chart per call and at
+    most three per question; refused calls fetch nothing; a title of at most
+    120 bytes."""
+    calls = [{"name": "draw_chart", "arguments": {"kind": "bar_line", "commodity": "铜",
+                                                  "days": 5}} for _ in range(4)]
+    calls[0]["arguments"]["title"] = "长" * 41  # over 120 bytes: the default title instead
+    fake.script([{"kind": "openai", "tool_call": {
+                     "name": "draw_chart",
+                     "arguments": {"kind": "line", "commodity": "铜", "days": 400}}},
+                 {"kind": "openai", "tool_calls": calls},
+                 {"kind": "openai", "text": "done"}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="铜")
+    msgs = a.chats(2 + 1 + 3 + 1 + 1, timeout=30)
+    assert [m["caption"] for m in msgs if m["type"] == "image"] == [
+        "铜 cu 成交量与收盘价（近5个交易日）"] * 3
+    assert [m["text"] for m in msgs if m.get("error")] == [
+        "⚠️ Chart not drawn: days must be 2 to 250",
+        "⚠️ Chart not drawn: at most 3 charts per question"]
+    assert msgs[-1]["text"] == "done"
+    assert len(fake.requests(kind="market")) == 3
+    third = fake.requests(kind="openai")[2]["body"]["messages"]
+    results = [json.loads(m["content"]) for m in third if m["role"] == "tool"]
+    assert [("posted" in r) for r in results] == [False, True, True, True, False]
+    a.close()
 
 
 def test_room_bot_failure_is_a_clear_message(ai, fake, room):

@@ -29,6 +29,14 @@ CHARTS = {
                 "商品期货涨跌幅（面积为持仓量）"),
     "scatter": ("scatter.json", "items=data label=name x=change y=oi_change x_unit=涨跌幅%  "
                 "y_unit=持仓变化%", "涨跌幅与持仓变化"),
+    # the desk's daily charts (issue 14); cross_section.json sends numbers as strings
+    "pie": ("cross_section.json", "items=result.rows label=name value=change",
+            "商品期货涨跌分布 2026-11-20"),
+    "cross_section": ("cross_section.json", "items=result.rows label=name price=last "
+                      "settle=pre_settle y_unit=涨跌幅%", "各品种涨跌幅（相对昨结算价）"),
+    "scatter_color": ("scatter.json", "items=data label=name x=change y=oi_change color=oi "
+                      "color_unit=持仓量 x_unit=涨跌幅% y_unit=持仓变化%",
+                      "涨跌幅与持仓变化（颜色为持仓量）"),
 }
 
 
@@ -115,3 +123,75 @@ def test_non_numbers_are_refused(tmp_path):
     data.write_text(json.dumps([{"name": "a", "v": "nan"}, {"name": "b", "v": "inf"}]))
     r = render("line", tmp_path / "x.png", mapping="series=v", data=data)
     assert r.returncode == 1 and "no number in field 'v'" in r.stderr
+
+
+@pytest.mark.parametrize("change, colour", [
+    (3, (185, 28, 28)),      # an edge belongs to the bucket above it: >=3%, the deepest red
+    (2.99, (219, 97, 97)),   # 1~3%
+    (0, (252, 165, 165)),    # unchanged counts with 0~1%
+    (-0.01, (134, 239, 172)),  # -1~0%
+    (-3.5, (21, 128, 61)),   # <-3%, the deepest green
+])
+def test_pie_bucket_edges(change, colour, tmp_path):
+    """Every product in one bucket: the whole ring has that bucket's colour."""
+    data = tmp_path / "one.json"
+    data.write_text(json.dumps([{"name": f"p{i}", "change": change} for i in range(4)]))
+    out = tmp_path / "pie.png"
+    r = render("pie", out, mapping="value=change", data=data)
+    assert r.returncode == 0, r.stderr
+    img = Image.open(out).convert("RGB")
+    # ring of radius 160 around (184, 272) at 800x500 with a title
+    assert img.getpixel((190, 150)) == colour and img.getpixel((184, 400)) == colour
+
+
+def test_pie_custom_buckets(tmp_path):
+    data = tmp_path / "one.json"
+    data.write_text(json.dumps([{"name": "a", "change": 0.5}]))
+    out = tmp_path / "pie.png"
+    # one edge, two buckets: 0.5 is the deepest (only) gain bucket
+    assert render("pie", out, mapping="value=change buckets=0", data=data).returncode == 0
+    assert Image.open(out).convert("RGB").getpixel((190, 150)) == (185, 28, 28)
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ("value=change buckets=1,0", "ascending"),
+    ("value=change buckets=a", "ascending"),
+    ("value=change buckets=1,2,3,4,5,6,7,8,9,10", "1 to 9"),
+])
+def test_pie_bad_buckets_are_refused(mapping, message, tmp_path):
+    r = render("pie", tmp_path / "x.png", mapping=mapping,
+               data=FIXTURES / "scatter.json")
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+def test_cross_section_sorts_and_marks_the_ends(tmp_path):
+    """Change against settlement: (price - settle) / settle; the largest gain is
+    the first bar (deep red), the largest loss the last (deep green)."""
+    data = tmp_path / "cross.json"
+    rows = [{"name": f"p{i}", "px": 100 + d, "settle": 100} for i, d in
+            enumerate([1, -4, 6, 0.5, -2, 3, -1, 2])]
+    data.write_text(json.dumps(rows))
+    out = tmp_path / "cross.png"
+    r = render("cross_section", out, mapping="price=px settle=settle", data=data)
+    assert r.returncode == 0, r.stderr
+    img = Image.open(out).convert("RGB")
+    # bars are centred on their slots between x0=70 and x1=776; sample just
+    # beside the zero line, inside the first and last bars
+    slot = (776 - 70) / 8
+    first, last = int(70 + slot / 2), int(70 + 7.5 * slot)
+    column = [img.getpixel((first, y)) for y in range(70, 460)]
+    assert (185, 28, 28) in column  # deep red: a top-three bar
+    column = [img.getpixel((last, y)) for y in range(70, 460)]
+    assert (21, 128, 61) in column  # deep green: a bottom-three bar
+    middle = [img.getpixel((int(70 + 3.5 * slot), y)) for y in range(70, 460)]
+    assert (185, 28, 28) not in middle and (21, 128, 61) not in middle
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"name": "x", "px": 1, "settle": 0}]))
+    r = render("cross_section", tmp_path / "x.png", mapping="price=px settle=settle", data=bad)
+    assert r.returncode == 1 and "no positive settlement in field 'settle'" in r.stderr
+
+
+def test_scatter_color_needs_its_field(tmp_path):
+    r = render("scatter_color", tmp_path / "x.png", mapping="color=nowhere",
+               data=FIXTURES / "scatter.json")
+    assert r.returncode == 1 and "no number in field 'nowhere'" in r.stderr

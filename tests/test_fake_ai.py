@@ -333,6 +333,20 @@ def test_market_quote_and_history(fake):
     assert requests.get(fake.url + "/market/quote?code=rb").status_code == 500
 
 
+def test_market_cross_section(fake):
+    r = requests.get(fake.url + "/market/cross", timeout=10).json()
+    assert r == requests.get(fake.url + "/market/cross", timeout=10).json()  # deterministic
+    rows = {row["code"]: row for row in r["rows"]}
+    assert r["date"] == "2026-11-20" and len(rows) == 12
+    rb = requests.get(fake.url + "/market/quote?code=rb", timeout=10).json()
+    assert rows["rb"]["close"] == rb["price"] and rows["rb"]["change"] == rb["change_pct"]
+    for row in r["rows"]:  # the change is measured against the settlement
+        assert abs((row["close"] - row["settle"]) / row["settle"] * 100 - row["change"]) < 0.01
+        assert row["oi"] > 0 and row["volume"] > 0
+    fake.script([{"kind": "market", "status": 503}])
+    assert requests.get(fake.url + "/market/cross", timeout=10).status_code == 503
+
+
 # ------------------------------------------------------------------ control, concurrency
 
 def test_control_api_over_http(fake):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 import requests
-from PIL import Image
+from PIL import Image, ImageChops
 
 from chatclient import Chat, unique_room
 from harness import ADMIN_SECRET, ROOT, Httpd, wait_for
@@ -176,6 +176,35 @@ def test_chart_job_posts_an_image(cluster, fake):
     w.close()
 
 
+def test_pie_job_posts_the_reference_chart(redis_server):
+    """A desk chart (issue 14) from a job: the same picture as docs/charts/pie.png."""
+    room = unique_room("pie")
+    # a prefix of its own: the cluster's schedulers would take its run-now
+    redis_server.client().sadd(f"pie:room:{room}:members", "watcher")
+    h = Httpd(redis_server, name="jobpie")
+    h.reconfigure(f"""
+ChatKeyPrefix pie:
+ChatJob spread "0 0 1 1 *" chart {room} pie http://127.0.0.1:{h.port}/desk.json \\
+"items=result.rows label=name value=change" "商品期货涨跌分布 2026-11-20"
+""")
+    (h.dir / "htdocs" / "desk.json").write_bytes(
+        (ROOT / "tests" / "fixtures" / "charts" / "cross_section.json").read_bytes())
+    h.start()
+    try:
+        w = Chat(h.port, room, "watcher")
+        assert admin(h, "POST", "/jobs/spread/run").status_code == 202
+        msg = w.expect("chat", timeout=20)
+        assert msg["type"] == "image" and msg["job"] == "spread", msg
+        png = requests.get(h.url(msg["imageUrl"]), timeout=5)
+        img = Image.open(io.BytesIO(png.content)).convert("RGB")
+        ref = Image.open(ROOT / "docs" / "charts" / "pie.png").convert("RGB")
+        diff = ImageChops.difference(img, ref).convert("L").histogram()
+        assert sum(diff[48:]) / float(img.width * img.height) < 0.005
+        w.close()
+    finally:
+        h.close()
+
+
 def test_news_job_posts_only_new_items(cluster):
     h = cluster["servers"][0]
     feed = h.dir / "htdocs" / "news.json"
@@ -217,7 +246,7 @@ def test_admin_page_lists_and_runs_jobs(cluster):
     ('ChatJob x "* * * * *" shout lobby "t"', "ChatJob"),
     ('ChatJob x "* * * * *" post bad/room "t"', "ChatJob"),
     ('ChatJob x "* * * * *" ai nobody lobby "t"', "ChatJob"),
-    ('ChatJob x "* * * * *" chart lobby pie http://h/x "m"', "ChatJob"),
+    ('ChatJob x "* * * * *" chart lobby donut http://h/x "m"', "ChatJob"),
     ('ChatJob x "* * * * *" news lobby ftp://h/x "m"', "ChatJob"),
     ('ChatJob x "* * * * *" post lobby "a"\nChatJob x "* * * * *" post lobby "b"', "ChatJob"),
     ("ChatJobTimeZone America/New_York", "ChatJobTimeZone"),

@@ -9,6 +9,7 @@
 #include <apr_thread_pool.h>
 #include <http_log.h>
 
+#include "chat_ai_chart.h"
 #include "chat_ai_market.h"
 #include "chat_ai_room.h"
 #include "chat_ai_settings.h"
@@ -69,6 +70,7 @@ void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
     if (!threads) {
         return;
     }
+    chat_ai_draw_setup(pchild); /* before the threads that may draw_chart */
     rv = apr_thread_pool_create(&pool_of_jobs, 0, threads, pchild);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "chat: cannot start the AI thread pool");
@@ -216,6 +218,7 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
     const char *err = NULL, *prefix = chat_settings_key_prefix(j->sc), *id;
     redisContext *c = chat_redis_sync_open(j->sc, &err);
     chat_ai_market market = {j->ac->market_url, 0};
+    chat_ai_chart chart;
     chat_ai_call call;
     chat_ai_result res;
     json_object *conv, *tools = NULL, *answer;
@@ -261,6 +264,15 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
         call.tool_fn = chat_ai_market_call;
         call.tool_ctx = &market;
     }
+    /* draw_chart, in front of the other tools */
+    chart.p = j->p;
+    chart.s = main_server;
+    chart.sc = j->sc;
+    chart.c = c;
+    chart.room = j->room;
+    chart.bot = j->prov->name;
+    chart.history_size = j->history_size;
+    chat_ai_chart_offer(&chart, j->ac, &tools, &call);
     call.timeout = apr_time_from_sec(j->ac->timeout > 0 ? j->ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
     if (chat_ai_complete(j->p, &call, &res)) {

@@ -168,7 +168,9 @@ static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char 
         }
         if (!(job->chart_kind = chat_chart_kind_parse(w[4]))) {
             return apr_psprintf(
-                cmd->pool, "ChatJob: '%s' is not one of line, bar_line, candle, treemap, scatter",
+                cmd->pool,
+                "ChatJob: '%s' is not one of line, bar_line, candle, treemap, scatter, pie, "
+                "cross_section, scatter_color",
                 w[4]);
         }
         job->url = w[5];

@@ -41,10 +41,7 @@ typedef struct chat_jobs_conf {
     const char *calendar_path; /* for messages and the admin API */
 } chat_jobs_conf;
 
-#define CHAT_CHART_DEFAULT_FONT "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-#define CHAT_CHART_DEFAULT_W    800
-#define CHAT_CHART_DEFAULT_H    500
-#define CHAT_JOB_HISTORY        50
+#define CHAT_JOB_HISTORY 50
 
 /* Every job directive, told apart by cmd->info. */
 const char *chat_job_directive(cmd_parms *cmd, void *dummy, const char *args);

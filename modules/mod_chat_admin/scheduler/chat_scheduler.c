@@ -20,6 +20,7 @@
 #include <json.h>
 
 #include "admin_config.h"
+#include "chat_chart.h"
 #include "chat_fetch.h"
 #include "chat_jobs.h"
 #include "chat_redis_sync.h"
@@ -272,6 +273,7 @@ void chat_scheduler_child_init(apr_pool_t *pchild, server_rec *s)
     if (!jc || !jc->jobs->nelts || !admin_config_chat(s)) {
         return;
     }
+    chat_chart_setup(pchild); /* before any thread draws: mod_chat's AI may too */
     sched.s = s;
     sched.stop = 0;
     sched.clock_offset = off ? (apr_interval_time_t)(atof(off) * APR_USEC_PER_SEC) : 0;
