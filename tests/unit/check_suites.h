@@ -14,5 +14,6 @@ Suite *suite_identity(void);
 Suite *suite_cron(void);
 Suite *suite_ai(void);
 Suite *suite_wire(void);
+Suite *suite_source(void);
 
 #endif
