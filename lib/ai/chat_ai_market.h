@@ -1,7 +1,5 @@
-/* Market-data tools the AI may call ("intelligent data query"): the price of
- * a Chinese futures commodity by Chinese name or code, highest/lowest/average
- * over N days, and a natural-language query, answered from a JSON source
- * (ChatAIMarketData URL: URL/quote?code=rb, URL/history?code=rb&days=N). */
+/* Chinese futures products by name: the table the AI's data tools
+ * (chat_ai_tools.c) resolve a commodity named in a question with. */
 #ifndef CHAT_AI_MARKET_H
 #define CHAT_AI_MARKET_H
 
@@ -9,21 +7,10 @@
 #include <apr_time.h>
 #include <json.h>
 
-typedef struct chat_ai_market {
-    const char *base_url;
-    apr_interval_time_t timeout;
-} chat_ai_market;
-
 /* 螺纹钢 -> rb, RB -> rb, "黄金" -> au ...; NULL when unknown. */
 const char *chat_ai_market_code(const char *name);
 
 /* The first commodity named in free text (longest name wins), or NULL. */
 const char *chat_ai_market_find(const char *text, const char **name);
-
-/* The tool declarations (neutral form, see chat_ai_call.tools); caller puts. */
-json_object *chat_ai_market_tools(void);
-
-/* chat_ai_tool_fn over a chat_ai_market. */
-const char *chat_ai_market_call(apr_pool_t *p, void *ctx, const char *name, json_object *args);
 
 #endif

@@ -565,6 +565,9 @@ json_object *chat_source_rows(apr_pool_t *p, const chat_source *src, const char 
         return NULL;
     }
     at = walk(root, src->rows);
+    if (!at && json_object_is_type(root, json_type_array)) {
+        at = root; /* a bare array is the rows wherever they were said to be */
+    }
     if (!at ||
         (!json_object_is_type(at, json_type_array) && !json_object_is_type(at, json_type_object))) {
         *err =

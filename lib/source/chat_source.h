@@ -88,7 +88,8 @@ const char *chat_source_parse_filter(apr_pool_t *p, const char *field, const cha
  * absent). */
 const char *chat_source_expand(apr_pool_t *p, const char *url, apr_table_t *vars);
 
-/* The rows of a document: a new JSON array of flat objects (caller puts)
+/* The rows of a document (at the rows path; a document that is an array is
+ * the rows whatever the path): a new JSON array of flat objects (caller puts)
  * with the filters applied, at most max_rows (0 = CHAT_SOURCE_MAX_ROWS).
  * NULL with *err, a sentence naming the source, on bad JSON, no rows at the
  * path, a missing field or a failed conversion. */

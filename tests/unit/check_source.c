@@ -135,6 +135,10 @@ START_TEST(test_object_of_rows_and_filters)
         chat_source_parse_filter(test_pool, "oi", ">", "many", apr_array_push(s->filters)));
     ck_assert_ptr_nonnull(
         chat_source_parse_filter(test_pool, "oi", "~", "1", apr_array_push(s->filters)));
+    /* a bare array is the rows even where a path was given */
+    rows = chat_source_rows(test_pool, source("data", NULL), "[{\"a\":1},{\"a\":2}]", 0, &err);
+    ck_assert_int_eq((int)json_object_array_length(rows), 2);
+    json_object_put(rows);
     /* a single object is one row */
     rows = chat_source_rows(test_pool, source("", NULL), "{\"code\":\"rb\",\"price\":1}", 0, &err);
     ck_assert_int_eq((int)json_object_array_length(rows), 1);

@@ -14,6 +14,9 @@
  * AI settings, made on first use. */
 const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *args);
 
+/* The server's AI settings, made on first use. */
+chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot);
+
 /* The directives, spliced into mod_chat's command table; fn finds the slot
  * and calls chat_ai_directive. */
 #define CHAT_AI_DIRECTIVE(name, n, help)                                                           \

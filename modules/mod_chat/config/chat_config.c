@@ -8,6 +8,7 @@
 
 #include "chat_config.h"
 #include "chat_ai_config.h"
+#include "chat_data_config.h"
 #include "chat_mime.h"
 
 void *chat_config_dir_create(apr_pool_t *p, char *dir)
@@ -652,6 +653,7 @@ static const char *chat_config_set_ai(cmd_parms *cmd, void *dummy, const char *a
 
 const command_rec chat_cmds[] = {
     CHAT_AI_COMMANDS,
+    CHAT_DATA_COMMANDS,
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
     AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,
