@@ -99,7 +99,8 @@ def data():
 @pytest.fixture(scope="module")
 def room(redis_server):
     name = unique_room("data")
-    redis_server.client().sadd(f"chat:room:{name}:members", "alice")
+    for prefix in ["chat:"] + [f"chat:{shape}:" for shape in SHAPES]:
+        redis_server.client().sadd(f"{prefix}room:{name}:members", "alice")
     return name
 
 
@@ -109,7 +110,9 @@ def servers(redis_server, fake_ai, data, room):
     for shape in SHAPES:
         h = Httpd(redis_server, name=f"data-{shape}")
         (h.dir / "conf" / "data.key").write_text("data-key\n")
+        # a prefix each: a run-now request must reach this server's scheduler
         h.reconfigure(f"""
+ChatKeyPrefix chat:{shape}:
 ChatAIProvider deepseek openai {fake_ai.openai_base}
 ChatAIKey deepseek test-key
 ChatAIModel deepseek deepseek-chat
@@ -221,8 +224,8 @@ def test_the_cache_keeps_a_document_for_its_ttl(servers, fake_ai, data, room):
 
 def test_three_shapes_draw_the_same_chart(servers, room):
     pngs = {}
-    w = Chat(servers["a"].port, room, "alice")
     for shape, h in servers.items():
+        w = Chat(h.port, room, "alice")
         r = requests.post(h.url("/chat-admin/api/jobs/kline/run"), timeout=10,
                           headers={"Authorization": f"Bearer {ADMIN_SECRET}"})
         assert r.status_code == 202
@@ -231,7 +234,7 @@ def test_three_shapes_draw_the_same_chart(servers, room):
         png = requests.get(h.url(msg["imageUrl"]), timeout=5)
         assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
         pngs[shape] = png.content
-    w.close()
+        w.close()
     assert Image.open(io.BytesIO(pngs["a"])).size == (800, 500)
     assert pngs["a"] == pngs["b"] == pngs["c"]
 
@@ -275,7 +278,7 @@ def test_tool_calls_are_in_the_room_debug_log(servers, fake_ai, redis_server, ro
     a.send("deepseek_chat", text="黄金三天统计")
     a.chats(3, timeout=20)
     a.close()
-    events = [json.loads(e) for e in redis_server.client().lrange(f"chat:room:{room}:debug",
+    events = [json.loads(e) for e in redis_server.client().lrange(f"chat:c:room:{room}:debug",
                                                                      0, 50)]
     tools = [e for e in events if e["event"] == "ai_tool"]
     assert tools and tools[0]["username"] == "deepseek"
@@ -303,6 +306,12 @@ ChatAIToolBytes 1K
         assert hist["rows"][-1]["time"] == "2026-11-27"
         assert len(json.dumps(hist, ensure_ascii=False).encode()) <= 1024 + 64
         assert [p["code"] for p in board["rows"]] == ["au", "lu", "rb"]
+        # parallel calls: at most 32 in one answer
+        fake_ai.reset()
+        _, _, results = explain_with_tools(h, fake_ai, room, [
+            {"name": "get_price", "arguments": {"commodity": "au"}}] * 33)
+        assert all(r["code"] == "au" for r in results[:32])
+        assert results[32] == {"error": "more than 32 tool calls in one answer"}
     finally:
         h.stop()
         h.cleanup()

@@ -525,7 +525,13 @@ const char *chat_ai_tools_call(apr_pool_t *p, void *ctx, const char *name, json_
     json_object *out, *e;
     int front = 0;
 
-    if (!strcmp(name, "get_cross_section") && t->src[CHAT_AI_TOOL_BOARD]) {
+    if (t->log->nelts >= CHAT_AI_TOOL_MAX_CALLS) {
+        /* parallel calls are not bounded by rounds: each one costs a fetch */
+        out = error_obj(
+            p, t, apr_psprintf(p, "more than %d tool calls in one answer", CHAT_AI_TOOL_MAX_CALLS),
+            0);
+    }
+    else if (!strcmp(name, "get_cross_section") && t->src[CHAT_AI_TOOL_BOARD]) {
         out = cross_section(p, t, args);
     }
     else if (!strcmp(name, "search_news") && t->src[CHAT_AI_TOOL_NEWS]) {

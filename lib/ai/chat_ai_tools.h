@@ -11,6 +11,8 @@
 
 #include "chat_ai_settings.h"
 
+#define CHAT_AI_TOOL_MAX_CALLS 32 /* per answer, all rounds together */
+
 typedef struct chat_ai_tools {
     const chat_source *src[CHAT_AI_TOOL_KINDS];
     int max_rows;
