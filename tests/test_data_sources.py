@@ -125,8 +125,7 @@ ChatJob kline "0 0 1 1 *" chart {room} candle source:{shape}_hist \\
         out[shape] = h.start()
     yield out
     for h in out.values():
-        h.stop()
-        h.cleanup()
+        h.close()
 
 
 @pytest.fixture(autouse=True)
@@ -313,8 +312,7 @@ ChatAIToolBytes 1K
         assert all(r["code"] == "au" for r in results[:32])
         assert results[32] == {"error": "more than 32 tool calls in one answer"}
     finally:
-        h.stop()
-        h.cleanup()
+        h.close()
 
 
 @pytest.mark.parametrize("lines, name, words", [

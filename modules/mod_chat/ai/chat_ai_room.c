@@ -16,6 +16,7 @@
 #include "chat_ai_usage.h"
 #include "chat_fetch.h"
 #include "chat_redis_sync.h"
+#include "chat_source_cache.h"
 #include "chat_store.h"
 #include "chat_util.h"
 
@@ -49,6 +50,13 @@ static apr_status_t stop_jobs(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t clear_cache(void *data)
+{
+    (void)data;
+    chat_source_cache_clear();
+    return APR_SUCCESS;
+}
+
 void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *vs;
@@ -56,6 +64,8 @@ void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
     int threads = 0;
 
     main_server = s;
+    /* cached source documents are malloc'd: freed before httpd unloads the module */
+    apr_pool_cleanup_register(pchild, NULL, clear_cache, apr_pool_cleanup_null);
     /* one pool for the process, as large as the largest ChatAIThreads of any
      * virtual host that has a provider */
     for (vs = s; vs; vs = vs->next) {

@@ -7,6 +7,7 @@
  * is not followed by a second run of the same minute elsewhere. "Run now"
  * requests arrive on a Redis list that every scheduler pops from. */
 #include <httpd.h>
+#include <gd.h>
 #include <stdlib.h>
 
 #include <apr_strings.h>
@@ -21,6 +22,7 @@
 #include "chat_fetch.h"
 #include "chat_jobs.h"
 #include "chat_redis_sync.h"
+#include "chat_source_cache.h"
 
 APLOG_USE_MODULE(chat_admin);
 
@@ -227,6 +229,10 @@ static apr_status_t sched_stop(void *data)
         apr_thread_join(&rv, sched.thread);
         sched.thread = NULL;
     }
+    chat_source_cache_clear(); /* this module's copy: its memory goes when httpd unloads it */
+    /* libgd's font cache is process-wide, set up by the first chart: freed once
+     * the only thread that draws has stopped */
+    gdFontCacheShutdown();
     return APR_SUCCESS;
 }
 
