@@ -13,7 +13,7 @@ from PIL import Image
 
 from chatclient import Chat, unique_room
 from fake_data import FakeData
-from harness import ADMIN_SECRET, Httpd
+from harness import ADMIN_SECRET, Httpd, wait_for
 
 SHAPES = ("a", "b", "c")
 
@@ -121,6 +121,7 @@ ChatJobTimeZone UTC
 {shape_conf(shape, data, h.dir / "conf" / "data.key")}
 ChatJob kline "0 0 1 1 *" chart {room} candle source:{shape}_hist \\
 "label=time code=rb days=10 y_unit=元/吨" "螺纹钢 rb 日K线"
+ChatJob digest "0 0 1 1 *" news {room} source:{shape}_news "query=螺纹钢 limit=5" "要闻"
 """)
         out[shape] = h.start()
     yield out
@@ -236,6 +237,41 @@ def test_three_shapes_draw_the_same_chart(servers, room):
         w.close()
     assert Image.open(io.BytesIO(pngs["a"])).size == (800, 500)
     assert pngs["a"] == pngs["b"] == pngs["c"]
+
+
+def admin(h, method, path):
+    return requests.request(method, h.url(f"/chat-admin/api{path}"), timeout=10,
+                            headers={"Authorization": f"Bearer {ADMIN_SECRET}"})
+
+
+def run_job(h, name):
+    """Run-now, then the run's record once it is written."""
+    before = len(admin(h, "GET", f"/jobs/{name}").json()["runs"])
+    assert admin(h, "POST", f"/jobs/{name}/run").status_code == 202
+    wait_for(lambda: len(admin(h, "GET", f"/jobs/{name}").json()["runs"]) > before, 20,
+             f"a run of {name}")
+    return admin(h, "GET", f"/jobs/{name}").json()["runs"][0]
+
+
+def test_news_jobs_read_sources_too(servers, data, redis_server, room):
+    for shape, h in servers.items():
+        w = Chat(h.port, room, "alice")
+        assert run_job(h, "digest")["summary"] == "posted 2 new items"
+        text = w.expect("chat", timeout=10)["text"]
+        w.close()
+        assert text == ("**要闻**\n\n- [螺纹钢库存连续三周下降](https://news.example/1)"
+                        "\n- [螺纹钢期货夜盘走强](https://news.example/3)"), shape
+    assert data.requests("/a/news")[0]["query"] == {"kw": "螺纹钢", "size": "5"}
+
+
+def test_a_failing_source_fails_the_chart_job_with_its_sentence(servers, data):
+    data.fail("/b/v2/history", "500")
+    run = run_job(servers["b"], "kline")
+    assert run["outcome"] == "error"
+    assert run["error"] == "the data source 'b_hist' answered HTTP 500"
+    data.fail("/c/k/", "badjson")
+    run = run_job(servers["c"], "kline")
+    assert run["error"] == "the data source 'c_hist' did not answer JSON"
 
 
 @pytest.mark.parametrize("mode, sentence", [
