@@ -248,8 +248,9 @@ def test_room_bot_with_a_tool_call(ai, fake, room):
         assert answer["id"] == thinking["id"] and answer["seq"] > thinking["seq"]
         assert answer["text"] == "螺纹钢10天最高价为 **3600**"
     first, second = fake.requests(kind="openai")
+    # ChatAIMarketData alone: its quote and history sources serve these tools
     assert [t["function"]["name"] for t in first["body"]["tools"]] == [
-        "get_price", "get_stats", "market_query", "draw_chart"]
+        "get_price", "get_history", "get_stats", "market_query", "draw_chart"]
     # the room's recent history is the context, the question last
     users = [m["content"] for m in first["body"]["messages"] if m["role"] == "user"]
     assert users[-2:] == ["alice: 早上好", "alice: 螺纹钢最近10天最高价是多少？"]

@@ -5,7 +5,8 @@
 
 const chat_ai_conf *chat_ai_settings_of(const chat_srv_conf *sc)
 {
-    static const chat_ai_conf none = {NULL, NULL, NULL, -1, -1, NULL, -1, -1, -1, NULL, NULL};
+    static const chat_ai_conf none = {NULL, NULL, NULL, -1, -1,     NULL, -1, -1,
+                                      -1,   NULL, NULL, NULL, {NULL}, -1, -1, -1};
 
     return sc && sc->ai ? sc->ai : &none;
 }
@@ -47,4 +48,17 @@ const chat_ai_provider *chat_ai_provider_for_describe(const chat_ai_conf *ac)
         }
     }
     return chat_ai_provider_for_explain(ac);
+}
+
+const chat_source *chat_ai_source_find(const chat_ai_conf *ac, const char *name)
+{
+    int i;
+
+    for (i = 0; ac->sources && name && i < ac->sources->nelts; i++) {
+        const chat_source *src = APR_ARRAY_IDX(ac->sources, i, chat_source *);
+        if (!strcmp(src->name, name)) {
+            return src;
+        }
+    }
+    return NULL;
 }

@@ -7,12 +7,26 @@
 
 #include "chat_ai.h"
 #include "chat_settings.h"
+#include "chat_source.h"
 
 #define CHAT_AI_DEFAULT_TIMEOUT   60
 #define CHAT_AI_DEFAULT_MAX_IMAGE (5 * 1024 * 1024)
 #define CHAT_AI_DEFAULT_RATE      10
 #define CHAT_AI_DEFAULT_THREADS   20
 #define CHAT_AI_DEFAULT_CONTEXT   20
+#define CHAT_AI_DEFAULT_ROUNDS    4     /* tool-call rounds per answer */
+#define CHAT_AI_DEFAULT_ROWS      60    /* rows in one tool result */
+#define CHAT_AI_DEFAULT_BYTES     16384 /* bytes of one tool result */
+
+/* What a ChatAITool KIND names a source for. */
+typedef enum {
+    CHAT_AI_TOOL_QUOTE = 0,
+    CHAT_AI_TOOL_HISTORY,
+    CHAT_AI_TOOL_INTRADAY,
+    CHAT_AI_TOOL_BOARD,
+    CHAT_AI_TOOL_NEWS,
+    CHAT_AI_TOOL_KINDS
+} chat_ai_tool_kind;
 
 typedef struct chat_ai_conf {
     apr_array_header_t *providers;              /* chat_ai_provider * */
@@ -25,6 +39,12 @@ typedef struct chat_ai_conf {
     int context; /* room messages given as context */
     const char *market_url;
     const char *products_path; /* ChatAIProducts; NULL: CHAT_PRODUCTS_DEFAULT */
+    /* ChatData*: every configured source (chat_source *), read by the AI
+     * tools here and by mod_chat_admin's chart and news jobs */
+    apr_array_header_t *sources;
+    const chat_source *tool_src[CHAT_AI_TOOL_KINDS]; /* ChatAITool, NULL = no such tool */
+    int tool_rounds, tool_rows;                      /* -1 = unset */
+    apr_int64_t tool_bytes;                          /* -1 = unset */
 } chat_ai_conf;
 
 /* A server's AI settings (as written: -1 = unset); never NULL. */
@@ -32,5 +52,8 @@ const chat_ai_conf *chat_ai_settings_of(const chat_srv_conf *sc);
 const chat_ai_provider *chat_ai_provider_find(const chat_ai_conf *ac, const char *name);
 const chat_ai_provider *chat_ai_provider_for_explain(const chat_ai_conf *ac);
 const chat_ai_provider *chat_ai_provider_for_describe(const chat_ai_conf *ac);
+
+/* The ChatDataSource named name, or NULL. */
+const chat_source *chat_ai_source_find(const chat_ai_conf *ac, const char *name);
 
 #endif

@@ -8,6 +8,7 @@
 #include "chat_ai.h"
 #include "chat_ai_market.h"
 #include "chat_products.h"
+#include "chat_ai_tools.h"
 #include "check_suites.h"
 
 /* 2026-11-24 00:00:00 Beijing time = 2026-11-23T16:00:00Z */
@@ -99,10 +100,23 @@ static json_object *conversation(void)
                               "\"image_mime\":\"image/png\",\"image_b64\":\"iVBORw0K\"}]");
 }
 
+/* The declarations of every tool, as if each kind had a source. */
+static json_object *all_tools(void)
+{
+    chat_ai_tools t;
+    int i;
+
+    memset(&t, 0, sizeof(t));
+    for (i = 0; i < CHAT_AI_TOOL_KINDS; i++) {
+        t.src[i] = chat_source_make(test_pool, "s", "http://h/");
+    }
+    return chat_ai_tools_declare(&t);
+}
+
 START_TEST(openai_body)
 {
     chat_ai_provider p = deepseek();
-    json_object *msgs = conversation(), *tools = chat_ai_market_tools();
+    json_object *msgs = conversation(), *tools = all_tools();
     chat_ai_call c = {&p, "be brief", msgs, tools, NULL, NULL, 0, 0, 0};
     json_object *b = chat_ai_request_body(&c, "deepseek-chat");
     const char *s =
@@ -124,7 +138,7 @@ END_TEST
 START_TEST(gemini_body)
 {
     chat_ai_provider p = deepseek();
-    json_object *msgs = conversation(), *tools = chat_ai_market_tools();
+    json_object *msgs = conversation(), *tools = all_tools();
     chat_ai_call c = {&p, "be brief", msgs, tools, NULL, NULL, 0, 0, 0};
     json_object *b;
     const char *s;

@@ -16,5 +16,6 @@ Suite *suite_ai(void);
 Suite *suite_wire(void);
 Suite *suite_products(void);
 Suite *suite_calendar(void);
+Suite *suite_source(void);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "chat_access.h"
 #include "chat_ai_handler.h"
+#include "chat_ai_room.h"
 #include "chat_ai_settings.h"
 #include "chat_ai_usage.h"
 #include "chat_fetch.h"
@@ -181,9 +182,10 @@ int chat_ai_handler(request_rec *r)
     const chat_srv_conf *sc;
     chat_room_limits lim;
     const char *what, *user, *room, *err = NULL, *why = NULL;
-    json_object *body, *msgs, *m, *out;
+    json_object *body, *msgs, *m, *out, *tools = NULL;
     chat_ai_call call;
     chat_ai_result res;
+    chat_ai_tools kit;
     redisContext *c;
     int status, describe, member, ok;
 
@@ -296,20 +298,31 @@ int chat_ai_handler(request_rec *r)
     call.messages = msgs;
     call.timeout = apr_time_from_sec(ac->timeout > 0 ? ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
-    if (chat_ai_complete(r->pool, &call, &res)) {
+    chat_ai_tools_setup(r->pool, &kit, ac);
+    if (!describe && (tools = chat_ai_tools_declare(&kit))) {
+        call.tools = tools;
+        call.tool_fn = chat_ai_tools_call;
+        call.tool_ctx = &kit;
+        call.max_rounds = ac->tool_rounds > 0 ? ac->tool_rounds : CHAT_AI_DEFAULT_ROUNDS;
+    }
+    chat_ai_complete(r->pool, &call, &res);
+    json_object_put(tools);
+    chat_ai_room_log_tools(r->pool, c, sc, room, prov->name, &kit);
+    if (res.error) {
         json_object_put(msgs);
         redisFree(c);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "chat: AI %s for %s: %s", what, user,
                       res.error);
         return chat_json_error(r, res.timed_out ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY,
-                               res.timed_out ? "ai_timeout" : "ai_error", res.error);
+                               res.timed_out ? "ai_timeout" : "ai_error",
+                               chat_ai_tools_note(r->pool, &kit, res.error));
     }
     json_object_put(msgs);
     chat_ai_usage_add(c, chat_settings_key_prefix(sc), user, room, &res.usage);
     redisFree(c);
     out = json_object_new_object();
     json_object_object_add(out, describe ? "description" : "explanation",
-                           json_object_new_string(res.text));
+                           json_object_new_string(chat_ai_tools_note(r->pool, &kit, res.text)));
     json_object_object_add(out, "provider", json_object_new_string(prov->name));
     json_object_object_add(out, "model", json_object_new_string(res.model));
     {

@@ -10,13 +10,14 @@
 #include <http_log.h>
 
 #include "chat_ai_chart.h"
-#include "chat_ai_market.h"
 #include "chat_ai_room.h"
 #include "chat_ai_settings.h"
+#include "chat_ai_tools.h"
 #include "chat_config.h"
 #include "chat_ai_usage.h"
 #include "chat_fetch.h"
 #include "chat_redis_sync.h"
+#include "chat_source_cache.h"
 #include "chat_store.h"
 #include "chat_util.h"
 
@@ -50,6 +51,13 @@ static apr_status_t stop_jobs(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t clear_cache(void *data)
+{
+    (void)data;
+    chat_source_cache_clear();
+    return APR_SUCCESS;
+}
+
 void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
 {
     server_rec *vs;
@@ -57,6 +65,8 @@ void chat_ai_room_child_init(apr_pool_t *pchild, server_rec *s)
     int threads = 0;
 
     main_server = s;
+    /* cached source documents are malloc'd: freed before httpd unloads the module */
+    apr_pool_cleanup_register(pchild, NULL, clear_cache, apr_pool_cleanup_null);
     /* one pool for the process, as large as the largest ChatAIThreads of any
      * virtual host that has a provider */
     for (vs = s; vs; vs = vs->next) {
@@ -212,12 +222,43 @@ static void replace(ai_job *j, redisContext *c, const char *id, json_object *m)
     }
 }
 
+void chat_ai_room_log_tools(apr_pool_t *p, redisContext *c, const chat_srv_conf *sc,
+                            const char *room, const char *bot, const chat_ai_tools *kit)
+{
+    int i, cap = sc->debug_log_size >= 0 ? sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
+
+    for (i = 0; i < kit->log->nelts; i++) {
+        const char *line = APR_ARRAY_IDX(kit->log, i, const char *), *argv[6];
+        json_object *o = json_object_new_object();
+        redisReply *r;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, main_server, "chat: room %s: ai_tool %s", room,
+                     line);
+        if (!cap) {
+            json_object_put(o);
+            continue;
+        }
+        json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
+        json_object_object_add(o, "event", json_object_new_string("ai_tool"));
+        json_object_object_add(o, "username", json_object_new_string(bot));
+        json_object_object_add(o, "detail", json_object_new_string(line));
+        argv[0] = "EVAL";
+        argv[1] = chat_lua_debug;
+        argv[2] = "1";
+        argv[3] = chat_store_key(p, chat_settings_key_prefix(sc), room, "debug");
+        argv[4] = to_json(p, o); /* puts o */
+        argv[5] = apr_itoa(p, cap);
+        if ((r = chat_redis_sync_command(c, 6, argv, NULL))) {
+            freeReplyObject(r);
+        }
+    }
+}
+
 static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
 {
     ai_job *j = data;
     const char *err = NULL, *prefix = chat_settings_key_prefix(j->sc), *id;
     redisContext *c = chat_redis_sync_open(j->sc, &err);
-    chat_ai_market market = {j->ac->market_url, 0};
+    chat_ai_tools kit;
     chat_ai_chart chart;
     chat_ai_call call;
     chat_ai_result res;
@@ -244,6 +285,8 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
         goto out;
     }
     conv = context(j, c, id);
+    chat_ai_tools_setup(j->p, &kit, j->ac);
+    tools = chat_ai_tools_declare(&kit);
     memset(&call, 0, sizeof(call));
     call.prov = j->prov;
     call.system = apr_psprintf(
@@ -252,18 +295,14 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
         "from people start with their name. Answer the last message concisely in Markdown, in "
         "the language it is written in.%s",
         j->prov->name, j->room,
-        market.base_url ? " Use the tools for prices and statistics of commodities; never "
-                          "invent numbers."
-                        : "");
+        tools ? " Use the tools for prices, statistics and news of commodities; never "
+                "invent numbers."
+              : "");
     call.messages = conv;
-    if (market.base_url) {
-        market.timeout =
-            apr_time_from_sec(j->ac->timeout > 0 ? j->ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
-        tools = chat_ai_market_tools();
-        call.tools = tools;
-        call.tool_fn = chat_ai_market_call;
-        call.tool_ctx = &market;
-    }
+    call.tools = tools;
+    call.tool_fn = chat_ai_tools_call;
+    call.tool_ctx = &kit;
+    call.max_rounds = j->ac->tool_rounds > 0 ? j->ac->tool_rounds : CHAT_AI_DEFAULT_ROUNDS;
     /* draw_chart, in front of the other tools */
     chart.p = j->p;
     chart.s = main_server;
@@ -275,17 +314,22 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
     chat_ai_chart_offer(&chart, j->ac, &tools, &call);
     call.timeout = apr_time_from_sec(j->ac->timeout > 0 ? j->ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
-    if (chat_ai_complete(j->p, &call, &res)) {
+    chat_ai_complete(j->p, &call, &res);
+    chat_ai_room_log_tools(j->p, c, j->sc, j->room, j->prov->name, &kit);
+    if (res.error) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_server, "chat: AI in %s: %s", j->room,
                      res.error);
         answer = message(j, j->prov->name,
-                         apr_pstrcat(j->p, "⚠️ AI error: ",
-                                     res.timed_out ? "no answer in time. " : "", res.error, NULL),
+                         chat_ai_tools_note(j->p, &kit,
+                                            apr_pstrcat(j->p, "⚠️ AI error: ",
+                                                        res.timed_out ? "no answer in time. " : "",
+                                                        res.error, NULL)),
                          1);
         json_object_object_add(answer, "error", json_object_new_boolean(1));
     }
     else {
-        answer = message(j, j->prov->name, *res.text ? res.text : "(no answer)", 1);
+        answer = message(j, j->prov->name,
+                         chat_ai_tools_note(j->p, &kit, *res.text ? res.text : "(no answer)"), 1);
         json_object_object_add(answer, "model", json_object_new_string(res.model));
         chat_ai_usage_add(c, prefix, j->user, j->room, &res.usage);
     }

@@ -8,10 +8,11 @@
 
 #include "chat_ai_config.h"
 #include "chat_products.h"
+#include "chat_data_config.h"
 #include "chat_tz.h"
 #include "chat_util.h"
 
-static chat_ai_conf *conf_of(cmd_parms *cmd, chat_ai_conf **slot)
+chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot)
 {
     if (!*slot) {
         chat_ai_conf *ac = apr_pcalloc(cmd->pool, sizeof(chat_ai_conf));
@@ -21,6 +22,10 @@ static chat_ai_conf *conf_of(cmd_parms *cmd, chat_ai_conf **slot)
         ac->rate = -1;
         ac->threads = -1;
         ac->context = -1;
+        ac->sources = apr_array_make(cmd->pool, 4, sizeof(chat_source *));
+        ac->tool_rounds = -1;
+        ac->tool_rows = -1;
+        ac->tool_bytes = -1;
         *slot = ac;
     }
     return *slot;
@@ -57,35 +62,9 @@ static const char *provider_arg(cmd_parms *cmd, chat_ai_conf *ac, const char **a
     return NULL;
 }
 
-/* KEY, env:VARIABLE or file:/path, resolved now so a missing one fails configtest. */
-static const char *resolve_key(cmd_parms *cmd, const char *spec, const char **key)
-{
-    if (!strncmp(spec, "env:", 4)) {
-        if (!(*key = getenv(spec + 4)) || !**key) {
-            return apr_psprintf(cmd->pool, "%s: environment variable %s is not set", cmd->cmd->name,
-                                spec + 4);
-        }
-        *key = apr_pstrdup(cmd->pool, *key);
-    }
-    else if (!strncmp(spec, "file:", 5)) {
-        const char *err =
-            chat_read_secret_file(cmd->pool, ap_server_root_relative(cmd->pool, spec + 5), key);
-        if (err) {
-            return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
-        }
-    }
-    else {
-        *key = spec;
-    }
-    if (strpbrk(*key, "\r\n")) {
-        return apr_psprintf(cmd->pool, "%s: the key has a line break", cmd->cmd->name);
-    }
-    return NULL;
-}
-
 const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *args)
 {
-    chat_ai_conf *ac = conf_of(cmd, slot);
+    chat_ai_conf *ac = chat_ai_config_of(cmd, slot);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     chat_ai_provider *pr = NULL;
     const char *a, *b, *c, *d;
@@ -93,6 +72,9 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
 
     if (err) {
         return err;
+    }
+    if (what >= CHAT_DATA_FIRST) {
+        return chat_data_directive(cmd, ac, args);
     }
     if (what >= 2 && what <= 7 && (err = provider_arg(cmd, ac, &args, &pr))) {
         return err;
@@ -135,7 +117,7 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         if (!*a || *b) {
             return apr_psprintf(cmd->pool, "%s: takes NAME KEY|env:VAR|file:/path", cmd->cmd->name);
         }
-        return resolve_key(cmd, a, &pr->key);
+        return chat_data_config_secret(cmd, a, &pr->key);
     case 3:
         if (!*a || *c) {
             return apr_psprintf(cmd->pool, "%s: takes NAME MODEL [FALLBACK]", cmd->cmd->name);
@@ -217,6 +199,6 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
             return apr_psprintf(cmd->pool, "%s: '%s' is not an http(s) URL", cmd->cmd->name, a);
         }
         ac->market_url = apr_pstrndup(cmd->pool, a, strlen(a) - (a[strlen(a) - 1] == '/'));
-        return NULL;
+        return chat_data_market(cmd, ac);
     }
 }

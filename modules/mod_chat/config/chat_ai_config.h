@@ -19,6 +19,9 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
 int chat_ai_config_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                server_rec *s);
 
+/* The server's AI settings, made on first use. */
+chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot);
+
 /* The directives, spliced into mod_chat's command table; fn finds the slot
  * and calls chat_ai_directive. */
 #define CHAT_AI_DIRECTIVE(name, n, help)                                                           \

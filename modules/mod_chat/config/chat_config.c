@@ -9,6 +9,7 @@
 
 #include "chat_config.h"
 #include "chat_ai_config.h"
+#include "chat_data_config.h"
 #include "chat_mime.h"
 #include "chat_products.h"
 
@@ -656,6 +657,7 @@ static const char *chat_config_set_ai(cmd_parms *cmd, void *dummy, const char *a
 
 const command_rec chat_cmds[] = {
     CHAT_AI_COMMANDS,
+    CHAT_DATA_COMMANDS,
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
     AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,

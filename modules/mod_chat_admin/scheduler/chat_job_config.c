@@ -118,6 +118,55 @@ static int http_url(const char *u)
     return !strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8);
 }
 
+/* The job's data: source:NAME (a ChatDataSource of mod_chat, declared before)
+ * or a URL read as a source of its own whose rows are at the MAPPING's
+ * items= (default data) and keep their fields as they are. MAPPING words
+ * naming a placeholder ({code}, {days}...) fill the template. */
+static const char *data_arg(cmd_parms *cmd, chat_job *job)
+{
+    char *copy = apr_pstrdup(cmd->pool, job->mapping), *tok, *last;
+    const char *items = "data", *err;
+    chat_source *src;
+    int i;
+
+    job->vars = apr_table_make(cmd->pool, 2);
+    for (tok = apr_strtok(copy, " \t", &last); tok; tok = apr_strtok(NULL, " \t", &last)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            continue;
+        }
+        *eq = '\0';
+        if (!strcmp(tok, "items")) {
+            items = eq + 1;
+        }
+        for (i = 0; chat_source_placeholders[i]; i++) {
+            if (!strcmp(tok, chat_source_placeholders[i])) {
+                apr_table_set(job->vars, tok, eq + 1);
+            }
+        }
+    }
+    if (!strncmp(job->url, "source:", 7)) {
+        const chat_ai_conf *ac = chat_ai_settings_of(admin_config_chat(cmd->server));
+        if (!(job->source = chat_ai_source_find(ac, job->url + 7))) {
+            return apr_psprintf(cmd->pool,
+                                "ChatJob %s: no ChatDataSource named '%s' (declare it first)",
+                                job->name, job->url + 7);
+        }
+        return NULL;
+    }
+    if (!http_url(job->url) || (err = chat_source_check_template(cmd->pool, job->url))) {
+        return apr_psprintf(cmd->pool, "ChatJob: '%s' is not an http(s) URL or source:NAME",
+                            job->url);
+    }
+    src = chat_source_make(cmd->pool, job->name, job->url);
+    if ((err = chat_source_parse_path(cmd->pool, items, &src->rows))) {
+        return apr_psprintf(cmd->pool, "ChatJob %s: items=%s", job->name, err);
+    }
+    src->rows_spec = items;
+    job->source = src;
+    return NULL;
+}
+
 static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char *args)
 {
     const char *w[8], *err;
@@ -164,7 +213,7 @@ static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char 
     else if (!strcmp(w[2], "chart")) { /* chart ROOMS KIND URL MAPPING [TITLE] */
         job->kind = CHAT_JOB_CHART;
         if (n < 7) {
-            return "ChatJob: chart takes ROOMS KIND URL \"MAPPING\" [\"TITLE\"]";
+            return "ChatJob: chart takes ROOMS KIND URL|source:NAME \"MAPPING\" [\"TITLE\"]";
         }
         if (!(job->chart_kind = chat_chart_kind_parse(w[4]))) {
             return apr_psprintf(
@@ -180,7 +229,7 @@ static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char 
     else if (!strcmp(w[2], "news")) { /* news ROOMS URL MAPPING [HEADING] */
         job->kind = CHAT_JOB_NEWS;
         if (n < 6 || n > 7) {
-            return "ChatJob: news takes ROOMS URL \"MAPPING\" [\"HEADING\"]";
+            return "ChatJob: news takes ROOMS URL|source:NAME \"MAPPING\" [\"HEADING\"]";
         }
         job->url = w[4];
         job->mapping = w[5];
@@ -189,8 +238,8 @@ static const char *job_directive(cmd_parms *cmd, chat_jobs_conf *jc, const char 
     else {
         return apr_psprintf(cmd->pool, "ChatJob: '%s' is not one of post, ai, chart, news", w[2]);
     }
-    if (job->url && !http_url(job->url)) {
-        return apr_psprintf(cmd->pool, "ChatJob: '%s' is not an http(s) URL", job->url);
+    if (job->url && (err = data_arg(cmd, job))) {
+        return err;
     }
     if ((err = rooms_arg(cmd, w[3], &job->rooms))) {
         return err;

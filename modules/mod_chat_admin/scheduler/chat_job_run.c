@@ -8,17 +8,16 @@
 #include <json.h>
 
 #include "admin_config.h"
-#include "chat_ai_market.h"
 #include "chat_ai_settings.h"
+#include "chat_ai_tools.h"
 #include "chat_ai_usage.h"
 #include "chat_chart.h"
-#include "chat_fetch.h"
 #include "chat_jobs.h"
 #include "chat_redis_sync.h"
+#include "chat_source_fetch.h"
 #include "chat_store.h"
 
-#define JOB_MAX_DATA (4 * 1024 * 1024)
-#define NEWS_MAX     10
+#define NEWS_MAX 10
 
 typedef struct job_ctx {
     apr_pool_t *p;
@@ -73,27 +72,18 @@ static const char *post_all(job_ctx *x, json_object *m)
     return err;
 }
 
-static const char *fetch(job_ctx *x, const char **body)
+/* The job's rows through its source (lib/source): one mapping for charts,
+ * news and the AI tools. NULL with *err, a sentence naming the source. */
+static json_object *rows_of(job_ctx *x, const char **err)
 {
-    const chat_ai_conf *ac = chat_ai_settings_of(x->sc);
-    chat_fetch_reply r;
-
-    chat_fetch_request(x->p, x->job->url, NULL, NULL,
-                       apr_time_from_sec(ac->timeout > 0 ? ac->timeout : CHAT_AI_DEFAULT_TIMEOUT),
-                       JOB_MAX_DATA, &r);
-    if (r.error || r.status != 200) {
-        return apr_psprintf(x->p, "%s: %s", x->job->url,
-                            r.error ? r.error : apr_psprintf(x->p, "HTTP %d", r.status));
-    }
-    *body = r.body;
-    return NULL;
+    return chat_source_fetch(x->p, x->job->source, x->job->vars, 0, err);
 }
 
 static const char *run_ai(job_ctx *x, const char **summary)
 {
     const chat_ai_conf *ac = chat_ai_settings_of(x->sc);
     const chat_ai_provider *prov = chat_ai_provider_find(ac, x->job->provider);
-    chat_ai_market market = {ac->market_url, 0};
+    chat_ai_tools kit;
     json_object *msgs = json_object_new_array(), *u = json_object_new_object(), *tools = NULL;
     apr_time_exp_t tm;
     chat_ai_call call;
@@ -116,13 +106,12 @@ static const char *run_ai(job_ctx *x, const char **summary)
     call.messages = msgs;
     call.timeout = apr_time_from_sec(ac->timeout > 0 ? ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
-    if (market.base_url) {
-        market.timeout = call.timeout;
-        tools = chat_ai_market_tools();
-        call.tools = tools;
-        call.tool_fn = chat_ai_market_call;
-        call.tool_ctx = &market;
-    }
+    chat_ai_tools_setup(x->p, &kit, ac);
+    tools = chat_ai_tools_declare(&kit);
+    call.tools = tools;
+    call.tool_fn = chat_ai_tools_call;
+    call.tool_ctx = &kit;
+    call.max_rounds = ac->tool_rounds > 0 ? ac->tool_rounds : CHAT_AI_DEFAULT_ROUNDS;
     chat_ai_complete(x->p, &call, &res);
     json_object_put(msgs);
     json_object_put(tools);
@@ -134,7 +123,7 @@ static const char *run_ai(job_ctx *x, const char **summary)
     *summary = apr_psprintf(x->p, "posted %s's answer (%s, %" APR_INT64_T_FMT " tokens)",
                             prov->name, res.model, res.usage.prompt + res.usage.completion);
     {
-        json_object *m = message(x, prov->name, "text", res.text);
+        json_object *m = message(x, prov->name, "text", chat_ai_tools_note(x->p, &kit, res.text));
         json_object_object_add(m, "model", json_object_new_string(res.model));
         return post_all(x, m);
     }
@@ -176,14 +165,16 @@ static const char *run_chart(job_ctx *x, const char **summary)
 {
     const chat_jobs_conf *jc = admin_config_get(x->s)->jobs;
     chat_chart c;
-    const char *data, *err, *url = NULL;
+    const char *data, *err = NULL, *url = NULL;
     void *png = NULL;
     int size = 0;
-    json_object *m;
+    json_object *m, *rows;
 
-    if ((err = fetch(x, &data))) {
+    if (!(rows = rows_of(x, &err))) {
         return err;
     }
+    data = apr_pstrdup(x->p, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+    json_object_put(rows);
     memset(&c, 0, sizeof(c));
     c.kind = x->job->chart_kind;
     c.title = x->job->text;
@@ -216,13 +207,13 @@ static const char *field(json_object *o, const char *name)
 /* Only items whose id the job has not posted before (a Redis set per job). */
 static const char *run_news(job_ctx *x, const char **summary)
 {
-    const char *data, *err;
+    const char *err = NULL;
     apr_table_t *m = apr_table_make(x->p, 4);
     char *copy = apr_pstrdup(x->p, x->job->mapping), *tok, *last;
     const char *seen =
         apr_pstrcat(x->p, chat_settings_key_prefix(x->sc), "job:", x->job->name, ":seen", NULL);
     const char *digest;
-    json_object *root, *items;
+    json_object *items;
     size_t i;
     int fresh = 0;
     apr_array_header_t *ids = apr_array_make(x->p, NEWS_MAX, sizeof(const char *));
@@ -234,24 +225,8 @@ static const char *run_news(job_ctx *x, const char **summary)
             apr_table_setn(m, tok, eq + 1);
         }
     }
-    if ((err = fetch(x, &data))) {
+    if (!(items = rows_of(x, &err))) {
         return err;
-    }
-    if (!(root = json_tokener_parse(data))) {
-        return "the news feed did not answer JSON";
-    }
-    items = root;
-    if (!json_object_is_type(root, json_type_array)) {
-        char *path =
-            apr_pstrdup(x->p, apr_table_get(m, "items") ? apr_table_get(m, "items") : "data");
-        for (tok = apr_strtok(path, ".", &last); tok && items; tok = apr_strtok(NULL, ".", &last)) {
-            json_object *next = NULL;
-            items = json_object_object_get_ex(items, tok, &next) ? next : NULL;
-        }
-    }
-    if (!items || !json_object_is_type(items, json_type_array)) {
-        json_object_put(root);
-        return "no array of items in the news feed";
     }
     digest = apr_pstrcat(x->p, "**", x->job->text ? x->job->text : x->job->name, "**\n", NULL);
     for (i = 0; i < json_object_array_length(items) && fresh < NEWS_MAX; i++) {
@@ -279,7 +254,7 @@ static const char *run_news(job_ctx *x, const char **summary)
                      ? apr_pstrcat(x->p, digest, "\n- [", title, "](", link, ")", NULL)
                      : apr_pstrcat(x->p, digest, "\n- ", title, NULL);
     }
-    json_object_put(root);
+    json_object_put(items);
     if (!fresh) {
         *summary = "no new items";
         return NULL;

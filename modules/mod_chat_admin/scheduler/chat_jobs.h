@@ -12,6 +12,7 @@
 
 #include "chat_calendar.h"
 #include "chat_cron.h"
+#include "chat_source.h"
 
 typedef enum { CHAT_JOB_POST = 1, CHAT_JOB_AI, CHAT_JOB_CHART, CHAT_JOB_NEWS } chat_job_kind;
 
@@ -23,8 +24,10 @@ typedef struct chat_job {
     apr_array_header_t *rooms; /* const char * */
     const char *text;          /* post: the text; ai: the prompt; chart: title; news: heading */
     const char *provider;      /* ai */
-    const char *url;           /* chart, news */
-    const char *mapping;       /* chart, news: field mapping */
+    const char *url;           /* chart, news: as written (a URL or source:NAME) */
+    const char *mapping;       /* chart, news: the chart's or digest's use of the fields */
+    const chat_source *source; /* chart, news: ChatDataSource NAME, or one made for the URL */
+    apr_table_t *vars;         /* chart, news: MAPPING words naming a placeholder */
     int chart_kind;            /* chat_chart_kind */
     chat_session session;      /* ChatJobCalendar: NONE = every matching minute */
     int notice;                /* ChatJobNotice: post the outcome in the rooms */

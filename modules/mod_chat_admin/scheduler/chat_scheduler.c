@@ -9,6 +9,7 @@
  * the trading calendar (ChatJobCalendar) skips minutes outside its session
  * without taking the lock; run-now ignores the calendar. */
 #include <httpd.h>
+#include <gd.h>
 #include <stdlib.h>
 
 #include <apr_strings.h>
@@ -24,6 +25,7 @@
 #include "chat_fetch.h"
 #include "chat_jobs.h"
 #include "chat_redis_sync.h"
+#include "chat_source_cache.h"
 
 APLOG_USE_MODULE(chat_admin);
 
@@ -261,6 +263,10 @@ static apr_status_t sched_stop(void *data)
         apr_thread_join(&rv, sched.thread);
         sched.thread = NULL;
     }
+    chat_source_cache_clear(); /* this module's copy: its memory goes when httpd unloads it */
+    /* libgd's font cache is process-wide, set up by the first chart: freed once
+     * the only thread that draws has stopped */
+    gdFontCacheShutdown();
     return APR_SUCCESS;
 }
 
