@@ -117,7 +117,8 @@ def test_friday_runs_saturday_is_skipped_and_sessions_hold(servers):
     assert texts[:3] == ["friday tick", "night tick", "night tick"]
     (failed,) = [m for m in got if m["type"] == "system"]
     assert failed["job"] == jobs["broken"] and failed["notice"] == "failed"
-    assert failed["text"].startswith(f"⚠️ Job {jobs['broken']} failed: http://127.0.0.1:1/x: ")
+    assert failed["text"].startswith(f"⚠️ Job {jobs['broken']} failed: the data source "
+                                     f"'{jobs['broken']}' could not be reached")
     wait_for(lambda: f"job {jobs['fri']} minute {saturday}: skipped, not a trading day: "
              "2026-10-10 is a Saturday" in h.log(), 10, "Saturday's minute")
     log = h.log()

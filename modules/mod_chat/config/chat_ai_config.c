@@ -182,7 +182,7 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         return number(cmd, a, 1, 256, &ac->threads);
     case 13:
         return number(cmd, a, 0, 200, &ac->context);
-    case 30: { /* loaded now so configtest names a bad file; in force at post_config */
+    case 15: { /* loaded now so configtest names a bad file; in force at post_config */
         chat_products *t;
         if (!*a || *b) {
             return apr_psprintf(cmd->pool, "%s: takes PATH", cmd->cmd->name);

@@ -54,7 +54,7 @@ chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot);
                           "Recent room messages given to the AI (default 20)"),                    \
         CHAT_AI_DIRECTIVE("ChatAIMarketData", 14,                                                  \
                           "Base URL of the market-data JSON source the AI tools query"),           \
-        CHAT_AI_DIRECTIVE("ChatAIProducts", 30,                                                    \
+        CHAT_AI_DIRECTIVE("ChatAIProducts", 15,                                                    \
                           "PATH: the futures product table (default: the installed one)")
 
 #endif
