@@ -5,8 +5,8 @@
 
 const chat_ai_conf *chat_ai_settings_of(const chat_srv_conf *sc)
 {
-    static const chat_ai_conf none = {NULL, NULL, NULL, -1, -1,     NULL, -1, -1,
-                                      -1,   NULL, NULL, NULL, {NULL}, -1, -1, -1};
+    static const chat_ai_conf none = {NULL, NULL, NULL, -1,   -1,     NULL, -1, -1,
+                                      -1,   NULL, NULL, NULL, {NULL}, -1,   -1, -1};
 
     return sc && sc->ai ? sc->ai : &none;
 }
