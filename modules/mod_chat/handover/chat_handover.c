@@ -532,18 +532,29 @@ static void taker_state(chat_handover_batch *b, const char *buf, apr_size_t len,
     }
 }
 
+/* This child is stopping: it takes no sessions (they would have to move on
+ * at once, or get 1001 here instead of from the leaver). */
+static int taker_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    return leaving_started ||
+           (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING);
+}
+
 /* One leaving child's sessions. */
 static void taker_run(int fd)
 {
     chat_handover_batch *b = batch_create();
-    apr_uint32_t hello[3] = {WIRE_VERSION, chat_sessions_open(), leaving_started};
+    apr_uint32_t hello[3] = {WIRE_VERSION, chat_sessions_open(), 0};
     char *prepare = NULL, *buf;
     char **states = NULL;
     int nstates = 0, i, ok = 0;
     apr_size_t len;
     apr_time_t until;
 
-    if (!b || send_u32s(fd, CHAT_HANDOVER_HELLO, hello, 3) < 0 || leaving_started ||
+    hello[2] = (apr_uint32_t)taker_stopping();
+    if (!b || send_u32s(fd, CHAT_HANDOVER_HELLO, hello, 3) < 0 || hello[2] ||
         !(prepare = recv_plain(fd, CHAT_HANDOVER_PREPARE, &len, apr_time_now() + STEP_TIMEOUT)) ||
         taker_prepare(b, prepare, len) < 0 || batch_call(b, chat_handover_move_park) < 0) {
         goto out;
@@ -564,7 +575,7 @@ static void taker_run(int fd)
         if (parked) {
             parked[0] = (apr_uint32_t)k;
         }
-        if (!parked || send_u32s(fd, CHAT_HANDOVER_READY, parked, k + 1) < 0) {
+        if (!parked || taker_stopping() || send_u32s(fd, CHAT_HANDOVER_READY, parked, k + 1) < 0) {
             free(parked);
             goto drop;
         }
@@ -603,7 +614,7 @@ static void taker_run(int fd)
         for (i = 0; i < b->n; i++) {
             loaded += b->items[i].state == CHAT_ITEM_LOADED;
         }
-        if (send_u32s(fd, CHAT_HANDOVER_ACK, &loaded, 1) < 0 ||
+        if (taker_stopping() || send_u32s(fd, CHAT_HANDOVER_ACK, &loaded, 1) < 0 ||
             !(buf = recv_plain(fd, CHAT_HANDOVER_COMMIT, &len, apr_time_now() + STEP_TIMEOUT))) {
             goto drop;
         }

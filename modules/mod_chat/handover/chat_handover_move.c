@@ -487,8 +487,9 @@ void chat_handover_move_activate(chat_reactor *r, void *arg)
         }
         it->s->parked = 0;
         if (chat_reactor_adopt(r, it->s) != APR_SUCCESS) {
-            /* this process began to stop after it took them: they go as
-             * its own sessions do, but without a loop nobody can say 1001 */
+            /* this process's loop ended after it took them: 1001 now, as
+             * much as the socket takes without waiting */
+            chat_reactor_close_going_away(it->s);
             parked_free(it);
             continue;
         }

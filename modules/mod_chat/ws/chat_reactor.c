@@ -92,8 +92,8 @@ void chat_reactor_set_reconnect_spread(int seconds)
 
 /* 1001 from a stopping server, with a reconnect delay in [0, spread] per
  * session, so that clients do not all come back in the same second. No
- * stdio: prefork's SIGTERM handler runs this. */
-static void close_going_away(chat_ws_session *s)
+ * stdio: prefork's SIGTERM handler runs this. (chat_reactor.h) */
+void chat_reactor_close_going_away(chat_ws_session *s)
 {
     static const char prefix[] = "server shutting down; retry-after-ms=";
     char reason[sizeof(prefix) + 12], digits[12];
@@ -469,7 +469,7 @@ static void take_inbox(chat_reactor *r)
         }
         chat_ws_session_start(s);
         if (r->shutting_down) {
-            close_going_away(s);
+            chat_reactor_close_going_away(s);
         }
     }
     while (tasks) {
@@ -488,7 +488,7 @@ static void take_inbox(chat_reactor *r)
             if (s->lim.close_timeout > wait) {
                 wait = s->lim.close_timeout;
             }
-            close_going_away(s);
+            chat_reactor_close_going_away(s);
         }
         /* Give clients a moment to answer our close, but never hold up a
          * stopping child for long. */
@@ -526,7 +526,7 @@ void chat_reactor_stop_from_signal(void)
     }
     idle_private_loop = NULL;
     for (s = r->sessions; s; s = s->next) {
-        close_going_away(s);
+        chat_reactor_close_going_away(s);
     }
 }
 

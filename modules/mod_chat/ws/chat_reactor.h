@@ -38,6 +38,10 @@ apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s);
 /* Run fn(r, arg) on the reactor's thread (any thread). */
 apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg);
 
+/* Start s's close with 1001 and a jittered reconnect hint in the reason
+ * ("server shutting down; retry-after-ms=N", ChatReconnectSpread). */
+void chat_reactor_close_going_away(chat_ws_session *s);
+
 /* Close every session with 1001 and end the loop once they are gone or
  * their close timeout passed (any thread, also from the child_stopping hook).
  * shutdown_all leaves a held reactor (a hand-over shuts it down when done). */
