@@ -267,7 +267,8 @@ def test_three_shapes_give_draw_chart_the_same_png(servers, fake_ai, data, room)
     for shape, h in servers.items():
         for args, caption in [
                 ({"kind": "candle", "commodity": "螺纹钢", "days": 10}, "螺纹钢 rb 日K线（近10个交易日）"),
-                ({"kind": "pie"}, "今日涨跌分布")]:
+                ({"kind": "pie"}, "今日涨跌分布"),
+                ({"kind": "cross_section"}, "各品种涨跌幅（相对结算价）")]:
             msg, result, decl = draw_in_room(h, fake_ai, room, args)
             assert decl["parameters"]["properties"]["kind"]["enum"] == ALL_KINDS
             assert msg["type"] == "image" and msg["caption"] == caption, msg
@@ -276,14 +277,15 @@ def test_three_shapes_give_draw_chart_the_same_png(servers, fake_ai, data, room)
             assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
             pngs[shape, args["kind"]] = png.content
     assert Image.open(io.BytesIO(pngs["a", "candle"])).size == (800, 500)
-    for kind in ("candle", "pie"):
+    for kind in ("candle", "pie", "cross_section"):
         assert pngs["a", kind] == pngs["b", kind] == pngs["c", kind], kind
     assert pngs["a", "candle"] != pngs["a", "pie"]
     # each source asked with its own placeholders
     assert [r["query"] for r in data.requests("/a/kline")] == [{"symbol": "rb", "n": "10"}]
     assert [r["query"] for r in data.requests("/b/v2/history")] == [{"code": "rb", "limit": "10"}]
     assert [r["query"] for r in data.requests("/c/k/rb.json")] == [{"days": "10"}]
-    assert len(data.requests("/a/board")) == len(data.requests("/b/v2/board")) == 1
+    # no ChatDataCache on the boards: each market chart fetches
+    assert len(data.requests("/a/board")) == len(data.requests("/b/v2/board")) == 2
 
 
 def test_a_failing_board_source_is_the_chart_notice(servers, fake_ai, data, room):

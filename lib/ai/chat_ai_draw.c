@@ -121,11 +121,11 @@ const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_conf *ac, const char 
                               int *n)
 {
     const chat_source *src;
-    const char *err = NULL, *need, *label;
+    const char *err = NULL, *label;
     json_object *rows, *first, *keep;
-    int limit = chat_ai_draw_max_rows(ac), i, total;
+    int limit = chat_ai_draw_max_rows(ac), i, total, settled;
     size_t k;
-    char *word, *last;
+    char *need, *word, *last;
 
     for (k = 0; k < NKINDS && strcmp(kind, kinds[k].kind); k++) {
     }
@@ -161,8 +161,9 @@ const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_conf *ac, const char 
                             src->name, total, limit);
     }
     first = json_object_array_get_idx(rows, 0);
-    for (need = apr_pstrdup(p, kinds[k].needs), word = apr_strtok((char *)need, " ", &last); word;
-         word = apr_strtok(NULL, " ", &last)) {
+    settled = !strcmp(kind, "cross_section") && has(first, "close") && has(first, "settle");
+    need = apr_pstrdup(p, settled ? "close settle" : kinds[k].needs);
+    for (word = apr_strtok(need, " ", &last); word; word = apr_strtok(NULL, " ", &last)) {
         if (!has(first, word)) {
             json_object_put(rows);
             return apr_psprintf(p, "the data source '%s' has no field '%s' (a %s chart needs %s)",
@@ -170,12 +171,9 @@ const char *chat_ai_draw_rows(apr_pool_t *p, const chat_ai_conf *ac, const char 
         }
     }
     label = code ? (has(first, "time") ? "time" : "date") : has(first, "name") ? "name" : "code";
-    *mapping =
-        apr_pstrcat(p, "label=", label, " ",
-                    !strcmp(kind, "cross_section") && has(first, "close") && has(first, "settle")
-                        ? "price=close settle=settle"
-                        : kinds[k].mapping,
-                    " ", kinds[k].captions, NULL);
+    *mapping = apr_pstrcat(p, "label=", label, " ",
+                           settled ? "price=close settle=settle" : kinds[k].mapping, " ",
+                           kinds[k].captions, NULL);
     *json = apr_pstrdup(p, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
     *n = total;
     json_object_put(rows);
