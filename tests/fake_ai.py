@@ -13,7 +13,9 @@ It speaks the real wire shapes:
   * market data     GET  /market/quote?code=rb
                     GET  /market/history?code=au&days=N
                     GET  /market/cross  (today's market: every product's change,
-                                         close, settlement, open interest, volume)
+                                         close, settlement, open interest, volume;
+                                         a board source, ChatDataSource + ChatAITool
+                                         board, not part of ChatAIMarketData)
 
 and a control API on the same port (never recorded, never authenticated):
 

@@ -64,6 +64,9 @@ ChatAIImageAllow http://127.0.0.1:{h.port}/allowed/
 ChatAIRateLimit 100
 ChatAIThreads 20
 ChatAIMarketData {fake.url}/market
+ChatDataSource desk_board {fake.url}/market/cross
+ChatDataRows desk_board rows
+ChatAITool board desk_board
 """)
     (h.dir / "conf" / "gemini.key").write_text("test-key\n")
     h.start()
@@ -248,9 +251,10 @@ def test_room_bot_with_a_tool_call(ai, fake, room):
         assert answer["id"] == thinking["id"] and answer["seq"] > thinking["seq"]
         assert answer["text"] == "螺纹钢10天最高价为 **3600**"
     first, second = fake.requests(kind="openai")
-    # ChatAIMarketData alone: its quote and history sources serve these tools
+    # ChatAIMarketData's quote and history sources and the desk's board serve these tools
     assert [t["function"]["name"] for t in first["body"]["tools"]] == [
-        "get_price", "get_history", "get_stats", "market_query", "draw_chart"]
+        "get_price", "get_history", "get_stats", "get_cross_section", "market_query",
+        "draw_chart"]
     # the room's recent history is the context, the question last
     users = [m["content"] for m in first["body"]["messages"] if m["role"] == "user"]
     assert users[-2:] == ["alice: 早上好", "alice: 螺纹钢最近10天最高价是多少？"]
@@ -381,8 +385,8 @@ def test_draw_chart_posts_a_png_in_the_room(ai, fake, room):
      "y_unit=持仓变化% color_unit=成交量"),
 ])
 def test_draw_chart_of_todays_market(ai, fake, room, kind, title, mapping, tmp_path):
-    """The desk's charts over today's market (/market/cross): the picture in
-    the room is what tools/chat_chart draws from the same rows."""
+    """The desk's charts over today's market (the board source, desk_board):
+    the picture in the room is what tools/chat_chart draws from the same rows."""
     fake.script([{"kind": "openai", "tool_call": {"name": "draw_chart",
                                                   "arguments": {"kind": kind}}},
                  {"kind": "openai", "text": "ok"}])
@@ -434,15 +438,17 @@ def test_draw_chart_failing_source_is_a_clear_bot_message(ai, fake, room):
     _, thinking, notice, answer = a.chats(4, timeout=20)
     assert notice["type"] == "text" and notice["username"] == "deepseek"
     assert notice["error"] is True
-    assert notice["text"] == "⚠️ Chart not drawn: market data: HTTP 503"
+    # the history source's own sentence (ChatAIMarketData's market_history)
+    sentence = "the data source 'market_history' answered HTTP 503"
+    assert notice["text"] == "⚠️ Chart not drawn: " + sentence
     assert answer["id"] == thinking["id"]
     tool = fake.requests(kind="openai")[1]["body"]["messages"][-1]
-    assert json.loads(tool["content"]) == {"error": "market data: HTTP 503"}
+    assert json.loads(tool["content"]) == {"error": sentence}
     a.send("history")
     assert not [m for m in a.expect("history")["messages"] if m["type"] == "image"]
     entries = [e for e in room_log(ai, room) if e["event"].startswith("draw_chart")]
     assert entries[0]["event"] == "draw_chart_failed"
-    assert entries[0]["detail"] == "market data: HTTP 503"
+    assert entries[0]["detail"] == sentence
     a.close()
 
 

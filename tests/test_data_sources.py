@@ -239,6 +239,98 @@ def test_three_shapes_draw_the_same_chart(servers, room):
     assert pngs["a"] == pngs["b"] == pngs["c"]
 
 
+def draw_in_room(h, fake_ai, room, args):
+    """deepseek_chat calling draw_chart with args: the bot's message about it
+    (an image, or a notice), and the tool's result as the model got it."""
+    fake_ai.reset()
+    fake_ai.script([{"kind": "openai", "tool_call": {"name": "draw_chart", "arguments": args}},
+                    {"kind": "openai", "text": "见图"}])
+    a = Chat(h.port, room, "alice")
+    a.send("deepseek_chat", text="画图")
+    _, _, msg, answer = a.chats(4, timeout=20)
+    a.close()
+    assert answer["text"] == "见图"
+    first, second = fake_ai.requests(kind="openai")
+    (decl,) = [t["function"] for t in first["body"]["tools"]
+               if t["function"]["name"] == "draw_chart"]
+    return msg, json.loads(second["body"]["messages"][-1]["content"]), decl
+
+
+ALL_KINDS = ["line", "bar_line", "candle", "pie", "cross_section", "treemap", "scatter",
+             "scatter_color"]
+
+
+def test_three_shapes_give_draw_chart_the_same_png(servers, fake_ai, data, room):
+    """draw_chart reads the history and board sources ChatAITool names: the
+    same candles and the same pie, byte for byte, whatever the shape."""
+    pngs = {}
+    for shape, h in servers.items():
+        for args, caption in [
+                ({"kind": "candle", "commodity": "螺纹钢", "days": 10}, "螺纹钢 rb 日K线（近10个交易日）"),
+                ({"kind": "pie"}, "今日涨跌分布"),
+                ({"kind": "cross_section"}, "各品种涨跌幅（相对结算价）")]:
+            msg, result, decl = draw_in_room(h, fake_ai, room, args)
+            assert decl["parameters"]["properties"]["kind"]["enum"] == ALL_KINDS
+            assert msg["type"] == "image" and msg["caption"] == caption, msg
+            assert "posted in the room" in result["posted"]
+            png = requests.get(h.url(msg["imageUrl"]), timeout=5)
+            assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+            pngs[shape, args["kind"]] = png.content
+    assert Image.open(io.BytesIO(pngs["a", "candle"])).size == (800, 500)
+    for kind in ("candle", "pie", "cross_section"):
+        assert pngs["a", kind] == pngs["b", kind] == pngs["c", kind], kind
+    assert pngs["a", "candle"] != pngs["a", "pie"]
+    # each source asked with its own placeholders
+    assert [r["query"] for r in data.requests("/a/kline")] == [{"symbol": "rb", "n": "10"}]
+    assert [r["query"] for r in data.requests("/b/v2/history")] == [{"code": "rb", "limit": "10"}]
+    assert [r["query"] for r in data.requests("/c/k/rb.json")] == [{"days": "10"}]
+    # no ChatDataCache on the boards: each market chart fetches
+    assert len(data.requests("/a/board")) == len(data.requests("/b/v2/board")) == 2
+
+
+def test_a_failing_board_source_is_the_chart_notice(servers, fake_ai, data, room):
+    data.fail("/a/board", "500")
+    msg, result, _ = draw_in_room(servers["a"], fake_ai, room, {"kind": "pie"})
+    sentence = "the data source 'a_board' answered HTTP 500"
+    assert msg["type"] == "text" and msg["error"] is True and msg["username"] == "deepseek"
+    assert msg["text"] == "⚠️ Chart not drawn: " + sentence
+    assert result == {"error": sentence}
+    # a board without the fields a kind needs: refused, naming the field
+    msg, result, _ = draw_in_room(servers["b"], fake_ai, room, {"kind": "scatter"})
+    assert msg["text"] == ("⚠️ Chart not drawn: the data source 'b_board' has no field "
+                           "'oi_change' (a scatter chart needs change oi_change)")
+
+
+def test_draw_chart_offers_what_has_a_source_within_the_row_limit(redis_server, fake_ai, data,
+                                                                  room):
+    """A board and no history source: only the market's kinds, no commodity;
+    a board of more rows than ChatAIToolRows is refused, not cut."""
+    h = Httpd(redis_server, name="data-board-only")
+    board = "\n".join(line for line in shape_conf("a", data, "unused").splitlines()
+                      if "a_board" in line)
+    h.reconfigure(f"""
+ChatAIProvider deepseek openai {fake_ai.openai_base}
+ChatAIKey deepseek test-key
+ChatAIRateLimit 1000
+{board}
+ChatAIToolRows 2
+""")
+    h.start()
+    try:
+        msg, result, decl = draw_in_room(h, fake_ai, room, {"kind": "candle", "commodity": "rb",
+                                                             "days": 2})
+        assert decl["parameters"]["properties"]["kind"]["enum"] == ALL_KINDS[3:]
+        assert set(decl["parameters"]["properties"]) == {"kind", "title"}
+        assert msg["text"] == ("⚠️ Chart not drawn: no history source is configured "
+                               "(ChatAITool history)")
+        msg, result, _ = draw_in_room(h, fake_ai, room, {"kind": "pie"})
+        assert result == {"error": "the data source 'a_board' has 3 rows, a chart takes at most 2"}
+        assert msg["text"] == "⚠️ Chart not drawn: " + result["error"]
+        assert not data.requests("/a/kline")
+    finally:
+        h.close()
+
+
 def admin(h, method, path):
     return requests.request(method, h.url(f"/chat-admin/api{path}"), timeout=10,
                             headers={"Authorization": f"Bearer {ADMIN_SECRET}"})

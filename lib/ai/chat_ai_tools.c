@@ -153,7 +153,17 @@ static const char *code_of(const char *arg)
     return arg;
 }
 
-static apr_table_t *vars_for(apr_pool_t *p, const char *code, int days, int limit)
+const char *chat_ai_tools_code(apr_pool_t *p, const char *arg, const char **why)
+{
+    const char *code = code_of(arg);
+
+    if (!code) {
+        *why = unknown_why(p, arg, 0);
+    }
+    return code;
+}
+
+apr_table_t *chat_ai_tools_vars(apr_pool_t *p, const char *code, int days, int limit)
 {
     apr_table_t *v = apr_table_make(p, 8);
     apr_time_exp_t tm;
@@ -212,7 +222,8 @@ static json_object *quote(apr_pool_t *p, chat_ai_tools *t, const char *code)
     json_object *rows, *out = NULL, *row = NULL;
     size_t i;
 
-    if (!(rows = rows_of(p, t, t->src[CHAT_AI_TOOL_QUOTE], vars_for(p, code, 0, 0), &out))) {
+    if (!(rows =
+              rows_of(p, t, t->src[CHAT_AI_TOOL_QUOTE], chat_ai_tools_vars(p, code, 0, 0), &out))) {
         return out;
     }
     /* a source of many rows (a board): the row of this code */
@@ -260,7 +271,7 @@ static json_object *bars(apr_pool_t *p, chat_ai_tools *t, const char *code, int 
         src = t->src[CHAT_AI_TOOL_INTRADAY];
     }
     *used = src;
-    if (!(rows = rows_of(p, t, src, vars_for(p, code, days, days), out))) {
+    if (!(rows = rows_of(p, t, src, chat_ai_tools_vars(p, code, days, days), out))) {
         return NULL;
     }
     n = json_object_array_length(rows);
@@ -424,7 +435,8 @@ static json_object *cross_section(apr_pool_t *p, chat_ai_tools *t, json_object *
     sort_item *items;
     size_t i, n, k = 0;
 
-    if (!(rows = rows_of(p, t, t->src[CHAT_AI_TOOL_BOARD], vars_for(p, NULL, 0, 0), &out))) {
+    if (!(rows =
+              rows_of(p, t, t->src[CHAT_AI_TOOL_BOARD], chat_ai_tools_vars(p, NULL, 0, 0), &out))) {
         return out;
     }
     n = json_object_array_length(rows);
@@ -460,7 +472,7 @@ static json_object *cross_section(apr_pool_t *p, chat_ai_tools *t, json_object *
 static json_object *news(apr_pool_t *p, chat_ai_tools *t, json_object *args)
 {
     int limit = int_arg(args, "limit", 10, 1, t->max_rows);
-    apr_table_t *vars = vars_for(p, NULL, 0, limit);
+    apr_table_t *vars = chat_ai_tools_vars(p, NULL, 0, limit);
     json_object *rows, *out = NULL, *list;
     size_t i;
 

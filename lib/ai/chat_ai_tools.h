@@ -31,6 +31,15 @@ json_object *chat_ai_tools_declare(const chat_ai_tools *t);
 /* chat_ai_tool_fn over a chat_ai_tools. */
 const char *chat_ai_tools_call(apr_pool_t *p, void *ctx, const char *name, json_object *args);
 
+/* The placeholders of a tool's fetch: {date} and {to} (today, Beijing
+ * time), {code} and {contract}, {days} and {limit} when > 0. */
+apr_table_t *chat_ai_tools_vars(apr_pool_t *p, const char *code, int days, int limit);
+
+/* The code a commodity argument names (a name of the product table, or a
+ * code or contract as written), or NULL with *why: unknown, or the question
+ * naming the candidates of an ambiguous name. */
+const char *chat_ai_tools_code(apr_pool_t *p, const char *arg, const char **why);
+
 /* text with a line per source error appended, so a failing source reaches
  * the user even when the model does not say so. */
 const char *chat_ai_tools_note(apr_pool_t *p, const chat_ai_tools *t, const char *text);

@@ -171,7 +171,7 @@ void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_conf *ac, json_object *
     if (!*tools) {
         *tools = json_object_new_array();
     }
-    json_object_array_add(*tools, chat_ai_draw_tool());
+    json_object_array_add(*tools, chat_ai_draw_tool(x->p, ac));
     call->tools = *tools;
     call->tool_fn = chat_ai_draw_call;
     call->tool_ctx = &x->draw;
