@@ -32,6 +32,14 @@ def beijing_window(inside):
     return f"{start:%H:%M}-{end:%H:%M}"
 
 
+def zone_at(hh, mm):
+    """A fixed ChatAITimeZone offset (+HH:MM) in which the time is now about hh:mm."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    off = (hh * 60 + mm - (now.hour * 60 + now.minute)) % 1440
+    off = off - 1440 if off > 720 else off
+    return f"{'-' if off < 0 else '+'}{abs(off) // 60:02d}:{abs(off) % 60:02d}"
+
+
 @pytest.fixture(scope="module")
 def fake(fake_ai):
     return fake_ai
@@ -566,3 +574,33 @@ def test_names_of_bots_and_the_system_are_refused_at_join(ai, redis_server, name
         WS.connect(ai.port, path=f"/chat/{room}?username={name}")
     assert e.value.status == 403
     assert "reserved for a bot or the system" in ai.log()
+
+
+@pytest.mark.parametrize("local, window, model", [
+    ((4, 30), "", "deepseek-reasoner"),      # inside 00:31-08:29: the default window
+    ((16, 30), "", "deepseek-chat"),         # outside it
+    ((4, 30), "ChatAIModelWindow deepseek off", "deepseek-chat"),
+    ((4, 30), "ChatAIModelWindow deepseek 12:00-13:00 deepseek-reasoner", "deepseek-chat"),
+])
+def test_deepseek_gets_the_off_peak_model_by_default(redis_server, fake, local, window, model):
+    # No ChatAIModelWindow: a provider named deepseek follows DeepSeek's
+    # Beijing-time rule; a configured window replaces it, "off" removes it.
+    # The provider's zone is set so that its clock reads `local` now.
+    h = Httpd(redis_server, name="dsdefault")
+    h.reconfigure(f"""
+ChatAIProvider deepseek openai {fake.openai_base}
+ChatAIKey deepseek test-key
+ChatAITimeZone deepseek {zone_at(*local)}
+ChatAIRateLimit 0
+{window}
+""")
+    name = unique_room("ds")
+    redis_server.client().sadd(f"chat:room:{name}:members", "alice")
+    h.start()
+    try:
+        r = post(h, "explain", {"text": "央行降准", "roomName": name})
+        assert r.status_code == 200, r.text
+        assert r.json()["model"] == model
+        assert [q["body"]["model"] for q in fake.requests(kind="openai")] == [model]
+    finally:
+        h.close()

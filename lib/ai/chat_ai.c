@@ -1,6 +1,7 @@
 /* AI providers over libcurl: see chat_ai.h. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <apr_strings.h>
 
@@ -22,13 +23,20 @@ const char *chat_ai_parse_window(apr_pool_t *p, const char *spec, int *from, int
     return NULL;
 }
 
+/* DeepSeek's off-peak hours (00:30-08:30 Beijing), the edge minutes excluded. */
+static const chat_ai_window deepseek_window = {31, 8 * 60 + 29, "deepseek-reasoner"};
+
 const char *chat_ai_pick_model(const chat_ai_provider *prov, apr_time_t now)
 {
     long long secs = (long long)apr_time_sec(now) + prov->tz_offset;
-    int minute = (int)(((secs % 86400) + 86400) % 86400 / 60), i;
+    int minute = (int)(((secs % 86400) + 86400) % 86400 / 60), i, n;
+    int dflt = !prov->windows && prov->kind == CHAT_AI_OPENAI && prov->name &&
+               !strcmp(prov->name, "deepseek");
 
-    for (i = 0; prov->windows && i < prov->windows->nelts; i++) {
-        const chat_ai_window *w = &APR_ARRAY_IDX(prov->windows, i, chat_ai_window);
+    n = dflt ? 1 : prov->windows ? prov->windows->nelts : 0;
+    for (i = 0; i < n; i++) {
+        const chat_ai_window *w =
+            dflt ? &deepseek_window : &APR_ARRAY_IDX(prov->windows, i, chat_ai_window);
         int in = w->from <= w->to ? (minute >= w->from && minute <= w->to)
                                   : (minute >= w->from || minute <= w->to);
         if (in) {

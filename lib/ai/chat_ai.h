@@ -27,7 +27,7 @@ typedef struct chat_ai_provider {
     const char *key;      /* resolved when the config is read */
     const char *model;
     const char *fallback;        /* tried once on 429/5xx/timeout, NULL = none */
-    apr_array_header_t *windows; /* chat_ai_window */
+    apr_array_header_t *windows; /* chat_ai_window; NULL: the default (see pick_model) */
     long tz_offset;              /* seconds east of UTC for the windows */
 } chat_ai_provider;
 
@@ -35,7 +35,10 @@ typedef struct chat_ai_provider {
 const char *chat_ai_parse_window(apr_pool_t *p, const char *spec, int *from, int *to);
 
 /* The model to use at now: the first window containing the local minute, else
- * the provider's model. A window may wrap midnight (22:00-06:00). */
+ * the provider's model. A window may wrap midnight (22:00-06:00). An
+ * OpenAI-shaped provider named "deepseek" with windows NULL (none configured)
+ * has DeepSeek's off-peak rule: deepseek-reasoner 00:31-08:29 in its zone
+ * (Beijing by default); an empty, non-NULL array means no window at all. */
 const char *chat_ai_pick_model(const chat_ai_provider *prov, apr_time_t now);
 
 typedef struct chat_ai_usage {

@@ -59,6 +59,62 @@ START_TEST(beijing_rule)
 }
 END_TEST
 
+/* No ChatAIModelWindow: a provider named deepseek gets the off-peak rule by
+ * Beijing time anyway; a configured window replaces it; others get none. */
+START_TEST(deepseek_default_window)
+{
+    static const struct {
+        int minute; /* of the Beijing day */
+        const char *model;
+    } rows[] = {
+        {0, "deepseek-chat"},           {30, "deepseek-chat"},
+        {31, "deepseek-reasoner"},      {8 * 60 + 29, "deepseek-reasoner"},
+        {8 * 60 + 30, "deepseek-chat"}, {23 * 60 + 59, "deepseek-chat"},
+    };
+    chat_ai_provider p = deepseek();
+    chat_ai_window *w;
+    apr_size_t i;
+
+    p.windows = NULL;
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        apr_time_t t = BEIJING_MIDNIGHT + apr_time_from_sec(rows[i].minute * 60);
+        ck_assert_str_eq(chat_ai_pick_model(&p, t), rows[i].model);
+        ck_assert_str_eq(chat_ai_pick_model(&p, t + apr_time_from_sec(59)), rows[i].model);
+    }
+    /* the window is in the provider's zone: with UTC, 00:31 Beijing is 16:31 */
+    p.tz_offset = 0;
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(31 * 60)),
+                     "deepseek-chat");
+    ck_assert_str_eq(
+        chat_ai_pick_model(&p, BEIJING_MIDNIGHT - apr_time_from_sec(16 * 3600 - 31 * 60)),
+        "deepseek-reasoner"); /* 00:31 UTC */
+    p.tz_offset = 8 * 3600;
+
+    /* "ChatAIModelWindow deepseek off": an empty list, no window */
+    p.windows = apr_array_make(test_pool, 1, sizeof(chat_ai_window));
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(60 * 60)),
+                     "deepseek-chat");
+    /* a configured window overrides the default entirely */
+    w = apr_array_push(p.windows);
+    ck_assert_ptr_null(chat_ai_parse_window(test_pool, "12:00-12:59", &w->from, &w->to));
+    w->model = "deepseek-x";
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(60 * 60)),
+                     "deepseek-chat");
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(12 * 3600)),
+                     "deepseek-x");
+
+    /* other names, or the Gemini shape, have no default window */
+    p.windows = NULL;
+    p.name = "kimi";
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(60 * 60)),
+                     "deepseek-chat");
+    p.name = "deepseek";
+    p.kind = CHAT_AI_GEMINI;
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(60 * 60)),
+                     "deepseek-chat");
+}
+END_TEST
+
 START_TEST(window_across_midnight)
 {
     chat_ai_provider p = deepseek();
@@ -71,7 +127,7 @@ START_TEST(window_across_midnight)
                      "deepseek-reasoner"); /* 06:00 */
     ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(6 * 3600 + 60)),
                      "deepseek-chat"); /* 06:01 */
-    p.windows = NULL;
+    p.windows = NULL;                  /* the default window: 00:00 is outside it */
     ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT), "deepseek-chat");
 }
 END_TEST
@@ -185,6 +241,7 @@ Suite *suite_ai(void)
     TCase *tc = tcase_create("ai");
 
     tcase_add_test(tc, beijing_rule);
+    tcase_add_test(tc, deepseek_default_window);
     tcase_add_test(tc, window_across_midnight);
     tcase_add_test(tc, window_parse_errors);
     tcase_add_test(tc, openai_body);

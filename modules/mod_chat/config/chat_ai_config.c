@@ -127,11 +127,19 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         return NULL;
     case 4: {
         chat_ai_window *w;
-        if (!*a || !*b || *c) {
-            return apr_psprintf(cmd->pool, "%s: takes NAME HH:MM-HH:MM MODEL", cmd->cmd->name);
+        int off = !strcasecmp(a, "off") && !*b;
+        if (!*a || (!*b && !off) || *c) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME HH:MM-HH:MM MODEL, or NAME off",
+                                cmd->cmd->name);
         }
+        /* any line replaces the built-in default (deepseek's off-peak window) */
         if (!pr->windows) {
             pr->windows = apr_array_make(cmd->pool, 2, sizeof(chat_ai_window));
+        }
+        if (off) {
+            return pr->windows->nelts ? apr_psprintf(cmd->pool, "%s: off with windows for %s",
+                                                     cmd->cmd->name, pr->name)
+                                      : NULL;
         }
         w = apr_array_push(pr->windows);
         w->model = b;

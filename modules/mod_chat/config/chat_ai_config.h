@@ -35,7 +35,7 @@ chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot);
                           "NAME MODEL [FALLBACK]: the model, and one tried on 429/5xx"),           \
         CHAT_AI_DIRECTIVE(                                                                         \
             "ChatAIModelWindow", 4,                                                                \
-            "NAME HH:MM-HH:MM MODEL: use MODEL in that daily window (provider's zone)"),           \
+            "NAME HH:MM-HH:MM MODEL | NAME off: MODEL in that daily window (provider's zone)"),    \
         CHAT_AI_DIRECTIVE("ChatAITimeZone", 5,                                                     \
                           "NAME ZONE: zone of the model windows (default Asia/Shanghai)"),         \
         CHAT_AI_DIRECTIVE("ChatAIExplainProvider", 6, "NAME: provider of /chat/ai/explain"),       \
