@@ -10,6 +10,7 @@
 #include <http_main.h>
 
 #include "chat_handover_move.h"
+#include "chat_fanout.h"
 #include "chat_hub.h"
 #include "chat_member.h"
 #include "chat_presence.h"
@@ -236,7 +237,7 @@ static void cut_one(chat_ws_session *s, void *arg)
     m = s->app_data;
     /* the room's marker goes out once; members move when it comes back */
     if (!apr_hash_get(ctx->rooms, &m->room, sizeof(m->room))) {
-        if (chat_hub_mark(m, ctx->b->marker) != 0) {
+        if (chat_fanout_mark(m, ctx->b->marker) != 0) {
             it->state = CHAT_ITEM_GONE;
             return;
         }
@@ -259,7 +260,7 @@ void chat_handover_move_cut(chat_reactor *r, void *arg)
     ctx.b = b;
     ctx.rooms = apr_hash_make(ctx.p);
     leaving = b;
-    chat_hub_set_cut(leaving_cut);
+    chat_fanout_set_cut(leaving_cut);
     chat_reactor_each(r, cut_one, &ctx);
     apr_pool_destroy(ctx.p);
     /* items listed but no longer among the sessions closed meanwhile */
@@ -290,7 +291,7 @@ void chat_handover_move_abandon(chat_reactor *r, void *arg)
     }
     /* their marks are cleared so a late marker cuts nobody */
     leaving = NULL;
-    chat_hub_set_cut(NULL);
+    chat_fanout_set_cut(NULL);
     apr_thread_mutex_lock(b->lock);
     b->marked = 0;
     apr_thread_mutex_unlock(b->lock);
@@ -304,7 +305,7 @@ void chat_handover_move_done(chat_reactor *r, void *arg)
 
     (void)r;
     leaving = NULL;
-    chat_hub_set_cut(NULL);
+    chat_fanout_set_cut(NULL);
     for (i = 0; i < b->n; i++) {
         chat_handover_item *it = &b->items[i];
         if (it->state != CHAT_ITEM_CUT) {
@@ -333,7 +334,7 @@ void chat_handover_move_fail(chat_reactor *r, void *arg)
     int i;
 
     leaving = NULL;
-    chat_hub_set_cut(NULL);
+    chat_fanout_set_cut(NULL);
     for (i = 0; i < b->n; i++) {
         chat_handover_item *it = &b->items[i];
         if (it->state != CHAT_ITEM_CUT) {

@@ -246,3 +246,69 @@ void chat_fanout_event(chat_room *room, const char *payload)
     apr_pool_destroy(pool);
     json_object_put(ev);
 }
+
+/* ---- live hand-over: the cut on a room's channel ------------------------ */
+
+/* A hand-over marker: the leaving and the taking process see it at the same
+ * place among the room's messages, so what came before it is the leaving
+ * process's to deliver and what comes after, the taking one's. */
+#define MARKER_HEAD "{\"t\":\"handover\",\"id\":\""
+
+static chat_fanout_cut_fn fanout_cut;
+
+void chat_fanout_set_cut(chat_fanout_cut_fn fn)
+{
+    fanout_cut = fn;
+}
+
+int chat_fanout_marker(chat_room *room, const char *payload)
+{
+    const char *rest = payload + sizeof(MARKER_HEAD) - 1;
+    const char *q;
+    char id[sizeof(((chat_member *)0)->marker)];
+    chat_member *m, *next;
+
+    if (strncmp(payload, MARKER_HEAD, sizeof(MARKER_HEAD) - 1)) {
+        return 0;
+    }
+    q = strchr(rest, '"');
+    if (!q || (apr_size_t)(q - rest) >= sizeof(id)) {
+        return 1;
+    }
+    memcpy(id, rest, (apr_size_t)(q - rest));
+    id[q - rest] = '\0';
+    for (m = room->members; m; m = next) {
+        next = m->next; /* a cut takes m out of the list */
+        if (!m->marker[0] || strcmp(m->marker, id)) {
+            continue;
+        }
+        m->marker[0] = '\0';
+        if (m->parked) {
+            m->joined = 1; /* taking process: from here on, m's */
+            m->parked = 0;
+        }
+        else if (fanout_cut) {
+            fanout_cut(m); /* leaving process: m goes now */
+        }
+    }
+    return 1;
+}
+
+int chat_fanout_mark(chat_member *m, const char *marker)
+{
+    apr_pool_t *p;
+    const char *argv[3];
+    int rv;
+
+    if (!m->room || !chat_redis_is_up(m->hub->cmd) || !chat_redis_is_up(m->hub->sub) ||
+        m->room->sub_state != CHAT_SUB_ON) {
+        return -1;
+    }
+    apr_pool_create(&p, NULL);
+    argv[0] = "PUBLISH";
+    argv[1] = m->room->channel;
+    argv[2] = apr_pstrcat(p, MARKER_HEAD, marker, "\"}", NULL);
+    rv = chat_redis_command(m->hub->cmd, NULL, NULL, 3, argv, NULL);
+    apr_pool_destroy(p);
+    return rv;
+}

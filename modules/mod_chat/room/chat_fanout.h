@@ -16,4 +16,17 @@ void chat_fanout_forget(chat_room *room);
 /* A JSON array of stored messages, those above m's last seq sent as chat. */
 void chat_fanout_send_messages(chat_member *m, const char *array_json);
 
+/* Live hand-over of sockets between processes (handover/). The leaving
+ * process publishes a marker on each room's channel (chat_fanout_mark) after
+ * setting it on the members that move; when its own subscriber sees the
+ * marker, each of them is cut (the cut callback) and leaves the room with
+ * chat_hub_step_out, presence untouched. The taking process has parked
+ * members (chat_member_load) in the room already subscribed (chat_hub_ready)
+ * and delivers to them from the same marker on. chat_fanout_marker: 1 when
+ * payload is a marker (handled), 0 for any other publication. */
+typedef void (*chat_fanout_cut_fn)(chat_member *m);
+void chat_fanout_set_cut(chat_fanout_cut_fn fn);
+int chat_fanout_mark(chat_member *m, const char *marker);
+int chat_fanout_marker(chat_room *room, const char *payload);
+
 #endif

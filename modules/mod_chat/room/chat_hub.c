@@ -606,65 +606,7 @@ static void room_catchup(chat_room *room)
     apr_pool_destroy(p);
 }
 
-/* ---- live hand-over: the cut on a room's channel ------------------------ */
-
-/* A hand-over marker: the leaving and the taking process see it at the same
- * place among the room's messages, so what came before it is the leaving
- * process's to deliver and what comes after, the taking one's. */
-#define MARKER_HEAD "{\"t\":\"handover\",\"id\":\""
-
-static chat_hub_cut_fn hub_cut;
-
-void chat_hub_set_cut(chat_hub_cut_fn fn)
-{
-    hub_cut = fn;
-}
-
-static void room_marker(chat_room *room, const char *rest)
-{
-    const char *q = strchr(rest, '"');
-    char id[sizeof(((chat_member *)0)->marker)];
-    chat_member *m, *next;
-
-    if (!q || (apr_size_t)(q - rest) >= sizeof(id)) {
-        return;
-    }
-    memcpy(id, rest, (apr_size_t)(q - rest));
-    id[q - rest] = '\0';
-    for (m = room->members; m; m = next) {
-        next = m->next; /* a cut takes m out of the list */
-        if (!m->marker[0] || strcmp(m->marker, id)) {
-            continue;
-        }
-        m->marker[0] = '\0';
-        if (m->parked) {
-            m->joined = 1; /* taking process: from here on, m's */
-            m->parked = 0;
-        }
-        else if (hub_cut) {
-            hub_cut(m); /* leaving process: m goes now */
-        }
-    }
-}
-
-int chat_hub_mark(chat_member *m, const char *marker)
-{
-    apr_pool_t *p;
-    const char *argv[3];
-    int rv;
-
-    if (!m->room || !chat_redis_is_up(m->hub->cmd) || !chat_redis_is_up(m->hub->sub) ||
-        m->room->sub_state != CHAT_SUB_ON) {
-        return -1;
-    }
-    apr_pool_create(&p, NULL);
-    argv[0] = "PUBLISH";
-    argv[1] = m->room->channel;
-    argv[2] = apr_pstrcat(p, MARKER_HEAD, marker, "\"}", NULL);
-    rv = chat_redis_command(m->hub->cmd, NULL, NULL, 3, argv, NULL);
-    apr_pool_destroy(p);
-    return rv;
-}
+/* ---- live hand-over (the marker itself: chat_fanout.c) ------------------ */
 
 void chat_hub_step_out(chat_member *m)
 {
@@ -720,9 +662,8 @@ static void on_pubsub(redisAsyncContext *ac, void *reply, void *privdata)
     if (strcmp(kind, "message") || r->element[2]->type != REDIS_REPLY_STRING) {
         return;
     }
-    if (!strncmp(r->element[2]->str, MARKER_HEAD, sizeof(MARKER_HEAD) - 1)) {
-        room_marker(room, r->element[2]->str + sizeof(MARKER_HEAD) - 1);
-        return;
+    if (chat_fanout_marker(room, r->element[2]->str)) {
+        return; /* a hand-over's cut, not a message */
     }
     if (!strncmp(r->element[2]->str, "{\"t\":\"chat\",\"seq\":", 18)) {
         chat_fanout_chat(room, r->element[2]->str, r->element[2]->len);

@@ -12,16 +12,9 @@
 void chat_hub_enter(chat_member *m, chat_ws_session *s);
 void chat_hub_leave(chat_member *m);
 
-/* Live hand-over of sockets between processes (handover/). The leaving
- * process publishes a marker on each room's channel (chat_hub_mark) after
- * setting it on the members that move; when its own subscriber sees the
- * marker, each of them is cut (the cut callback) and leaves the room with
- * chat_hub_step_out, presence untouched. The taking process has parked
- * members (chat_member_load) in the room already subscribed (chat_hub_ready)
- * and delivers to them from the same marker on. */
-typedef void (*chat_hub_cut_fn)(chat_member *m);
-void chat_hub_set_cut(chat_hub_cut_fn fn);
-int chat_hub_mark(chat_member *m, const char *marker);
+/* Live hand-over (handover/; the marker: chat_fanout.h): a member that
+ * moves leaves its room here with its presence entry untouched, and the
+ * taking process waits until its parked members' rooms are subscribed. */
 void chat_hub_step_out(chat_member *m);
 int chat_hub_ready(const chat_member *m);
 
