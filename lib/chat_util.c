@@ -139,3 +139,30 @@ const char *chat_read_secret_file(apr_pool_t *p, const char *path, const char **
     *secret = apr_pstrdup(p, buf);
     return NULL;
 }
+
+const char *chat_file_slurp(apr_pool_t *p, const char *path, apr_size_t max, char **buf,
+                            apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char ebuf[128];
+
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p)) != APR_SUCCESS ||
+        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f)) != APR_SUCCESS) {
+        return apr_psprintf(p, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    if (fi.size < 0 || (apr_size_t)fi.size > max) {
+        apr_file_close(f);
+        return apr_psprintf(p, "%s: larger than %" APR_SIZE_T_FMT " bytes", path, max);
+    }
+    *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
+    rv = fi.size ? apr_file_read_full(f, *buf, (apr_size_t)fi.size, NULL) : APR_SUCCESS;
+    apr_file_close(f);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    (*buf)[fi.size] = '\0';
+    *len = (apr_size_t)fi.size;
+    return NULL;
+}

@@ -20,4 +20,9 @@ int chat_room_name_valid(const char *name);
  * first line(s), trailing white space removed. NULL, or an error message. */
 const char *chat_read_secret_file(apr_pool_t *p, const char *path, const char **secret);
 
+/* A whole small data file (a table of ours) into p, NUL-terminated: NULL,
+ * or "PATH: why" (missing, unreadable, over max bytes). */
+const char *chat_file_slurp(apr_pool_t *p, const char *path, apr_size_t max, char **buf,
+                            apr_size_t *len);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "chat_calendar.h"
 #include "chat_utf8.h"
+#include "chat_util.h"
 
 #define MAX_FILE     (1024 * 1024)
 #define DAY_FROM     (9 * 60)       /* 09:00 */
@@ -139,27 +140,14 @@ const char *chat_calendar_parse(apr_pool_t *p, const char *text, apr_size_t len,
 
 const char *chat_calendar_load(apr_pool_t *p, const char *path, chat_calendar **out)
 {
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    char *buf, ebuf[128];
     const char *err;
+    apr_size_t len;
+    char *buf;
 
-    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p)) != APR_SUCCESS ||
-        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f)) != APR_SUCCESS) {
-        return apr_psprintf(p, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
+    if ((err = chat_file_slurp(p, path, MAX_FILE, &buf, &len))) {
+        return err;
     }
-    if (fi.size > MAX_FILE) {
-        apr_file_close(f);
-        return apr_psprintf(p, "%s: larger than %d bytes", path, MAX_FILE);
-    }
-    buf = apr_palloc(p, (apr_size_t)fi.size + 1);
-    rv = fi.size ? apr_file_read_full(f, buf, (apr_size_t)fi.size, NULL) : APR_SUCCESS;
-    apr_file_close(f);
-    if (rv != APR_SUCCESS) {
-        return apr_psprintf(p, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
-    }
-    if ((err = chat_calendar_parse(p, buf, (apr_size_t)fi.size, out))) {
+    if ((err = chat_calendar_parse(p, buf, len, out))) {
         return apr_psprintf(p, "%s: %s", path, err);
     }
     return NULL;
