@@ -486,6 +486,10 @@ void chat_handover_move_activate(chat_reactor *r, void *arg)
         if (it->state != CHAT_ITEM_LOADED) {
             continue;
         }
+        if (it->s->state == CHAT_WS_DEAD) {
+            parked_free(it); /* given up while parked: nothing to run */
+            continue;
+        }
         it->s->parked = 0;
         if (chat_reactor_adopt(r, it->s) != APR_SUCCESS) {
             /* this process's loop ended after it took them: 1001 now, as
