@@ -10,6 +10,7 @@ import asyncio
 import collections
 import re
 import socket
+import time
 import urllib.request
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from chatclient import unique_room
 from harness import MPM, Httpd, pid_alive, process_tree, wait_for
 from wsasync import AsyncWS
-from wsclient import HandshakeRefused
+from wsclient import OP_TEXT, WS, HandshakeRefused
 
 pytestmark = pytest.mark.skipif(
     MPM != "event", reason="hand-over moves the event MPM's detached sockets; prefork keeps 1001")
@@ -209,18 +210,23 @@ def test_graceful_restart_moves_every_socket(own):
 
 
 def test_retiring_children_hand_their_sockets_over(redis_server):
-    """Children retire (MaxConnectionsPerChild) while rooms are busy."""
+    """Children retire (MaxConnectionsPerChild) while rooms are busy: echo
+    sockets opened meanwhile fill the child that accepts them until it
+    retires and hands them (and any room member it holds) over."""
     h = Httpd(redis_server, extra_conf="MaxConnectionsPerChild 60", name="retire").start()
+    echo = []
     try:
         def burst(during):
             if during:
                 during()
-            # every plain request counts towards the limit: children retire
-            for _ in range(150):
-                with urllib.request.urlopen(h.url("/static.txt"), timeout=10) as r:
-                    assert r.status == 200
-            wait_for(lambda: h.log().count("chat: handed") >= 2, 30,
-                     "two children to retire with sockets")
+            before = h.log().count("chat: handed")
+            deadline = time.monotonic() + 120
+            while h.log().count("chat: handed") < before + 2:
+                assert time.monotonic() < deadline, "no two retirements with sockets"
+                echo.extend(WS.connect(h.port) for _ in range(20))
+            for i, w in enumerate(echo):  # every one of them still answers
+                w.send_text(f"still here {i}")
+                assert w.recv_message(timeout=10) == (OP_TEXT, f"still here {i}".encode())
 
         async def run():
             names, by_room, members, posted = await traffic_through(h, burst, per_room=10)
@@ -231,6 +237,8 @@ def test_retiring_children_hand_their_sockets_over(redis_server):
         assert handed_total(h) > 0
         assert "not handed over" not in h.log()
     finally:
+        for w in echo:
+            w.close()
         h.close()
 
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <ap_mpm.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <http_config.h>
@@ -33,6 +34,7 @@
 #include "chat_handover.h"
 #include "chat_handover_move.h"
 #include "chat_handover_wire.h"
+#include "chat_ws_upgrade.h"
 
 APLOG_USE_MODULE(chat);
 
@@ -47,6 +49,9 @@ static int listen_fd = -1;
 static apr_thread_t *taker, *leaver;
 static apr_pool_t *leaver_pool; /* made on the main thread, used by one thread creation */
 static volatile int leaving_started;
+/* sessions promised to this child (READY sent) and not yet in its loop: its
+ * own leaving waits for them, then moves them on */
+static apr_uint32_t taking;
 static apr_uint32_t handovers;
 
 void chat_handover_app(const chat_ws_app *app)
@@ -270,11 +275,13 @@ static int leaver_ready(chat_handover_batch *b, const char *buf, apr_size_t len)
 }
 
 /* Hand the reactor's sessions over; returns how many moved, or -1 with
- * *why set when none did. The batch is left to leak when a task timed out. */
+ * *why set when none did, -2 when none did but nothing changed here (the
+ * taker refused: it may be stopping too) and another child may take them.
+ * The batch is left to leak when a task timed out. */
 static int leaver_run(chat_reactor *r, pid_t *to, apr_time_t until, int *waiting, const char **why)
 {
     chat_handover_batch *b = NULL;
-    int fd, moved = -1, sent = 0, cut = 0, i;
+    int fd, moved = -1, sent = 0, cut = 0, i, retry = 0;
     char *buf = NULL;
     apr_size_t len;
 
@@ -306,6 +313,7 @@ static int leaver_run(chat_reactor *r, pid_t *to, apr_time_t until, int *waiting
         !(buf = recv_plain(fd, CHAT_HANDOVER_READY, &len, apr_time_now() + 2 * STEP_TIMEOUT)) ||
         leaver_ready(b, buf, len) < 0) {
         *why = "the taking child did not get ready";
+        retry = 1; /* nothing was cut: another child may take them */
         goto out;
     }
     free(buf);
@@ -355,7 +363,7 @@ out:
     if (fd >= 0) {
         close(fd);
     }
-    return moved;
+    return moved < 0 && retry ? -2 : moved;
 }
 
 static void *APR_THREAD_FUNC leaver_main(apr_thread_t *thd, void *data)
@@ -370,15 +378,23 @@ static void *APR_THREAD_FUNC leaver_main(apr_thread_t *thd, void *data)
     /* Rounds until one finds nothing to move: sessions still joining, or
      * adopted since the last snapshot (upgrades the workers were finishing,
      * sessions this child was taking itself), go in the next one. */
-    do {
+    for (;;) {
         n = leaver_run(r, &to, until, &waiting, &why);
         if (n > 0) {
             moved += n;
         }
-        if (waiting && n >= 0) {
-            apr_sleep(apr_time_from_msec(50));
+        if (n == -2 && apr_time_now() < until) {
+            apr_sleep(apr_time_from_msec(100)); /* its replacement starts soon */
+            continue;
         }
-    } while (n >= 0 && (waiting || n > 0) && ++rounds < 20 && apr_time_now() < until);
+        if (n < 0 ||
+            !(waiting || n > 0 || chat_ws_upgrade_pending() || apr_atomic_read32(&taking)) ||
+            ++rounds >= 50 || apr_time_now() >= until) {
+            break;
+        }
+        /* members still joining, or a worker still upgrading one */
+        apr_sleep(apr_time_from_msec(waiting ? 50 : 20));
+    }
     if (n >= 0 && moved > 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      "chat: handed %d WebSocket(s) to child %ld in %" APR_TIME_T_FMT " ms", moved,
@@ -549,7 +565,7 @@ static void taker_run(int fd)
     apr_uint32_t hello[3] = {WIRE_VERSION, chat_sessions_open(), 0};
     char *prepare = NULL, *buf;
     char **states = NULL;
-    int nstates = 0, i, ok = 0;
+    int nstates = 0, i, ok = 0, promised = 0;
     apr_size_t len;
     apr_time_t until;
 
@@ -575,7 +591,13 @@ static void taker_run(int fd)
         if (parked) {
             parked[0] = (apr_uint32_t)k;
         }
-        if (!parked || taker_stopping() || send_u32s(fd, CHAT_HANDOVER_READY, parked, k + 1) < 0) {
+        if (!parked || taker_stopping()) {
+            free(parked);
+            goto drop;
+        }
+        apr_atomic_inc32(&taking);
+        promised = 1;
+        if (send_u32s(fd, CHAT_HANDOVER_READY, parked, k + 1) < 0) {
             free(parked);
             goto drop;
         }
@@ -614,7 +636,7 @@ static void taker_run(int fd)
         for (i = 0; i < b->n; i++) {
             loaded += b->items[i].state == CHAT_ITEM_LOADED;
         }
-        if (taker_stopping() || send_u32s(fd, CHAT_HANDOVER_ACK, &loaded, 1) < 0 ||
+        if (send_u32s(fd, CHAT_HANDOVER_ACK, &loaded, 1) < 0 ||
             !(buf = recv_plain(fd, CHAT_HANDOVER_COMMIT, &len, apr_time_now() + STEP_TIMEOUT))) {
             goto drop;
         }
@@ -631,6 +653,9 @@ drop:
         b = NULL;
     }
 out:
+    if (promised) {
+        apr_atomic_dec32(&taking);
+    }
     if (!ok && b) {
         for (i = 0; i < b->n; i++) {
             if (b->items[i].fd >= 0) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
 #include <http_connection.h>
@@ -186,7 +187,15 @@ static void discard(chat_ws_session *s)
     chat_ws_session_free(s);
 }
 
-int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
+/* Upgrades between the handler and their session's place: a hand-over of
+ * this child's sessions waits for them (chat_ws_upgrade_pending). */
+static apr_uint32_t upgrading;
+
+/* The handshake, and detaching when the socket allows: *out is NULL when
+ * that settled it (refused, failed or detached), else the session that runs
+ * on this thread (bridged, or prefork's own loop). */
+static int upgrade_begin(request_rec *r, const chat_ws_app *app, void *app_data,
+                         chat_ws_session **out)
 {
     chat_dir_conf *dc = ap_get_module_config(r->per_dir_config, &chat_module);
     chat_srv_conf *sc = ap_get_module_config(r->server->module_config, &chat_module);
@@ -194,6 +203,7 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
     chat_ws_session *s;
     int status;
 
+    *out = NULL;
     chat_settings_ws_limits(dc, app->max_message, &lim);
     s = chat_ws_session_create(&lim, app, app_data);
     if (!s) {
@@ -217,19 +227,39 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
         discard(s);
         return OK;
     }
-    if (!chat_child_reactor) {
-        return run_on_this_thread(r, s); /* prefork: one socket per process */
-    }
-    if (mpm_is_async() && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
+    if (chat_child_reactor && mpm_is_async() && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
         filters_transparent(r->connection->input_filters) &&
         filters_transparent(r->connection->output_filters) && detach_to_reactor(r, s)) {
         return OK;
+    }
+    *out = s;
+    return OK;
+}
+
+int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data)
+{
+    chat_ws_session *s;
+    int status;
+
+    apr_atomic_inc32(&upgrading);
+    status = upgrade_begin(r, app, app_data, &s);
+    apr_atomic_dec32(&upgrading);
+    if (!s) {
+        return status;
+    }
+    if (!chat_child_reactor) {
+        return run_on_this_thread(r, s); /* prefork: one socket per process */
     }
     if (bridge_to_reactor(r, s)) {
         return OK;
     }
     /* the child is stopping: this thread says 1001 itself */
     return run_on_this_thread(r, s);
+}
+
+int chat_ws_upgrade_pending(void)
+{
+    return apr_atomic_read32(&upgrading) > 0;
 }
 
 int chat_ws_upgrade_holds_thread(request_rec *r)

@@ -24,4 +24,8 @@ int chat_ws_upgrade(request_rec *r, const chat_ws_app *app, void *app_data);
  * the same connection, which is what the client's capacity probe is. */
 int chat_ws_upgrade_holds_thread(request_rec *r);
 
+/* Upgrades of this process on their way to a session's place (a hand-over
+ * waits for them: they are sessions to move too). */
+int chat_ws_upgrade_pending(void);
+
 #endif
