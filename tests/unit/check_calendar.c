@@ -198,42 +198,21 @@ START_TEST(parser_random_driver)
 {
     static const char alphabet[] = "\n\r\t #-0123456789x节\xff";
     unsigned int seed = 20261130;
-    apr_file_t *f;
-    apr_finfo_t fi;
     apr_size_t len;
     char *orig;
     int round;
 
-    ck_assert_int_eq(apr_file_open(&f, SHIPPED, APR_FOPEN_READ, APR_OS_DEFAULT, test_pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(apr_file_info_get(&fi, APR_FINFO_SIZE, f), APR_SUCCESS);
-    len = (apr_size_t)fi.size;
-    orig = apr_palloc(test_pool, len + 1);
-    ck_assert_int_eq(apr_file_read_full(f, orig, len, NULL), APR_SUCCESS);
-    apr_file_close(f);
+    orig = check_read_file(SHIPPED, &len);
     for (round = 0; round < 2000; round++) {
         apr_pool_t *p;
         char *buf;
-        apr_size_t n = len, edits = 1 + (apr_size_t)(rand_r(&seed) % 8), e;
+        apr_size_t n;
         chat_calendar *c = NULL;
         const char *err;
 
         apr_pool_create(&p, test_pool);
         buf = apr_pmemdup(p, orig, len + 1);
-        for (e = 0; e < edits && n; e++) {
-            apr_size_t pos = (apr_size_t)rand_r(&seed) % n;
-            switch (rand_r(&seed) % 3) {
-            case 0:
-                buf[pos] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
-                break;
-            case 1:
-                n = pos;
-                break;
-            default:
-                memmove(buf + pos, buf + pos + 1, n - pos - 1);
-                n--;
-            }
-        }
+        n = check_mutate(buf, len, alphabet, &seed);
         err = chat_calendar_parse(p, buf, n, &c);
         if (!err) {
             /* a parsed calendar answers every question */

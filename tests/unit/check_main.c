@@ -4,6 +4,8 @@
 
 #include <apr_general.h>
 
+#include <string.h>
+#include "chat_util.h"
 #include "check_suites.h"
 
 apr_pool_t *test_pool;
@@ -31,4 +33,34 @@ int main(void)
     apr_pool_destroy(test_pool);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+char *check_read_file(const char *path, apr_size_t *len)
+{
+    char *buf = NULL;
+    const char *err = chat_file_slurp(test_pool, path, 16 * 1024 * 1024, &buf, len);
+
+    ck_assert_msg(err == NULL, "%s", err ? err : "");
+    return buf;
+}
+
+apr_size_t check_mutate(char *buf, apr_size_t n, const char *alphabet, unsigned int *seed)
+{
+    apr_size_t edits = 1 + (apr_size_t)(rand_r(seed) % 8), e, alen = strlen(alphabet);
+
+    for (e = 0; e < edits && n; e++) {
+        apr_size_t at = (apr_size_t)rand_r(seed) % n;
+        switch (rand_r(seed) % 3) {
+        case 0: /* overwrite a byte */
+            buf[at] = alphabet[(apr_size_t)rand_r(seed) % alen];
+            break;
+        case 1: /* cut here */
+            n = at;
+            break;
+        default: /* drop a byte */
+            memmove(buf + at, buf + at + 1, n - at - 1);
+            n--;
+        }
+    }
+    return n;
 }
