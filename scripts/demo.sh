@@ -66,7 +66,7 @@ M=/usr/lib/apache2/modules
 # AI when a key is in the environment (DEEPSEEK_API_KEY, GEMINI_API_KEY);
 # without one the AI buttons say that AI is not configured.
 AI_CONF=""
-# (a provider named deepseek uses deepseek-reasoner 00:31-08:29 Beijing time by default)
+# (a provider named deepseek uses deepseek-reasoner 00:30-08:30 Beijing time by default)
 if [ -n "${DEEPSEEK_API_KEY:-}" ]; then
   AI_CONF+=$'ChatAIProvider deepseek openai https://api.deepseek.com\nChatAIKey deepseek env:DEEPSEEK_API_KEY\n'
 fi

@@ -577,7 +577,7 @@ def test_names_of_bots_and_the_system_are_refused_at_join(ai, redis_server, name
 
 
 @pytest.mark.parametrize("local, window, model", [
-    ((4, 30), "", "deepseek-reasoner"),      # inside 00:31-08:29: the default window
+    ((4, 30), "", "deepseek-reasoner"),      # inside 00:30-08:30: the default window
     ((16, 30), "", "deepseek-chat"),         # outside it
     ((4, 30), "ChatAIModelWindow deepseek off", "deepseek-chat"),
     ((4, 30), "ChatAIModelWindow deepseek 12:00-13:00 deepseek-reasoner", "deepseek-chat"),

@@ -16,15 +16,15 @@ const char *chat_ai_parse_window(apr_pool_t *p, const char *spec, int *from, int
 
     if (sscanf(spec, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 || spec[n] || h1 > 23 ||
         h2 > 23 || m1 > 59 || m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0) {
-        return apr_psprintf(p, "'%s' is not a time window like 00:31-08:29", spec);
+        return apr_psprintf(p, "'%s' is not a time window like 00:30-08:30", spec);
     }
     *from = h1 * 60 + m1;
     *to = h2 * 60 + m2;
     return NULL;
 }
 
-/* DeepSeek's off-peak hours (00:30-08:30 Beijing), the edge minutes excluded. */
-static const chat_ai_window deepseek_window = {31, 8 * 60 + 29, "deepseek-reasoner"};
+/* DeepSeek's off-peak hours, 00:30-08:30 Beijing time. */
+static const chat_ai_window deepseek_window = {30, 8 * 60 + 30, "deepseek-reasoner"};
 
 const char *chat_ai_pick_model(const chat_ai_provider *prov, apr_time_t now)
 {
@@ -37,8 +37,9 @@ const char *chat_ai_pick_model(const chat_ai_provider *prov, apr_time_t now)
     for (i = 0; i < n; i++) {
         const chat_ai_window *w =
             dflt ? &deepseek_window : &APR_ARRAY_IDX(prov->windows, i, chat_ai_window);
-        int in = w->from <= w->to ? (minute >= w->from && minute <= w->to)
-                                  : (minute >= w->from || minute <= w->to);
+        /* [from, to): 00:30-08:30 holds 00:30:00 to 08:29:59 */
+        int in = w->from <= w->to ? (minute >= w->from && minute < w->to)
+                                  : (minute >= w->from || minute < w->to);
         if (in) {
             return w->model;
         }

@@ -35,9 +35,10 @@ typedef struct chat_ai_provider {
 const char *chat_ai_parse_window(apr_pool_t *p, const char *spec, int *from, int *to);
 
 /* The model to use at now: the first window containing the local minute, else
- * the provider's model. A window may wrap midnight (22:00-06:00). An
+ * the provider's model. A window holds its start and not its end (00:30-08:30
+ * is 00:30:00 to 08:29:59) and may wrap midnight (22:00-06:00). An
  * OpenAI-shaped provider named "deepseek" with windows NULL (none configured)
- * has DeepSeek's off-peak rule: deepseek-reasoner 00:31-08:29 in its zone
+ * has DeepSeek's off-peak rule: deepseek-reasoner 00:30-08:30 in its zone
  * (Beijing by default); an empty, non-NULL array means no window at all. */
 const char *chat_ai_pick_model(const chat_ai_provider *prov, apr_time_t now);
 

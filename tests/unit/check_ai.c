@@ -22,7 +22,7 @@ static chat_ai_provider deepseek(void)
 
     p.windows = apr_array_make(test_pool, 1, sizeof(chat_ai_window));
     w = apr_array_push(p.windows);
-    ck_assert_ptr_null(chat_ai_parse_window(test_pool, "00:31-08:29", &w->from, &w->to));
+    ck_assert_ptr_null(chat_ai_parse_window(test_pool, "00:30-08:30", &w->from, &w->to));
     w->model = "deepseek-reasoner";
     return p;
 }
@@ -34,9 +34,9 @@ START_TEST(beijing_rule)
         const char *model;
     } rows[] = {
         {0, "deepseek-chat"},
-        {30, "deepseek-chat"},
+        {29, "deepseek-chat"},
+        {30, "deepseek-reasoner"},
         {31, "deepseek-reasoner"},
-        {32, "deepseek-reasoner"},
         {8 * 60, "deepseek-reasoner"},
         {8 * 60 + 29, "deepseek-reasoner"},
         {8 * 60 + 30, "deepseek-chat"},
@@ -67,8 +67,8 @@ START_TEST(deepseek_default_window)
         int minute; /* of the Beijing day */
         const char *model;
     } rows[] = {
-        {0, "deepseek-chat"},           {30, "deepseek-chat"},
-        {31, "deepseek-reasoner"},      {8 * 60 + 29, "deepseek-reasoner"},
+        {0, "deepseek-chat"},           {29, "deepseek-chat"},
+        {30, "deepseek-reasoner"},      {8 * 60 + 29, "deepseek-reasoner"},
         {8 * 60 + 30, "deepseek-chat"}, {23 * 60 + 59, "deepseek-chat"},
     };
     chat_ai_provider p = deepseek();
@@ -96,7 +96,7 @@ START_TEST(deepseek_default_window)
                      "deepseek-chat");
     /* a configured window overrides the default entirely */
     w = apr_array_push(p.windows);
-    ck_assert_ptr_null(chat_ai_parse_window(test_pool, "12:00-12:59", &w->from, &w->to));
+    ck_assert_ptr_null(chat_ai_parse_window(test_pool, "12:00-13:00", &w->from, &w->to));
     w->model = "deepseek-x";
     ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(60 * 60)),
                      "deepseek-chat");
@@ -123,10 +123,10 @@ START_TEST(window_across_midnight)
     ck_assert_ptr_null(chat_ai_parse_window(test_pool, "22:00-06:00", &w->from, &w->to));
     ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT - apr_time_from_sec(3600)),
                      "deepseek-reasoner"); /* 23:00 */
+    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(6 * 3600 - 1)),
+                     "deepseek-reasoner"); /* 05:59:59 */
     ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(6 * 3600)),
-                     "deepseek-reasoner"); /* 06:00 */
-    ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT + apr_time_from_sec(6 * 3600 + 60)),
-                     "deepseek-chat"); /* 06:01 */
+                     "deepseek-chat"); /* 06:00: the end is outside */
     p.windows = NULL;                  /* the default window: 00:00 is outside it */
     ck_assert_str_eq(chat_ai_pick_model(&p, BEIJING_MIDNIGHT), "deepseek-chat");
 }
