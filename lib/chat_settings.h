@@ -48,7 +48,7 @@ typedef enum {
 #define CHAT_DEFAULT_THREAD_SHARE       50
 #define CHAT_DEFAULT_THREAD_RETRY_AFTER 10 /* seconds, the 503's Retry-After */
 #define CHAT_DEFAULT_RECONNECT_SPREAD   10 /* seconds: 1001's retry-after-ms is in [0, this] */
-#define CHAT_DEFAULT_HANDOVER_WAIT 10 /* seconds a restarting child waits for the next generation */
+#define CHAT_DEFAULT_HANDOVER_WAIT      10 /* seconds a restart waits for the new children */
 
 typedef struct chat_dir_conf {
     chat_identity_mode identity;
@@ -143,6 +143,12 @@ static APR_INLINE const char *chat_settings_redis_host(const chat_srv_conf *sc, 
 static APR_INLINE const char *chat_settings_key_prefix(const chat_srv_conf *sc)
 {
     return sc->key_prefix ? sc->key_prefix : "chat:";
+}
+
+/* Events kept in a room's debug log: ChatDebugLogSize, 0 = the log is off. */
+static APR_INLINE int chat_settings_debug_cap(const chat_srv_conf *sc)
+{
+    return sc->debug_log_size >= 0 ? sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
 }
 
 static APR_INLINE apr_interval_time_t chat_settings_redis_timeout(const chat_srv_conf *sc)

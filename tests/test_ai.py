@@ -435,6 +435,34 @@ def test_draw_chart_with_gemini(ai, fake, room):
     a.close()
 
 
+def test_draw_chart_from_explain_posts_in_the_room_of_the_question(ai, fake, room):
+    """Explain offers draw_chart too: the chart goes to the room the question
+    names (its members see it) and the explanation lists its URL."""
+    fake.script([{"kind": "openai", "tool_call": {
+                     "name": "draw_chart",
+                     "arguments": {"kind": "line", "commodity": "沪铜", "days": 15}}},
+                 {"kind": "openai", "text": "铜价走势见图"}])
+    b = Chat(ai.port, room, "bob")
+    r = post(ai, "explain", {"text": "铜价最近怎么走的", "roomName": room})
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["explanation"] == "铜价走势见图" and len(j["charts"]) == 1
+    chart = b.chats(1, timeout=10)[0]
+    assert chart["type"] == "image" and chart["username"] == "deepseek" and chart["bot"] is True
+    assert chart["imageUrl"] == j["charts"][0]
+    assert fetch_png(ai, chart["imageUrl"]).size == (800, 500)
+    first = fake.requests(kind="openai")[0]["body"]
+    assert "draw_chart" in [t["function"]["name"] for t in first["tools"]]
+    (market,) = fake.requests(kind="market")
+    assert market["query"] == {"code": "cu", "days": "15"}
+    entries = [e for e in room_log(ai, room) if e["event"] == "draw_chart"]
+    assert entries and entries[0]["username"] == "deepseek"
+    # describe-image has no tools; an explanation without a chart has no "charts"
+    fake.script([{"kind": "openai", "text": "无图"}])
+    assert "charts" not in post(ai, "explain", {"text": "x", "roomName": room}).json()
+    b.close()
+
+
 def test_draw_chart_failing_source_is_a_clear_bot_message(ai, fake, room):
     fake.script([{"kind": "market", "status": 503, "message": "maintenance"},
                  {"kind": "openai", "tool_call": {

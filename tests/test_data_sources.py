@@ -169,7 +169,7 @@ def test_three_shapes_give_the_same_tool_answers(servers, fake_ai, data, room):
         assert r.status_code == 200 and r.json()["explanation"] == "见数据", r.text
         assert [t["function"]["name"] for t in first["body"]["tools"]] == [
             "get_price", "get_history", "get_stats", "get_cross_section", "search_news",
-            "market_query"]
+            "market_query", "draw_chart"]
         assert len(results) == len(CALLS)
         assert all(res["source"].startswith(shape + "_") for res in results)
         answers[shape] = [without_source(res) for res in results]

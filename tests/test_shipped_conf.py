@@ -134,6 +134,25 @@ def test_every_desk_job_runs_against_the_configured_sources(desk, data, fake_ai,
         assert body["model"] in ("deepseek-chat", "deepseek-reasoner")
 
 
+def test_the_morning_job_logs_its_tool_calls_in_the_room(desk, fake_ai):
+    """An "ai" job's tool calls land in its room's debug log, as a question
+    asked in the room does, named by the job."""
+    if not desk.pid:
+        desk.start()
+    fake_ai.reset()
+    fake_ai.script([{"kind": "openai", "tool_call": {"name": "get_price",
+                                                     "arguments": {"commodity": "螺纹"}}},
+                    {"kind": "openai", "text": "早上好"}])
+    before = {r["start"] for r in admin(desk, "/jobs/desk_morning").json()["runs"]}
+    assert admin(desk, "/jobs/desk_morning/run", "POST").status_code == 202
+    wait_for(lambda: {r["start"] for r in admin(desk, "/jobs/desk_morning").json()["runs"]}
+             - before, 30, "the morning job's run")
+    entries = [e for e in admin(desk, "/rooms/desk/log").json()["entries"]
+               if e["event"] == "ai_tool"]
+    assert entries and entries[0]["username"] == "deepseek"
+    assert entries[0]["detail"].startswith('job desk_morning: get_price {"commodity":"螺纹"} -> ')
+
+
 @pytest.mark.parametrize("line, ok", [
     ("ChatAIModelWindow deepseek off", True),
     ("ChatAIModelWindow deepseek 22:00-23:00 deepseek-reasoner", True),

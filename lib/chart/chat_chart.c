@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_io.h>
+#include <apr_general.h>
 #include <apr_strings.h>
 #include <gd.h>
 #include <json.h>
@@ -488,4 +490,35 @@ const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
 const char *chat_chart_column(apr_pool_t *p, json_object *items, const char *field, double **out)
 {
     return column(p, items, field, out);
+}
+
+const char *chat_chart_save(apr_pool_t *p, const void *png, int size, const char *dir,
+                            const char *url_base, const char **url)
+{
+    apr_uint64_t rnd;
+    const char *name, *final;
+    char *tmp;
+    apr_file_t *f;
+
+    if (!dir) {
+        return "charts are stored like uploads: the server has no ChatUploadDir";
+    }
+    apr_generate_random_bytes((unsigned char *)&rnd, sizeof(rnd));
+    name = apr_psprintf(p, "%016" APR_UINT64_T_HEX_FMT ".png", rnd);
+    tmp = apr_pstrcat(p, dir, "/.chart-XXXXXX", NULL);
+    if (apr_file_mktemp(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p) !=
+        APR_SUCCESS) {
+        return apr_psprintf(p, "cannot write the chart in %s", dir);
+    }
+    final = apr_pstrcat(p, dir, "/", name, NULL);
+    if (apr_file_write_full(f, png, (apr_size_t)size, NULL) != APR_SUCCESS ||
+        apr_file_close(f) != APR_SUCCESS ||
+        apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
+                                    APR_FPROT_WREAD) != APR_SUCCESS ||
+        apr_file_rename(tmp, final, p) != APR_SUCCESS) {
+        apr_file_remove(tmp, p);
+        return "cannot store the chart";
+    }
+    *url = apr_pstrcat(p, url_base ? url_base : "/chat/files", "/", name, NULL);
+    return NULL;
 }

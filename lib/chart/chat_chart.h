@@ -35,4 +35,11 @@ const char *chat_chart_render(apr_pool_t *p, const chat_chart *c, void **png, in
 const char *chat_chart_from_json(apr_pool_t *p, chat_chart *c, const char *json,
                                  const char *mapping);
 
+/* A rendered PNG into dir (ChatUploadDir) under 16 random hex digits + ".png",
+ * written to a temporary name and renamed so no reader sees half a file,
+ * world-readable like an upload; *url is url_base (NULL: /chat/files) + "/"
+ * + the name. NULL, or why not. */
+const char *chat_chart_save(apr_pool_t *p, const void *png, int size, const char *dir,
+                            const char *url_base, const char **url);
+
 #endif

@@ -83,3 +83,21 @@ redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv
     }
     return rep;
 }
+
+void chat_redis_sync_debug(redisContext *c, apr_pool_t *p, const chat_srv_conf *sc,
+                           const char *room, const char *event, const char *username,
+                           const char *detail)
+{
+    int cap = chat_settings_debug_cap(sc);
+    const char *argv[6];
+    redisReply *r;
+
+    if (!cap) {
+        return;
+    }
+    chat_store_debug_args(p, argv, chat_settings_key_prefix(sc), room, cap, event, username, NULL,
+                          detail);
+    if ((r = chat_redis_sync_command(c, 6, argv, NULL))) {
+        freeReplyObject(r);
+    }
+}

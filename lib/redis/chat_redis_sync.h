@@ -16,4 +16,10 @@ redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err);
 redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv,
                                     const size_t *lens);
 
+/* One event into a room's debug log over c (chat_store_debug_args) when
+ * ChatDebugLogSize keeps any; best effort, a failure is ignored. */
+void chat_redis_sync_debug(redisContext *c, apr_pool_t *p, const chat_srv_conf *sc,
+                           const char *room, const char *event, const char *username,
+                           const char *detail);
+
 #endif

@@ -7,6 +7,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_time.h>
+#include <json.h>
 #include <openssl/evp.h>
 
 #include "chat_store.h"
@@ -35,6 +36,31 @@ void chat_store_new_epoch(char out[17])
     for (i = 0; i < 8; i++) {
         apr_snprintf(out + 2 * i, 3, "%02x", rnd[i]);
     }
+}
+
+void chat_store_debug_args(apr_pool_t *p, const char *argv[6], const char *prefix, const char *room,
+                           int cap, const char *event, const char *username, const char *node,
+                           const char *detail)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
+    json_object_object_add(o, "event", json_object_new_string(event));
+    json_object_object_add(o, "username", json_object_new_string(username));
+    if (node) {
+        json_object_object_add(o, "node", json_object_new_string(node));
+    }
+    if (detail) {
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    }
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_debug;
+    argv[2] = "1";
+    argv[3] = chat_store_key(p, prefix, room, "debug");
+    argv[4] = apr_pstrdup(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+    argv[5] = apr_itoa(p, cap);
+    json_object_put(o);
 }
 
 void chat_store_post_args(apr_pool_t *p, const char *argv[11], const char *prefix, const char *room,

@@ -71,6 +71,13 @@ extern const char chat_lua_reset[];
 /* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
 extern const char chat_lua_debug[];
 
+/* The EVAL arguments of chat_lua_debug for one event of a room's debug log,
+ * now: {"ts","event","username","node"?,"detail"?} (node, detail may be NULL);
+ * the newest cap events are kept. */
+void chat_store_debug_args(apr_pool_t *p, const char *argv[6], const char *prefix, const char *room,
+                           int cap, const char *event, const char *username, const char *node,
+                           const char *detail);
+
 /* Scripts go as EVALSHA; their text only when Redis answers NOSCRIPT. The
  * SHA1 (40 hex digits) of one of the chat_lua_* scripts above, NULL for
  * anything else. Thread-safe, computed once. */

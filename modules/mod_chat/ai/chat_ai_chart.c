@@ -5,12 +5,12 @@
  * an AI thread over its own Redis connection: no connection is touched. */
 #include <httpd.h>
 
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <http_config.h>
 #include <http_log.h>
 
 #include "chat_ai_chart.h"
+#include "chat_chart.h"
 #include "chat_redis_sync.h"
 #include "chat_store.h"
 
@@ -28,37 +28,6 @@ static const chat_dir_conf *uploads_of(server_rec *s, const chat_srv_conf *sc)
         }
     }
     return ap_get_module_config(s->lookup_defaults, &chat_module);
-}
-
-static const char *store_png(chat_ai_chart *x, apr_pool_t *p, const void *png, int size,
-                             const char **url)
-{
-    const chat_dir_conf *dc = uploads_of(x->s, x->sc);
-    char name[32];
-    const char *tmp, *final;
-    apr_file_t *f;
-
-    if (!dc->upload_dir) {
-        return "charts are stored like uploads: the server has no ChatUploadDir";
-    }
-    chat_store_new_epoch(name);
-    apr_cpystrn(name + 16, ".png", sizeof(name) - 16);
-    tmp = apr_pstrcat(p, dc->upload_dir, "/.chart-XXXXXX", NULL);
-    if (apr_file_mktemp(&f, (char *)tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p) !=
-        APR_SUCCESS) {
-        return "cannot store the chart";
-    }
-    final = apr_pstrcat(p, dc->upload_dir, "/", name, NULL);
-    if (apr_file_write_full(f, png, (apr_size_t)size, NULL) != APR_SUCCESS ||
-        apr_file_close(f) != APR_SUCCESS ||
-        apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
-                                    APR_FPROT_WREAD) != APR_SUCCESS ||
-        apr_file_rename(tmp, final, p) != APR_SUCCESS) {
-        apr_file_remove(tmp, p);
-        return "cannot store the chart";
-    }
-    *url = apr_pstrcat(p, dc->upload_url ? dc->upload_url : "/chat/files", "/", name, NULL);
-    return NULL;
 }
 
 /* A message of the bot in the room; consumes m. NULL, or an error. */
@@ -90,10 +59,11 @@ static const char *post_chart(apr_pool_t *p, void *baton, const void *png, int s
                               const char *title)
 {
     chat_ai_chart *x = baton;
+    const chat_dir_conf *dc = uploads_of(x->s, x->sc);
     json_object *m;
     const char *url = NULL, *err;
 
-    if ((err = store_png(x, p, png, size, &url))) {
+    if ((err = chat_chart_save(p, png, size, dc->upload_dir, dc->upload_url, &url))) {
         return err;
     }
     m = json_object_new_object();
@@ -105,6 +75,9 @@ static const char *post_chart(apr_pool_t *p, void *baton, const void *png, int s
     json_object_object_add(m, "caption", json_object_new_string(title));
     if ((err = post_message(x, p, m))) {
         return apr_pstrcat(p, "the chart was drawn but not posted: ", err, NULL);
+    }
+    if (x->urls) {
+        APR_ARRAY_PUSH(x->urls, const char *) = apr_pstrdup(x->p, url);
     }
     return NULL;
 }
@@ -122,36 +95,14 @@ static void tell_failure(apr_pool_t *p, void *baton, const char *reason)
     post_message(x, p, m);
 }
 
-/* An entry of the room's debug log (chat_lua_debug), as members' events are. */
+/* An entry of the room's debug log, as members' events are. */
 static void log_call(void *baton, const char *event, const char *detail)
 {
     chat_ai_chart *x = baton;
-    int cap = x->sc->debug_log_size >= 0 ? x->sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
-    json_object *o;
-    const char *argv[6];
-    redisReply *r;
 
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, x->s, "chat: room %s: %s %s: %s", x->room, event,
                  x->bot, detail);
-    if (!cap) {
-        return;
-    }
-    o = json_object_new_object();
-    json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
-    json_object_object_add(o, "event", json_object_new_string(event));
-    json_object_object_add(o, "username", json_object_new_string(x->bot));
-    json_object_object_add(o, "detail", json_object_new_string(detail));
-    argv[0] = "EVAL";
-    argv[1] = chat_lua_debug;
-    argv[2] = "1";
-    argv[3] = chat_store_key(x->p, chat_settings_key_prefix(x->sc), x->room, "debug");
-    argv[4] = apr_pstrdup(x->p, json_object_to_json_string_ext(
-                                    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    argv[5] = apr_itoa(x->p, cap);
-    json_object_put(o);
-    if ((r = chat_redis_sync_command(x->c, 6, argv, NULL))) {
-        freeReplyObject(r);
-    }
+    chat_redis_sync_debug(x->c, x->p, x->sc, x->room, event, x->bot, detail);
 }
 
 void chat_ai_chart_offer(chat_ai_chart *x, const chat_ai_conf *ac, json_object **tools,

@@ -15,6 +15,7 @@ typedef struct chat_ai_chart {
     redisContext *c; /* the AI thread's own connection */
     const char *room, *bot;
     int history_size;
+    apr_array_header_t *urls; /* const char *: each posted chart's URL; may be NULL */
     chat_ai_draw draw;
 } chat_ai_chart;
 

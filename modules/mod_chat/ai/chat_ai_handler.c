@@ -12,6 +12,7 @@
 #include <http_request.h>
 
 #include "chat_access.h"
+#include "chat_ai_chart.h"
 #include "chat_ai_handler.h"
 #include "chat_ai_room.h"
 #include "chat_ai_settings.h"
@@ -186,6 +187,7 @@ int chat_ai_handler(request_rec *r)
     chat_ai_call call;
     chat_ai_result res;
     chat_ai_tools kit;
+    chat_ai_chart chart;
     redisContext *c;
     int status, describe, member, ok;
 
@@ -299,11 +301,22 @@ int chat_ai_handler(request_rec *r)
     call.timeout = apr_time_from_sec(ac->timeout > 0 ? ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
     chat_ai_tools_setup(r->pool, &kit, ac);
-    if (!describe && (tools = chat_ai_tools_declare(&kit))) {
-        call.tools = tools;
+    memset(&chart, 0, sizeof(chart));
+    if (!describe) {
+        call.tools = tools = chat_ai_tools_declare(&kit);
         call.tool_fn = chat_ai_tools_call;
         call.tool_ctx = &kit;
         call.max_rounds = ac->tool_rounds > 0 ? ac->tool_rounds : CHAT_AI_DEFAULT_ROUNDS;
+        /* draw_chart posts in the room the question comes from, as in the room */
+        chart.p = r->pool;
+        chart.s = r->server;
+        chart.sc = sc;
+        chart.c = c;
+        chart.room = room;
+        chart.bot = prov->name;
+        chart.history_size = lim.history_size;
+        chart.urls = apr_array_make(r->pool, 1, sizeof(const char *));
+        chat_ai_chart_offer(&chart, ac, &tools, &call);
     }
     chat_ai_complete(r->pool, &call, &res);
     json_object_put(tools);
@@ -323,6 +336,15 @@ int chat_ai_handler(request_rec *r)
     out = json_object_new_object();
     json_object_object_add(out, describe ? "description" : "explanation",
                            json_object_new_string(chat_ai_tools_note(r->pool, &kit, res.text)));
+    if (chart.urls && chart.urls->nelts) {
+        json_object *a = json_object_new_array();
+        int i;
+        for (i = 0; i < chart.urls->nelts; i++) {
+            json_object_array_add(
+                a, json_object_new_string(APR_ARRAY_IDX(chart.urls, i, const char *)));
+        }
+        json_object_object_add(out, "charts", a); /* also posted in the room */
+    }
     json_object_object_add(out, "provider", json_object_new_string(prov->name));
     json_object_object_add(out, "model", json_object_new_string(res.model));
     {

@@ -225,31 +225,13 @@ static void replace(ai_job *j, redisContext *c, const char *id, json_object *m)
 void chat_ai_room_log_tools(apr_pool_t *p, redisContext *c, const chat_srv_conf *sc,
                             const char *room, const char *bot, const chat_ai_tools *kit)
 {
-    int i, cap = sc->debug_log_size >= 0 ? sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
+    int i;
 
     for (i = 0; i < kit->log->nelts; i++) {
-        const char *line = APR_ARRAY_IDX(kit->log, i, const char *), *argv[6];
-        json_object *o = json_object_new_object();
-        redisReply *r;
+        const char *line = APR_ARRAY_IDX(kit->log, i, const char *);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, main_server, "chat: room %s: ai_tool %s", room,
                      line);
-        if (!cap) {
-            json_object_put(o);
-            continue;
-        }
-        json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
-        json_object_object_add(o, "event", json_object_new_string("ai_tool"));
-        json_object_object_add(o, "username", json_object_new_string(bot));
-        json_object_object_add(o, "detail", json_object_new_string(line));
-        argv[0] = "EVAL";
-        argv[1] = chat_lua_debug;
-        argv[2] = "1";
-        argv[3] = chat_store_key(p, chat_settings_key_prefix(sc), room, "debug");
-        argv[4] = to_json(p, o); /* puts o */
-        argv[5] = apr_itoa(p, cap);
-        if ((r = chat_redis_sync_command(c, 6, argv, NULL))) {
-            freeReplyObject(r);
-        }
+        chat_redis_sync_debug(c, p, sc, room, "ai_tool", bot, line);
     }
 }
 
@@ -311,6 +293,7 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
     chart.room = j->room;
     chart.bot = j->prov->name;
     chart.history_size = j->history_size;
+    chart.urls = NULL;
     chat_ai_chart_offer(&chart, j->ac, &tools, &call);
     call.timeout = apr_time_from_sec(j->ac->timeout > 0 ? j->ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();

@@ -115,8 +115,7 @@ void chat_member_send(chat_member *m, const char *type, const char *payload_json
  * admin API; LogLevel chat:debug puts it in the error log too. */
 void chat_member_debug(chat_member *m, const char *event, const char *detail)
 {
-    int cap = m->sc->debug_log_size >= 0 ? m->sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;
-    json_object *o;
+    int cap = chat_settings_debug_cap(m->sc);
     const char *argv[6];
     apr_pool_t *p;
 
@@ -127,23 +126,9 @@ void chat_member_debug(chat_member *m, const char *event, const char *detail)
         return;
     }
     apr_pool_create(&p, NULL);
-    o = json_object_new_object();
-    json_object_object_add(o, "ts", json_object_new_int64(apr_time_as_msec(apr_time_now())));
-    json_object_object_add(o, "event", json_object_new_string(event));
-    json_object_object_add(o, "username", json_object_new_string(m->username));
-    json_object_object_add(o, "node", json_object_new_string(m->hub->node));
-    if (detail) {
-        json_object_object_add(o, "detail", json_object_new_string(detail));
-    }
-    argv[0] = "EVAL";
-    argv[1] = chat_lua_debug;
-    argv[2] = "1";
-    argv[3] = chat_store_key(p, m->hub->prefix, m->room_name, "debug");
-    argv[4] = apr_pstrdup(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
-    argv[5] = apr_itoa(p, cap);
+    chat_store_debug_args(p, argv, m->hub->prefix, m->room_name, cap, event, m->username,
+                          m->hub->node, detail);
     chat_redis_command(m->hub->cmd, NULL, NULL, 6, argv, NULL);
-    json_object_put(o);
     apr_pool_destroy(p);
 }
 

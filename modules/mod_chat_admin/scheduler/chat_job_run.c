@@ -79,6 +79,22 @@ static json_object *rows_of(job_ctx *x, const char **err)
     return chat_source_fetch(x->p, x->job->source, x->job->vars, 0, err);
 }
 
+/* What the AI's tools did, in the debug log of every room of the job (as a
+ * question asked in the room logs it). */
+static void log_tools(job_ctx *x, const char *bot, const chat_ai_tools *kit)
+{
+    int i, k;
+
+    for (i = 0; i < kit->log->nelts; i++) {
+        for (k = 0; k < x->job->rooms->nelts; k++) {
+            chat_redis_sync_debug(x->c, x->p, x->sc, APR_ARRAY_IDX(x->job->rooms, k, const char *),
+                                  "ai_tool", bot,
+                                  apr_pstrcat(x->p, "job ", x->job->name, ": ",
+                                              APR_ARRAY_IDX(kit->log, i, const char *), NULL));
+        }
+    }
+}
+
 static const char *run_ai(job_ctx *x, const char **summary)
 {
     const chat_ai_conf *ac = chat_ai_settings_of(x->sc);
@@ -115,6 +131,7 @@ static const char *run_ai(job_ctx *x, const char **summary)
     chat_ai_complete(x->p, &call, &res);
     json_object_put(msgs);
     json_object_put(tools);
+    log_tools(x, prov->name, &kit);
     if (res.error) {
         return res.error;
     }
@@ -127,38 +144,6 @@ static const char *run_ai(job_ctx *x, const char **summary)
         json_object_object_add(m, "model", json_object_new_string(res.model));
         return post_all(x, m);
     }
-}
-
-/* The PNG into the upload directory under a generated name, like an upload. */
-static const char *store_png(job_ctx *x, const void *png, int size, const char **url)
-{
-    char name[32];
-    const char *tmp, *final;
-    apr_file_t *f;
-    apr_status_t rv;
-
-    if (!x->dc->upload_dir) {
-        return "charts are stored like uploads: set ChatUploadDir";
-    }
-    chat_store_new_epoch(name);
-    apr_cpystrn(name + 16, ".png", sizeof(name) - 16);
-    tmp = apr_pstrcat(x->p, x->dc->upload_dir, "/.chart-XXXXXX", NULL);
-    if ((rv = apr_file_mktemp(&f, (char *)tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL,
-                              x->p)) != APR_SUCCESS) {
-        return apr_psprintf(x->p, "cannot write in %s", x->dc->upload_dir);
-    }
-    final = apr_pstrcat(x->p, x->dc->upload_dir, "/", name, NULL);
-    if (apr_file_write_full(f, png, (apr_size_t)size, NULL) != APR_SUCCESS ||
-        apr_file_close(f) != APR_SUCCESS ||
-        apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
-                                    APR_FPROT_WREAD) != APR_SUCCESS ||
-        apr_file_rename(tmp, final, x->p) != APR_SUCCESS) {
-        apr_file_remove(tmp, x->p);
-        return "cannot store the chart";
-    }
-    *url =
-        apr_pstrcat(x->p, x->dc->upload_url ? x->dc->upload_url : "/chat/files", "/", name, NULL);
-    return NULL;
 }
 
 static const char *run_chart(job_ctx *x, const char **summary)
@@ -182,7 +167,8 @@ static const char *run_chart(job_ctx *x, const char **summary)
     c.height = jc->chart_h ? jc->chart_h : CHAT_CHART_DEFAULT_H;
     c.font = jc->font ? jc->font : CHAT_CHART_DEFAULT_FONT;
     if ((err = chat_chart_from_json(x->p, &c, data, x->job->mapping)) ||
-        (err = chat_chart_render(x->p, &c, &png, &size)) || (err = store_png(x, png, size, &url))) {
+        (err = chat_chart_render(x->p, &c, &png, &size)) ||
+        (err = chat_chart_save(x->p, png, size, x->dc->upload_dir, x->dc->upload_url, &url))) {
         return err;
     }
     m = message(x, x->job->name, "image", x->job->text);
