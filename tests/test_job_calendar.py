@@ -146,3 +146,32 @@ def test_friday_runs_saturday_is_skipped_and_sessions_hold(servers):
 ])
 def test_configtest_names_the_bad_calendar_directive(httpd, line, name):
     httpd.assert_configtest_refuses(line, name)
+
+
+@pytest.mark.parametrize("years_ahead, level", [(-1, "warn"), (1, None)])
+def test_a_calendar_without_this_years_holidays_is_a_startup_warning(redis_server, tmp_path,
+                                                                     years_ahead, level):
+    """Past the last year a holiday file lists, every weekday is a trading day:
+    the start says so, naming the directive, while there is time to add the
+    dates; a file that covers this year and the next is silent."""
+    year = time.gmtime(time.time() + 8 * 3600).tm_year + years_ahead
+    path = tmp_path / "holidays.txt"
+    path.write_text(f"{year}-05-01 劳动节\n")
+    h = Httpd(redis_server, name="cal_cover")
+    h.reconfigure(f"""
+ChatTradingCalendar {path}
+ChatJob cover "0 9 * * *" post lobby "t"
+ChatJobCalendar cover trading
+""")
+    h.start()
+    try:
+        lines = [x for x in h.log().splitlines() if "ChatTradingCalendar" in x]
+        if level:
+            assert len([x for x in lines if f":{level}]" in x]) == 1, lines
+            assert f"lists holidays up to {year} only" in lines[0]
+            assert f"add {year + 1}'s closures" in lines[0]
+        else:
+            assert lines == []
+    finally:
+        h.stop()
+        h.cleanup()

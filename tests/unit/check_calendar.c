@@ -67,6 +67,21 @@ START_TEST(closures_of_2026)
         trading += !chat_calendar_closed(test_pool, shipped(), d);
     }
     ck_assert_int_eq(trading, 261 - 19); /* weekdays less weekday holidays */
+    /* the coverage the startup warning reads */
+    ck_assert_int_eq(chat_calendar_last_year(shipped()), 2026);
+}
+END_TEST
+
+START_TEST(last_year_listed)
+{
+    chat_calendar *c = NULL;
+    static const char text[] = "2027-12-31 x\n2025-01-01 y\n";
+
+    ck_assert_ptr_null(chat_calendar_parse(test_pool, text, strlen(text), &c));
+    ck_assert_int_eq(chat_calendar_last_year(c), 2027); /* whatever the order in the file */
+    ck_assert_ptr_null(chat_calendar_parse(test_pool, "# none\n", 7, &c));
+    ck_assert_int_eq(chat_calendar_last_year(c), 0);
+    ck_assert_int_eq(chat_calendar_last_year(NULL), 0);
 }
 END_TEST
 
@@ -234,6 +249,7 @@ Suite *suite_calendar(void)
     TCase *tc = tcase_create("calendar");
 
     tcase_add_test(tc, closures_of_2026);
+    tcase_add_test(tc, last_year_listed);
     tcase_add_test(tc, next_trading_day);
     tcase_add_test(tc, sessions);
     tcase_add_test(tc, next_run_follows_the_calendar);

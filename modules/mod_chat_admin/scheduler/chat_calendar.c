@@ -153,6 +153,19 @@ const char *chat_calendar_load(apr_pool_t *p, const char *path, chat_calendar **
     return NULL;
 }
 
+int chat_calendar_last_year(const chat_calendar *c)
+{
+    apr_time_exp_t tm;
+
+    if (!c || !c->days->nelts) {
+        return 0;
+    }
+    apr_time_exp_gmt(
+        &tm, apr_time_from_sec((apr_time_t)APR_ARRAY_IDX(c->days, c->days->nelts - 1, holiday).day *
+                               86400));
+    return tm.tm_year + 1900;
+}
+
 static const holiday *holiday_of(const chat_calendar *c, long day)
 {
     holiday key = {day, NULL};

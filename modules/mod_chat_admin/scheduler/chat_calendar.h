@@ -41,6 +41,10 @@ const char *chat_calendar_parse(apr_pool_t *p, const char *text, apr_size_t len,
 /* The holidays from a file; NULL and *out, or "PATH: ..." from p. */
 const char *chat_calendar_load(apr_pool_t *p, const char *path, chat_calendar **out);
 
+/* The year of the last holiday listed, 0 when none is: past it every
+ * weekday counts as a trading day (the file needs next year's dates). */
+int chat_calendar_last_year(const chat_calendar *c);
+
 /* Days since 1970-01-01 of a date, or -1 when it is not a date. */
 long chat_calendar_day(int year, int month, int mday);
 

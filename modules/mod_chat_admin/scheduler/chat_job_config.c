@@ -4,6 +4,8 @@
 #include <apr_file_info.h>
 #include <apr_strings.h>
 #include <http_config.h>
+#include <http_log.h>
+#include <http_core.h>
 
 #include "admin_config.h"
 #include "chat_ai_settings.h"
@@ -12,6 +14,8 @@
 #include "chat_products.h"
 #include "chat_tz.h"
 #include "chat_util.h"
+
+APLOG_USE_MODULE(chat_admin);
 
 static chat_jobs_conf *jobs_of(cmd_parms *cmd)
 {
@@ -108,8 +112,31 @@ void chat_jobs_post_config(apr_pool_t *pconf, server_rec *s)
 {
     const chat_srv_conf *sc = admin_config_chat(s);
 
+    const chat_jobs_conf *jc = admin_config_get(s)->jobs;
+    apr_time_exp_t now;
+    int last;
+
     if (sc) { /* a missing default is mod_chat's warning to give */
         chat_products_use_file(pconf, chat_ai_settings_of(sc)->products_path);
+    }
+    int i, trading = 0;
+
+    for (i = 0; jc && jc->calendar && i < jc->jobs->nelts; i++) {
+        trading |= APR_ARRAY_IDX(jc->jobs, i, chat_job *)->session != CHAT_SESSION_NONE;
+    }
+    if (!trading || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return; /* once per start: not on the first of the two configuration passes */
+    }
+    /* a year without its holidays makes jobs run on closed days: say so
+     * while there is time to add them (the dates come out each November) */
+    apr_time_exp_tz(&now, apr_time_now(), CHAT_CALENDAR_OFFSET);
+    last = chat_calendar_last_year(jc->calendar);
+    if (last < now.tm_year + 1900 || (now.tm_mon == 11 && last == now.tm_year + 1900)) {
+        ap_log_error(APLOG_MARK, (last < now.tm_year + 1900 ? APLOG_WARNING : APLOG_NOTICE), 0, s,
+                     "ChatTradingCalendar %s lists holidays up to %d only: after that every "
+                     "weekday counts as a trading day for ChatJobCalendar jobs; add %d's "
+                     "closures to the file",
+                     jc->calendar_path, last, last + 1);
     }
 }
 

@@ -74,7 +74,9 @@ const char *chat_jobs_check(apr_pool_t *pconf, chat_jobs_conf *jc);
 
 /* post_config: AI jobs resolve product names with the table mod_chat uses
  * (ChatAIProducts), put in force by this module too so the two modules do
- * not rely on sharing symbols. */
+ * not rely on sharing symbols; a trading calendar that lists no holiday of
+ * this year (Beijing time) is a warning, one without next year's in December
+ * a notice, naming ChatTradingCalendar. */
 void chat_jobs_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* The next minute after now the job runs at (cron and calendar), or 0. */
