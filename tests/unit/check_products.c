@@ -64,6 +64,41 @@ START_TEST(every_listed_product)
 }
 END_TEST
 
+/* Night sessions by end time, as a broker's table of night-trading products
+ * lists them (see the file's header): every other product has none. */
+START_TEST(night_sessions)
+{
+    static const struct {
+        const char *night, *codes;
+    } table[] = {
+        {"21:00-02:30", "au ag sc"},
+        {"21:00-01:00", "cu al zn pb sn ni ss ao ad bc"},
+        {"21:00-23:00", "ru rb hc bu fu sp br op nr lu p j m y a b jm i l v pp eg c cs rr eb pg "
+                        "bz SR CF CY TA MA RM ZC FG OI SA PF PX SH PR PL"},
+    };
+    apr_size_t i;
+    int n = 0, k, with_night = 0;
+
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        char *copy = apr_pstrdup(test_pool, table[i].codes), *last;
+        const char *code;
+        for (code = apr_strtok(copy, " ", &last); code; code = apr_strtok(NULL, " ", &last)) {
+            chat_product_match m;
+            chat_products_resolve(shipped(), code, &m);
+            ck_assert_int_eq(m.status, CHAT_PRODUCT_FOUND);
+            ck_assert_msg(m.product->night && !strcmp(m.product->night, table[i].night),
+                          "%s: night %s, not %s", code, m.product->night ? m.product->night : "-",
+                          table[i].night);
+            n++;
+        }
+    }
+    for (k = 0; k < chat_products_count(shipped()); k++) {
+        with_night += chat_products_at(shipped(), k)->night != NULL;
+    }
+    ck_assert_int_eq(with_night, n);
+}
+END_TEST
+
 /* Every row: its name, its code in any case, and each alias that is not
  * shared resolve to it; a shared alias asks back with it among the
  * candidates. */
@@ -323,6 +358,7 @@ Suite *suite_products(void)
     TCase *tc = tcase_create("products");
 
     tcase_add_test(tc, every_listed_product);
+    tcase_add_test(tc, night_sessions);
     tcase_add_test(tc, every_row_by_name_and_code);
     tcase_add_test(tc, longest_alias_wins);
     tcase_add_test(tc, contracts_pass_through);
