@@ -235,6 +235,8 @@ class Httpd:
         for f in (ROOT / "htdocs").iterdir():  # the real client page
             if f.is_file():
                 shutil.copy(f, self.dir / "htdocs" / f.name)
+        # the page's vendored Markdown libraries (htdocs/vendor/README.md)
+        shutil.copytree(ROOT / "htdocs" / "vendor", self.dir / "htdocs" / "vendor", dirs_exist_ok=True)
         cert, key = tls_cert()
         mods = ["authz_core", "authz_host", "authn_core", "authn_file", "authz_user",
                 "auth_basic", "mime", "dir", "alias", "status",
