@@ -29,6 +29,9 @@
       $('call').classList.toggle('video', !!video);
       $('call').hidden = false;
       setState(state);
+      // focus moves into the overlay: onto Hang up for our own call; for a
+      // ringing one onto the box, so an Enter typed for a message accepts nothing
+      $(state === 'ringing' ? 'call' : 'call-hangup').focus();
     }
 
     function close(reasonText) {

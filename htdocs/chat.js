@@ -1,11 +1,12 @@
 // The mod_chat browser client. Plain JS, no build step. Everything a user
-// writes is rendered from text: Markdown is applied to escaped text and only
-// our own tags are produced, links only for http(s) URLs.
+// writes is rendered through markdown.js (marked + DOMPurify + highlight.js);
+// control icons come from icons.js.
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
   var T = {
     en: { online: 'Online', send: 'Send', message: 'Message', connecting: 'connecting…',
+          theme: 'Light or dark theme', viewer: 'Image, click or Escape to close',
           reconnecting: 'reconnecting…', notAllowed: 'not allowed', joined: ' joined',
           left: ' left', del: 'Delete', explain: 'Explain', describe: 'Describe',
           older: 'older messages…', today: 'Today', name: 'Your name?', users: ' online',
@@ -19,6 +20,7 @@
           unreachable: 'The chat server cannot be reached; retrying…', askAI: 'Ask AI',
           restartWait: 'server restarting; reconnecting in {n} s', serverFull: 'server full, retrying in {n} s' },
     zh: { online: '在线', send: '发送', message: '消息', connecting: '连接中…',
+          theme: '浅色或深色主题', viewer: '图片，点击或按 Esc 关闭',
           reconnecting: '重新连接中…', notAllowed: '无权访问', joined: ' 加入了', left: ' 离开了',
           del: '删除', explain: '解释', describe: '描述', older: '更早的消息…', today: '今天',
           name: '你的名字？', users: ' 人在线', uploadFailed: '上传失败：', aiFailed: 'AI：',
@@ -53,45 +55,28 @@
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
     document.querySelectorAll('[data-i18n]').forEach(function (e) { e.textContent = t(e.dataset.i18n); });
     document.querySelectorAll('[data-i18n-placeholder]').forEach(function (e) { e.placeholder = t(e.dataset.i18nPlaceholder); });
+    // icon-only controls: the name a screen reader says, and a tooltip
+    document.querySelectorAll('[data-i18n-label]').forEach(function (e) {
+      e.setAttribute('aria-label', t(e.dataset.i18nLabel)); e.title = t(e.dataset.i18nLabel);
+    });
     $('lang').textContent = lang === 'zh' ? 'EN' : '中文';
   }
   function setTheme(dark) {
     document.documentElement.classList.toggle('dark', dark);
+    if ($('hljs-dark')) { $('hljs-dark').disabled = !dark; $('hljs-light').disabled = dark; }
     localStorage.setItem('chatTheme', dark ? 'dark' : 'light');
   }
 
-  // --- safe Markdown ----------------------------------------------------
-  function esc(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
-    });
-  }
-  function safeUrl(u) { return /^https?:\/\/[^\s"'<>]+$/i.test(u) ? u : null; }
-  function inline(s) {
-    // s is already escaped; produce only <code>, <strong>, <em>, <a>
-    var codes = [];
-    s = s.replace(/`([^`]+)`/g, function (_, c) { codes.push(c); return '\u0000' + (codes.length - 1) + '\u0000'; });
-    s = s.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, function (m, label, url) {
-      var u = safeUrl(url.replace(/&amp;/g, '&'));
-      return u ? '<a href="' + esc(u) + '" target="_blank" rel="noopener noreferrer">' + label + '</a>' : m;
-    });
-    s = s.replace(/(^|[\s(])(https?:\/\/[^\s<]+)/g, function (m, pre, url) {
-      var u = safeUrl(url.replace(/&amp;/g, '&'));
-      return u ? pre + '<a href="' + esc(u) + '" target="_blank" rel="noopener noreferrer">' + url + '</a>' : m;
-    });
-    s = s.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>').replace(/\*([^*\s][^*]*)\*/g, '<em>$1</em>');
-    return s.replace(/\u0000(\d+)\u0000/g, function (_, i) { return '<code>' + codes[+i] + '</code>'; });
-  }
-  function markdown(text) {
-    var parts = String(text).split(/```/), out = '';
-    parts.forEach(function (p, i) {
-      if (i % 2) {
-        out += '<pre><code>' + esc(p.replace(/^[a-z0-9+-]*\n/i, '')) + '</code></pre>';
-      } else {
-        out += esc(p).split('\n').map(inline).join('<br>');
-      }
-    });
-    return out;
+  // --- Markdown: marked + DOMPurify + highlight.js (markdown.js) --------------
+  // Messages, captions, bot answers and the Explain/Describe boxes all go
+  // through this one function; it returns sanitised HTML.
+  function markdown(text) { return window.ChatMarkdown.render(text); }
+  // a control: an SVG icon (icons.js) and a text label, the label also its name
+  function iconButton(cls, icon, label) {
+    var b = el('button', cls); b.type = 'button';
+    b.appendChild(window.ChatIcons.make(icon));
+    b.appendChild(el('span', 'label', label));
+    return b;
   }
 
   // --- rendering ----------------------------------------------------------
@@ -113,7 +98,12 @@
     var body = el('div', 'body');
     if (m.type === 'image' && m.imageUrl) {
       var img = el('img', 'thumb'); img.alt = m.filename || ''; img.src = m.imageUrl; img.loading = 'lazy';
-      img.onclick = function () { $('viewer-img').src = m.imageUrl; $('viewer').hidden = false; };
+      img.tabIndex = 0; img.setAttribute('role', 'button'); // opens the viewer by keyboard too
+      img.onclick = function () {
+        $('viewer-img').src = m.imageUrl; $('viewer-img').alt = m.filename || ''; $('viewer').hidden = false;
+        $('viewer').from = img; $('viewer').focus();
+      };
+      img.onkeydown = function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); img.onclick(); } };
       body.appendChild(img);
       if (m.caption) { var c = el('div', 'caption'); c.innerHTML = markdown(m.caption); body.appendChild(c); }
     } else if (m.type === 'audio' && m.audioUrl) {
@@ -125,12 +115,12 @@
     d.appendChild(body);
     var tools = el('div', 'tools');
     if (m.username === user && m.type !== 'system') {
-      var del = el('button', 'del', t('del')); del.type = 'button';
+      var del = iconButton('del', 'trash', t('del'));
       del.onclick = function () { send('delete', { messageId: m.id }); };
       tools.appendChild(del);
     }
     if (m.type === 'text' || m.type === 'image') {
-      var ai = el('button', 'ai', m.type === 'image' ? t('describe') : t('explain')); ai.type = 'button';
+      var ai = m.type === 'image' ? iconButton('ai', 'describe', t('describe')) : iconButton('ai', 'explain', t('explain'));
       ai.onclick = function () { askAI(m, d); };
       tools.appendChild(ai);
     }
@@ -191,8 +181,9 @@
       li.appendChild(el('span', 'name', u));
       li.dataset.user = u;
       if (u !== user) {
-        [['call-audio', '📞', 'audioCall', false], ['call-video', '🎥', 'videoCall', true]].forEach(function (b) {
-          var btn = el('button', b[0], b[1]); btn.type = 'button'; btn.title = t(b[2]);
+        [['call-audio', 'phone', 'audioCall', false], ['call-video', 'video', 'videoCall', true]].forEach(function (b) {
+          var btn = el('button', b[0]); btn.type = 'button'; btn.title = t(b[2]);
+          btn.appendChild(window.ChatIcons.make(b[1]));
           btn.setAttribute('aria-label', t(b[2]) + ' ' + u);
           btn.onclick = function () { calls.start(u, b[3]); };
           li.appendChild(btn);
@@ -391,8 +382,13 @@
     }).catch(function (e) { banner(t('aiFailed') + e.message); });
   }
 
-  $('viewer').onclick = function () { this.hidden = true; };
-  $('toggle-users').onclick = function () { document.body.classList.toggle('show-users'); };
+  // the viewer closes by click, Escape or Enter and gives focus back to its thumbnail
+  function closeViewer() { var v = $('viewer'); v.hidden = true; if (v.from) v.from.focus(); v.from = null; }
+  $('viewer').onclick = closeViewer;
+  $('viewer').onkeydown = function (e) { if (e.key === 'Escape' || e.key === 'Enter') closeViewer(); };
+  $('toggle-users').onclick = function () {
+    this.setAttribute('aria-expanded', document.body.classList.toggle('show-users'));
+  };
   $('theme').onclick = function () { setTheme(!document.documentElement.classList.contains('dark')); };
   $('lang').onclick = function () { lang = lang === 'zh' ? 'en' : 'zh'; localStorage.setItem('chatLang', lang); applyLang(); };
 
@@ -433,7 +429,7 @@
       var sel = $('mode');
       ((j.ai && j.ai.chat) || []).forEach(function (name) {
         if (!sel.querySelector('option[value="' + name + '"]')) {
-          var o = el('option', '', '🤖 ' + name); o.title = t('askAI') + ': ' + name; o.value = name; sel.appendChild(o);
+          var o = el('option', '', t('askAI') + ': ' + name); o.value = name; sel.appendChild(o);
         }
       });
       [].slice.call(sel.options).forEach(function (o) {

@@ -140,3 +140,42 @@ def test_page_refused_at_capacity_says_so_and_retries_after(redis_server):
         assert "ChatThreadSockets 1 reached" in h.log()
     finally:
         h.cleanup()
+
+
+def ai_httpd(redis_server, fake_ai, name):
+    """An httpd whose deepseek provider (and Explain) is tests/fake_ai.py."""
+    return Httpd(redis_server, name=name, extra_conf=(
+        f"ChatAIProvider deepseek openai {fake_ai.openai_base}\nChatAIKey deepseek test-key\n"
+        "ChatAIExplainProvider deepseek")).start()
+
+
+def test_markdown_in_messages_and_ai_answers_and_xss_inert(redis_server, fake_ai):
+    """marked + DOMPurify + highlight.js (htdocs/markdown.js): a message, an
+    Explain answer and a bot answer render a GFM table, a nested list,
+    headings, a quote and highlighted code; typed HTML, javascript:/data:
+    links and foreign images stay inert, an image from this server loads.
+    Screenshots: test-artifacts/chat/markdown-*.png."""
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob")
+    h = ai_httpd(redis_server, fake_ai, "markdown")
+    try:
+        out = run_page("chat_markdown.mjs", h.port, room, ROOT / "test-artifacts" / "chat", fake_ai.url)
+        assert "chat markdown: ok" in out
+    finally:
+        h.cleanup()
+
+
+def test_icons_keyboard_axe_and_layout(redis_server, fake_ai):
+    """Every control's characters exist in the installed fonts (icons are
+    inline SVG), Tab reaches every control, axe-core finds no serious or
+    critical violation on the chat page or the call overlay, and nothing
+    scrolls sideways at 390x844 and 1440x900. Screenshots:
+    test-artifacts/chat/a11y-*.png."""
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob")
+    h = ai_httpd(redis_server, fake_ai, "a11y")  # with AI: the "send to" menu is shown and checked
+    try:
+        out = run_page("chat_a11y.mjs", h.port, room, ROOT / "test-artifacts" / "chat")
+        assert "chat a11y: ok" in out
+    finally:
+        h.cleanup()

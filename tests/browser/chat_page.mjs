@@ -56,7 +56,7 @@ try {
   await alice.waitForFunction((n) => document.querySelectorAll('.msg[data-seq]').length >= n, XSS.length + 2);
   const bad = await alice.evaluate(() => ({
     pwned: window.__pwned === 1,
-    scripts: document.querySelectorAll('#log script, #log iframe, #log svg, #log img:not(.thumb)').length,
+    scripts: document.querySelectorAll('#log script, #log iframe, #log .body svg, #log img:not(.thumb)').length,
     jsLinks: [...document.querySelectorAll('#log a')].filter((a) => !/^https?:/.test(a.getAttribute('href'))).length,
     handlers: [...document.querySelectorAll('#log *')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
   }));
