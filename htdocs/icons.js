@@ -20,9 +20,7 @@
     trash: [['path', { d: 'M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3' }]],
     explain: [['circle', { cx: 12, cy: 12, r: 9 }],
               ['path', { d: 'M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .9-1 1.6V14M12 17v.5' }]],
-    describe: [['path', { d: 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z' }], ['circle', { cx: 12, cy: 12, r: 3 }]],
-    bot: [['rect', { x: 4, y: 8, width: 16, height: 12, rx: 3 }], ['path', { d: 'M12 8V5M9 13v2M15 13v2' }],
-          ['circle', { cx: 12, cy: 4, r: 1 }]]
+    describe: [['path', { d: 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z' }], ['circle', { cx: 12, cy: 12, r: 3 }]]
   };
   var NS = 'http://www.w3.org/2000/svg';
   function make(name) {
