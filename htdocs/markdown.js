@@ -85,7 +85,7 @@
     // a foreign image becomes a link the reader may choose to open
     [].slice.call(frag.querySelectorAll('img:not([src])')).forEach(function (img) {
       var url = img.getAttribute('data-blocked-src');
-      var label = img.getAttribute('alt') || url || '';
+      var label = img.getAttribute('alt') || url || '[image]'; // a data: or odd URL is not shown
       var repl = frag.ownerDocument.createElement(url ? 'a' : 'span');
       repl.className = 'blocked-image';
       repl.textContent = label;

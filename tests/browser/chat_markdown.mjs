@@ -156,6 +156,7 @@ try {
   // shown as text, not dropped: typed HTML is visible, a foreign image is an ordinary link
   await alice.waitForSelector('.msg .body:has-text("<script>window.__pwned=1</script>")');
   await alice.waitForSelector('.msg .body:has-text(\'<img src=x onerror="window.__pwned=1">\')');
+  await alice.waitForSelector('.msg span.blocked-image:has-text("[image]")'); // the data: image
   const blocked = await alice.$('.msg a.blocked-image[href="http://evil.example/x.png"]');
   check(blocked, 'the foreign image is not offered as a link');
   await alice.evaluate(() => { const l = document.getElementById('log'); l.scrollTop = l.scrollHeight; });
