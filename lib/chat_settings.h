@@ -88,6 +88,12 @@ typedef struct chat_srv_conf {
     int redis_db;                        /* -1 = unset (0) */
     int redis_timeout;                   /* seconds, -1 = unset */
     int redis_max_pending;               /* commands awaiting replies per connection, -1 = unset */
+    apr_array_header_t *sentinels;       /* chat_redis_addr: ChatRedisSentinel, NULL = ChatRedis */
+    const char *sentinel_master;         /* the master name the sentinels monitor */
+    const char *sentinel_user;           /* ChatRedisSentinelAuth, NULL = default user */
+    const char *sentinel_password;       /* NULL = no AUTH to sentinels */
+    int wait_replicas;                   /* ChatRedisWaitReplicas, -1 = unset (0: off) */
+    int wait_timeout;                    /* its timeout in ms, -1 = unset */
     const char *key_prefix;              /* NULL = "chat:" */
     const char *token_secret;            /* NULL = token identity unusable */
     int presence_ttl;                    /* seconds, -1 = unset */
@@ -103,6 +109,12 @@ typedef struct chat_srv_conf {
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *: ChatTrustedProxy, NULL = none */
     struct chat_ai_conf *ai;             /* ChatAI* directives, NULL = none */
 } chat_srv_conf;
+
+/* One sentinel of ChatRedisSentinel. */
+typedef struct chat_redis_addr {
+    const char *host;
+    int port;
+} chat_redis_addr;
 
 /* A STUN or TURN server handed to browsers for WebRTC calls (ChatIceServer). */
 typedef struct chat_ice_server {
@@ -128,6 +140,7 @@ typedef struct chat_room_limits {
 
 #define CHAT_DEFAULT_REDIS_TIMEOUT     5
 #define CHAT_DEFAULT_REDIS_MAX_PENDING 10000
+#define CHAT_DEFAULT_WAIT_TIMEOUT      1000 /* ms */
 
 /* Effective Redis settings. */
 static APR_INLINE const char *chat_settings_redis_host(const chat_srv_conf *sc, int *port)
@@ -160,6 +173,13 @@ static APR_INLINE apr_interval_time_t chat_settings_redis_timeout(const chat_srv
 static APR_INLINE int chat_settings_redis_max_pending(const chat_srv_conf *sc)
 {
     return sc->redis_max_pending > 0 ? sc->redis_max_pending : CHAT_DEFAULT_REDIS_MAX_PENDING;
+}
+
+/* Replicas a post waits for (WAIT) before it is acknowledged, 0 = none. */
+static APR_INLINE int chat_settings_wait_replicas(const chat_srv_conf *sc, int *timeout_ms)
+{
+    *timeout_ms = sc->wait_timeout > 0 ? sc->wait_timeout : CHAT_DEFAULT_WAIT_TIMEOUT;
+    return sc->wait_replicas > 0 ? sc->wait_replicas : 0;
 }
 
 /* The effective WebSocket settings of one location, defaults applied. */

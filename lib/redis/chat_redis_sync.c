@@ -1,20 +1,23 @@
 /* See chat_redis_sync.h. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <apr_atomic.h>
 
 #include "chat_redis_sync.h"
+#include "chat_sentinel.h"
 #include "chat_store.h"
 
-redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err)
+/* Connect to host:port (port 0: a unix socket) and AUTH/SELECT as configured. */
+static redisContext *open_at(const chat_srv_conf *sc, const char *host, int port, struct timeval tv,
+                             const char **err)
 {
-    struct timeval tv;
-    int port;
-    const char *host = chat_settings_redis_host(sc, &port);
     redisContext *c;
     redisReply *rep = NULL;
 
-    tv.tv_sec = apr_time_sec(chat_settings_redis_timeout(sc));
-    tv.tv_usec = 0;
     c = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
     if (!c || c->err) {
         *err = c ? "cannot connect to Redis" : "out of memory";
@@ -48,6 +51,99 @@ fail:
     }
     redisFree(c);
     return NULL;
+}
+
+/* One sentinel's primary, connected and verified with ROLE; NULL with *err. */
+static redisContext *open_via(const chat_srv_conf *sc, const chat_redis_addr *s, struct timeval tv,
+                              const char **err)
+{
+    redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+    redisReply *rep = NULL;
+    char host[256];
+    int port = 0, ok;
+
+    if (!c || c->err) {
+        *err = "cannot connect to a sentinel";
+        goto done;
+    }
+    redisSetTimeout(c, tv);
+    if (sc->sentinel_password) {
+        rep = sc->sentinel_user
+                  ? redisCommand(c, "AUTH %s %s", sc->sentinel_user, sc->sentinel_password)
+                  : redisCommand(c, "AUTH %s", sc->sentinel_password);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            *err = "a sentinel refused ChatRedisSentinelAuth";
+            goto done;
+        }
+        freeReplyObject(rep);
+    }
+    rep = redisCommand(c, "SENTINEL get-master-addr-by-name %s", sc->sentinel_master);
+    ok = chat_sentinel_master_addr(rep, host, sizeof(host), &port) == 0;
+    redisFree(c);
+    c = NULL;
+    if (!ok) {
+        *err = "a sentinel does not know the master name of ChatRedisSentinel";
+        goto done;
+    }
+    freeReplyObject(rep);
+    if (!(c = open_at(sc, host, port, tv, err))) {
+        return NULL;
+    }
+    rep = redisCommand(c, "ROLE");
+    if (!chat_sentinel_role_is_master(rep)) {
+        *err = "the sentinels' primary is not a master (failover under way)";
+        redisFree(c);
+        c = NULL;
+    }
+done:
+    if (rep) {
+        freeReplyObject(rep);
+    }
+    if (c && c->err) {
+        redisFree(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* Run chat_lua_failover once on a verified primary (see chat_sentinel.h). */
+static void check_promotion(redisContext *c, const chat_srv_conf *sc)
+{
+    apr_pool_t *p;
+    const char *argv[7];
+    redisReply *r;
+
+    apr_pool_create(&p, NULL);
+    chat_sentinel_failover_args(p, argv, chat_settings_key_prefix(sc));
+    if ((r = redisCommandArgv(c, 7, argv, NULL))) {
+        freeReplyObject(r);
+    }
+    apr_pool_destroy(p);
+}
+
+redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err)
+{
+    static apr_uint32_t turn; /* spreads first questions over the sentinels */
+    struct timeval tv;
+    int port, i, n, first;
+    const char *host = chat_settings_redis_host(sc, &port);
+    redisContext *c = NULL;
+
+    tv.tv_sec = apr_time_sec(chat_settings_redis_timeout(sc));
+    tv.tv_usec = 0;
+    if (!sc->sentinels) {
+        return open_at(sc, host, port, tv, err);
+    }
+    /* ask each sentinel in turn: one may be down or not know the promotion yet */
+    n = sc->sentinels->nelts;
+    first = (int)(apr_atomic_inc32(&turn) % (apr_uint32_t)n);
+    for (i = 0; i < n && !c; i++) {
+        c = open_via(sc, &APR_ARRAY_IDX(sc->sentinels, (first + i) % n, chat_redis_addr), tv, err);
+    }
+    if (c && chat_sentinel_checks_promotion(sc)) {
+        check_promotion(c, sc);
+    }
+    return c;
 }
 
 redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv,
@@ -100,4 +196,97 @@ void chat_redis_sync_debug(redisContext *c, apr_pool_t *p, const chat_srv_conf *
     if ((r = chat_redis_sync_command(c, 6, argv, NULL))) {
         freeReplyObject(r);
     }
+}
+
+void chat_redis_reply_free(redisReply *r)
+{
+    size_t i;
+
+    if (!r) {
+        return;
+    }
+    for (i = 0; i < r->elements; i++) {
+        chat_redis_reply_free(r->element[i]);
+    }
+    free(r->element);
+    free(r->str);
+    free(r);
+}
+
+redisReply *chat_redis_reply_copy(const redisReply *r)
+{
+    redisReply *c = calloc(1, sizeof(*c));
+    size_t i;
+
+    if (!c) {
+        return NULL;
+    }
+    c->type = r->type;
+    c->integer = r->integer;
+    if (r->str) {
+        if (!(c->str = malloc(r->len + 1))) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->str, r->str, r->len + 1);
+        c->len = r->len;
+    }
+    if (r->elements) {
+        if (!(c->element = calloc(r->elements, sizeof(*c->element)))) {
+            chat_redis_reply_free(c);
+            return NULL;
+        }
+        c->elements = r->elements;
+        for (i = 0; i < r->elements; i++) {
+            if (!(c->element[i] = chat_redis_reply_copy(r->element[i]))) {
+                chat_redis_reply_free(c);
+                return NULL;
+            }
+        }
+    }
+    return c;
+}
+
+/* Kernel keepalive finds a peer that vanished while the connection is idle,
+ * TCP_USER_TIMEOUT one that stops acknowledging what we send; the probe and
+ * the pending-reply check find a peer that acknowledges but never answers. */
+void chat_redis_keepalive(int fd, apr_interval_time_t timeout)
+{
+    int on = 1, idle = (int)apr_time_sec(timeout), intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+    unsigned int user_ms = (unsigned int)apr_time_as_msec(2 * timeout);
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+}
+
+const char **chat_redis_args_keep(int argc, const char **argv, const size_t *lens,
+                                  size_t **lens_out)
+{
+    size_t total = 0, *l;
+    const char **v;
+    char *at;
+    int i;
+
+    for (i = 2; i < argc; i++) {
+        total += lens ? lens[i] : strlen(argv[i]);
+    }
+    if (!(v = malloc(argc * (sizeof(*v) + sizeof(*l)) + total))) {
+        return NULL;
+    }
+    l = (size_t *)(v + argc);
+    at = (char *)(l + argc);
+    for (i = 0; i < argc; i++) {
+        l[i] = lens ? lens[i] : strlen(argv[i]);
+        v[i] = argv[i];
+        if (i >= 2) {
+            memcpy(at, argv[i], l[i]);
+            v[i] = at;
+            at += l[i];
+        }
+    }
+    *lens_out = l;
+    return v;
 }

@@ -22,4 +22,18 @@ void chat_redis_sync_debug(redisContext *c, apr_pool_t *p, const chat_srv_conf *
                            const char *room, const char *event, const char *username,
                            const char *detail);
 
+/* A deep copy of r in malloc'd memory (hiredis frees a reply when an async
+ * callback returns), NULL when out of memory; chat_redis_reply_free frees it. */
+redisReply *chat_redis_reply_copy(const redisReply *r);
+void chat_redis_reply_free(redisReply *r);
+
+/* TCP keepalive and TCP_USER_TIMEOUT on a Redis socket, from ChatRedisTimeout. */
+void chat_redis_keepalive(int fd, apr_interval_time_t timeout);
+
+/* argv and lens in one malloc'd block (free() the result; *lens_out points
+ * into it): the arguments from the third on are copied, the first two (a
+ * command and a script, static) are kept as pointers. */
+const char **chat_redis_args_keep(int argc, const char **argv, const size_t *lens,
+                                  size_t **lens_out);
+
 #endif

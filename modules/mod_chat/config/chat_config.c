@@ -10,6 +10,7 @@
 #include "chat_config.h"
 #include "chat_ai_config.h"
 #include "chat_data_config.h"
+#include "chat_redis_config.h"
 #include "chat_mime.h"
 #include "chat_products.h"
 
@@ -91,6 +92,7 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->redis_db = -1;
     sc->redis_timeout = -1;
     sc->redis_max_pending = -1;
+    sc->wait_replicas = sc->wait_timeout = -1;
     sc->presence_ttl = -1;
     sc->debug_log_size = -1;
     sc->room_linger = -1;
@@ -125,6 +127,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->redis_db = MERGE(redis_db, -1);
     sc->redis_timeout = MERGE(redis_timeout, -1);
     sc->redis_max_pending = MERGE(redis_max_pending, -1);
+    chat_redis_config_merge(sc, base, add);
     sc->key_prefix = add->key_prefix ? add->key_prefix : base->key_prefix;
     sc->token_secret = add->token_secret ? add->token_secret : base->token_secret;
     sc->presence_ttl = MERGE(presence_ttl, -1);
@@ -319,7 +322,7 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
     apr_port_t port = 0;
 
     (void)dummy;
-    if (err) {
+    if (err || (err = chat_redis_config_plain_ok(cmd, sc))) {
         return err;
     }
     if (!strncmp(arg, "unix:", 5)) {
@@ -658,6 +661,7 @@ static const char *chat_config_set_ai(cmd_parms *cmd, void *dummy, const char *a
 const command_rec chat_cmds[] = {
     CHAT_AI_COMMANDS,
     CHAT_DATA_COMMANDS,
+    CHAT_REDIS_HA_COMMANDS,
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
     AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,

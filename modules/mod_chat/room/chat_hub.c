@@ -174,6 +174,9 @@ static apr_status_t hub_cleanup(void *data)
 
     chat_redis_destroy(hub->cmd);
     chat_redis_destroy(hub->sub);
+    if (hub->watch) {
+        chat_redis_destroy(hub->watch);
+    }
     for (hi = apr_hash_first(NULL, hub->buckets); hi; hi = apr_hash_next(hi)) {
         free(apr_hash_this_val(hi));
     }
@@ -229,6 +232,7 @@ static chat_hub *hub_for(chat_reactor *r, const chat_srv_conf *sc)
     apr_hash_set(hubs, apr_pmemdup(p, &sc, sizeof(sc)), sizeof(sc), hub);
     hub->cmd = chat_redis_create(r, sc, "command", cmd_state, hub);
     hub->sub = chat_redis_create(r, sc, "subscriber", sub_state, hub);
+    hub->watch = chat_redis_watch(r, sc, hub->cmd, hub->sub);
     apr_pool_cleanup_register(p, hub, hub_cleanup, apr_pool_cleanup_null);
     chat_reactor_add_tick(r, chat_presence_tick, hub);
     chat_reactor_add_tick(r, hub_tick, hub);

@@ -1,17 +1,17 @@
 /* hiredis async adapter for the reactor; see chat_redis.h. */
 #include <httpd.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 #include <http_log.h>
 #include <http_main.h>
 
 #include "chat_redis.h"
+#include "chat_redis_sync.h"
+#include "chat_sentinel.h"
 #include "chat_store.h"
 
 APLOG_USE_MODULE(chat);
@@ -47,6 +47,15 @@ struct chat_redis {
     apr_time_t probe_at; /* a probe waits for an answer since, or 0 */
     chat_redis_state_fn on_state;
     void *state_data;
+    /* ChatRedisSentinel: a data connection first asks a sentinel (asking)
+     * for the primary, then connects there; the watcher stays on a sentinel */
+    int watch;
+    int asking;
+    int sentinel_next; /* the sentinel to ask or watch next */
+    int tries;         /* sentinels that failed in this round */
+    char primary[256];
+    int primary_port; /* 0: unknown, ask */
+    chat_redis *targets[2];
 };
 
 /* A command awaiting its reply (see "Commands in flight" below). */
@@ -149,56 +158,6 @@ static void on_event(chat_pollable *p, unsigned int events)
  * reloaded the script for in between can still run ahead of its
  * predecessor's second attempt. */
 
-static void reply_free(redisReply *r)
-{
-    size_t i;
-
-    if (!r) {
-        return;
-    }
-    for (i = 0; i < r->elements; i++) {
-        reply_free(r->element[i]);
-    }
-    free(r->element);
-    free(r->str);
-    free(r);
-}
-
-/* hiredis frees a reply when its callback returns; NULL when out of memory. */
-static redisReply *reply_copy(const redisReply *r)
-{
-    redisReply *c = calloc(1, sizeof(*c));
-    size_t i;
-
-    if (!c) {
-        return NULL;
-    }
-    c->type = r->type;
-    c->integer = r->integer;
-    if (r->str) {
-        if (!(c->str = malloc(r->len + 1))) {
-            free(c);
-            return NULL;
-        }
-        memcpy(c->str, r->str, r->len + 1);
-        c->len = r->len;
-    }
-    if (r->elements) {
-        if (!(c->element = calloc(r->elements, sizeof(*c->element)))) {
-            reply_free(c);
-            return NULL;
-        }
-        c->elements = r->elements;
-        for (i = 0; i < r->elements; i++) {
-            if (!(c->element[i] = reply_copy(r->element[i]))) {
-                reply_free(c);
-                return NULL;
-            }
-        }
-    }
-    return c;
-}
-
 static void deliver_first(chat_redis *rc, redisReply *reply)
 {
     pending_cmd *pc = rc->first;
@@ -229,7 +188,7 @@ static void deliver_waiting(chat_redis *rc)
     while (rc->first && rc->first->answered) {
         redisReply *early = rc->first->early;
         deliver_first(rc, early);
-        reply_free(early);
+        chat_redis_reply_free(early);
     }
 }
 
@@ -274,6 +233,13 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     (void)ac;
     rc->last_progress = apr_time_now();
+    if (reply && reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "READONLY", 8) &&
+        rc->ac) {
+        /* a demoted primary: find the new one (freed once this callback returns) */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "chat: Redis (%s connection) is a replica now; reconnecting", rc->name);
+        redisAsyncFree(rc->ac);
+    }
     if (pc->script && !pc->resent && reply && reply->type == REDIS_REPLY_ERROR &&
         !strncmp(reply->str, "NOSCRIPT", 8)) {
         pc->resent = 1;
@@ -295,7 +261,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (pc != rc->first) {
         pc->answered = 1;
-        pc->early = reply ? reply_copy(reply) : NULL;
+        pc->early = reply ? chat_redis_reply_copy(reply) : NULL;
         return;
     }
     deliver_first(rc, reply);
@@ -306,31 +272,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 static int keep_args(pending_cmd *pc, const char *sha, int argc, const char **argv,
                      const size_t *lens)
 {
-    size_t total = 0;
-    char *at;
-    int i;
-
-    for (i = 2; i < argc; i++) {
-        total += lens ? lens[i] : strlen(argv[i]);
-    }
-    pc->argv = malloc(argc * (sizeof(*pc->argv) + sizeof(*pc->lens)) + total);
-    if (!pc->argv) {
+    if (!(pc->argv = chat_redis_args_keep(argc, argv, lens, &pc->lens))) {
         return -1;
     }
-    pc->lens = (size_t *)(pc->argv + argc);
-    at = (char *)(pc->lens + argc);
     pc->argc = argc;
     pc->script = argv[1];
     pc->argv[0] = "EVALSHA";
     pc->lens[0] = 7;
     pc->argv[1] = sha;
     pc->lens[1] = 40;
-    for (i = 2; i < argc; i++) {
-        pc->lens[i] = lens ? lens[i] : strlen(argv[i]);
-        memcpy(at, argv[i], pc->lens[i]);
-        pc->argv[i] = at;
-        at += pc->lens[i];
-    }
     return 0;
 }
 
@@ -397,8 +347,23 @@ static void set_down(chat_redis *rc, const char *why)
     if (rc->closing) {
         return;
     }
-    rc->up = 0;
     rc->pending = 0;
+    if (rc->asking) { /* a sentinel connection ended: answered, or failed */
+        rc->asking = 0;
+        rc->next_attempt = apr_time_now(); /* the primary, or the next sentinel */
+        rc->sentinel_next += !rc->primary_port;
+        if (rc->primary_port || ++rc->tries < rc->conf->sentinels->nelts) {
+            rc->up = 0;
+            return;
+        }
+        why = why ? why : "no sentinel named a primary";
+    }
+    else if (rc->conf->sentinels) {
+        rc->primary_port = 0; /* ask again where the primary is */
+        rc->sentinel_next += rc->watch;
+    }
+    rc->tries = 0;
+    rc->up = 0;
     rc->next_attempt = apr_time_now() + RETRY_INTERVAL;
     if (was_up || !rc->logged_down) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
@@ -501,25 +466,84 @@ static void probe_send(chat_redis *rc)
     redisAsyncCommandArgv(rc->ac, on_probe, rc, 2, argv, NULL);
 }
 
-/* Kernel keepalive finds a peer that vanished while the connection is idle,
- * TCP_USER_TIMEOUT one that stops acknowledging what we send; the probe and
- * the pending-reply check find a peer that acknowledges but never answers. */
-static void set_keepalive(int fd, apr_interval_time_t timeout)
+/* A sentinel named the primary (or could not): connect there next. */
+static void on_master(chat_redis *rc, redisReply *reply, void *data)
 {
-    int on = 1, idle = (int)apr_time_sec(timeout), intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
-    unsigned int user_ms = (unsigned int)apr_time_as_msec(2 * timeout);
+    (void)data;
+    if (!reply) {
+        return;
+    }
+    if (chat_sentinel_master_addr(reply, rc->primary, sizeof(rc->primary), &rc->primary_port)) {
+        rc->primary_port = 0;
+    }
+    if (rc->ac) {
+        redisAsyncFree(rc->ac); /* set_down goes on */
+    }
+}
 
-    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+/* ROLE of the sentinels' primary: during a promotion it may still be a
+ * replica (or a demoted primary); then ask again. */
+static void on_role(chat_redis *rc, redisReply *reply, void *data)
+{
+    (void)data;
+    if (reply && !chat_sentinel_role_is_master(reply) && rc->ac) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
+                     "chat: Redis (%s connection): %s:%d is not a master; asking again", rc->name,
+                     rc->primary, rc->primary_port);
+        redisAsyncFree(rc->ac);
+    }
+}
+
+/* Where to connect: ChatRedis, a sentinel to ask or watch, or the primary it named. */
+static const char *endpoint(chat_redis *rc, int *port)
+{
+    const apr_array_header_t *list = rc->conf->sentinels;
+    const chat_redis_addr *a;
+    if (!list) {
+        return chat_settings_redis_host(rc->conf, port);
+    }
+    if (rc->primary_port && !rc->watch) {
+        *port = rc->primary_port;
+        return rc->primary;
+    }
+    a = &APR_ARRAY_IDX(list, rc->sentinel_next % list->nelts, chat_redis_addr);
+    rc->asking = !rc->watch;
+    *port = a->port;
+    return a->host;
+}
+
+/* A sentinel connection's setup: AUTH, then the question or (watcher) PING. */
+static void setup_sentinel(chat_redis *rc)
+{
+    const char *argv[3];
+    int n = 0;
+
+    if (rc->conf->sentinel_password) {
+        argv[n++] = "AUTH";
+        if (rc->conf->sentinel_user) {
+            argv[n++] = rc->conf->sentinel_user;
+        }
+        argv[n++] = rc->conf->sentinel_password;
+        send_raw(rc, on_ready, NULL, n, argv, NULL);
+    }
+    if (rc->asking) {
+        argv[0] = "SENTINEL";
+        argv[1] = "get-master-addr-by-name";
+        argv[2] = rc->conf->sentinel_master;
+        send_raw(rc, on_master, NULL, 3, argv, NULL);
+        return;
+    }
+    argv[0] = "PING";
+    send_raw(rc, on_ready, rc, 1, argv, NULL);
+    if (rc->subscriber) {
+        probe_send(rc);
+    }
 }
 
 static void connect_now(chat_redis *rc)
 {
     int port;
-    const char *host = chat_settings_redis_host(rc->conf, &port);
+    const char *host = endpoint(rc, &port);
     redisAsyncContext *ac = port ? redisAsyncConnect(host, port) : redisAsyncConnectUnix(host);
     const char *argv[3];
 
@@ -539,7 +563,7 @@ static void connect_now(chat_redis *rc)
     rc->last_rx = apr_time_now();
     rc->probe_at = 0;
     if (port) {
-        set_keepalive(rc->fd, rc->timeout);
+        chat_redis_keepalive(rc->fd, rc->timeout);
     }
     ac->data = rc;
     ac->ev.data = rc;
@@ -552,6 +576,10 @@ static void connect_now(chat_redis *rc)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     /* hiredis waits for writability to finish the connect */
     ev_add_write(rc);
+    if (rc->asking || rc->watch) {
+        setup_sentinel(rc);
+        return;
+    }
 
     if (rc->conf->redis_password) {
         int n = 0;
@@ -568,6 +596,18 @@ static void connect_now(chat_redis *rc)
         argv[0] = "SELECT";
         argv[1] = db;
         send_raw(rc, on_ready, NULL, 2, argv, NULL);
+    }
+    if (rc->conf->sentinels) {
+        argv[0] = "ROLE";
+        send_raw(rc, on_role, NULL, 1, argv, NULL);
+        if (!rc->subscriber && chat_sentinel_checks_promotion(rc->conf)) {
+            const char *fo[7];
+            apr_pool_t *tmp;
+            apr_pool_create(&tmp, NULL);
+            chat_sentinel_failover_args(tmp, fo, chat_settings_key_prefix(rc->conf));
+            send_raw(rc, NULL, NULL, 7, fo, NULL); /* formatted: tmp may go */
+            apr_pool_destroy(tmp);
+        }
     }
     if (!rc->subscriber) { /* a subscriber runs no scripts, and could not load them */
         const char *exists[2 + 32], *sha;
@@ -627,8 +667,8 @@ static void on_tick(chat_reactor *r, apr_time_t now, void *data)
     }
 }
 
-chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const char *name,
-                              chat_redis_state_fn on_state, void *data)
+static chat_redis *redis_make(chat_reactor *r, const chat_srv_conf *sc, const char *name,
+                              chat_redis_state_fn on_state, void *data, int watch)
 {
     /* Lives as long as the reactor: its tick hook points here. */
     chat_redis *rc = apr_pcalloc(chat_reactor_pool(r), sizeof(*rc));
@@ -639,6 +679,8 @@ chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const ch
     rc->conf = sc;
     rc->name = name;
     rc->fd = -1;
+    rc->watch = watch;
+    rc->sentinel_next = sc->sentinels ? (int)(getpid() % sc->sentinels->nelts) : 0;
     rc->timeout = chat_settings_redis_timeout(sc);
     rc->max_pending = (apr_uint32_t)chat_settings_redis_max_pending(sc);
     rc->probe_channel =
@@ -647,6 +689,59 @@ chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const ch
     rc->state_data = data;
     chat_reactor_add_tick(r, on_tick, rc);
     connect_now(rc);
+    return rc;
+}
+
+chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const char *name,
+                              chat_redis_state_fn on_state, void *data)
+{
+    return redis_make(r, sc, name, on_state, data, 0);
+}
+
+void chat_redis_reconnect(chat_redis *rc)
+{
+    if (rc && rc->ac && rc->up) {
+        redisAsyncFree(rc->ac); /* on_disconnect: set_down, the usual outage path */
+        rc->next_attempt = apr_time_now();
+    }
+}
+
+/* +switch-master on the watched sentinel: our connections go to the new primary. */
+static void on_switch(redisAsyncContext *ac, void *r, void *privdata)
+{
+    chat_redis *rc = privdata;
+    redisReply *m = r;
+
+    (void)ac;
+    if (chat_sentinel_switch_is_ours(m, rc->conf->sentinel_master)) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     "chat: the sentinels moved the Redis primary (%s); reconnecting",
+                     m->element[2]->str);
+        chat_redis_reconnect(rc->targets[0]);
+        chat_redis_reconnect(rc->targets[1]);
+    }
+}
+
+static void watch_state(chat_redis *rc, int up, void *data)
+{
+    const char *argv[2] = {"SUBSCRIBE", "+switch-master"};
+
+    (void)data;
+    if (up) {
+        chat_redis_subscribe(rc, on_switch, rc, 2, argv, NULL);
+    }
+}
+
+chat_redis *chat_redis_watch(chat_reactor *r, const chat_srv_conf *sc, chat_redis *a, chat_redis *b)
+{
+    chat_redis *rc;
+
+    if (!sc->sentinels) {
+        return NULL;
+    }
+    rc = redis_make(r, sc, "sentinel", watch_state, NULL, 1);
+    rc->targets[0] = a;
+    rc->targets[1] = b;
     return rc;
 }
 

@@ -3,7 +3,10 @@
  * by itself every second while Redis is away and resets a connection whose
  * replies stop coming for ChatRedisTimeout. A subscriber connection, which
  * may wait for messages forever, is probed when quiet, so a half-open one is
- * reset within 2 x ChatRedisTimeout. On the reactor's thread only. */
+ * reset within 2 x ChatRedisTimeout. Under ChatRedisSentinel each
+ * connection asks a sentinel for the primary (itself non-blocking, on the
+ * same loop), checks ROLE, and reconnects on -READONLY, on a lost
+ * connection and on +switch-master. On the reactor's thread only. */
 #ifndef CHAT_REDIS_H
 #define CHAT_REDIS_H
 
@@ -25,6 +28,14 @@ typedef void (*chat_redis_reply_fn)(chat_redis *rc, redisReply *reply, void *dat
 chat_redis *chat_redis_create(chat_reactor *r, const chat_srv_conf *sc, const char *name,
                               chat_redis_state_fn on_state, void *data);
 void chat_redis_destroy(chat_redis *rc);
+/* Drop the connection now and connect again (under ChatRedisSentinel: to the
+ * primary the sentinels name then), as after a lost connection. */
+void chat_redis_reconnect(chat_redis *rc);
+/* Under ChatRedisSentinel, a connection to one sentinel (the next one when
+ * it fails) subscribed to +switch-master: when the sentinels move our
+ * master, a and b reconnect. NULL without ChatRedisSentinel. */
+chat_redis *chat_redis_watch(chat_reactor *r, const chat_srv_conf *sc, chat_redis *a,
+                             chat_redis *b);
 int chat_redis_is_up(const chat_redis *rc);
 /* Commands sent and not answered yet. */
 int chat_redis_pending(const chat_redis *rc);

@@ -50,6 +50,7 @@ struct chat_hub {
     const char *prefix;
     chat_redis *cmd;
     chat_redis *sub;
+    chat_redis *watch;    /* ChatRedisSentinel: +switch-master, else NULL */
     apr_hash_t *rooms;    /* name -> room */
     apr_hash_t *channels; /* channel -> room */
     apr_hash_t *buckets;  /* user -> bucket (chat_hub.c) */

@@ -1,0 +1,79 @@
+/* See chat_sentinel.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "chat_sentinel.h"
+#include "chat_store.h"
+
+int chat_sentinel_master_addr(const redisReply *r, char *host, size_t n, int *port)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        !r->element[0]->len || r->element[0]->len >= n) {
+        return -1;
+    }
+    memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+    *port = atoi(r->element[1]->str);
+    return *port > 0 && *port < 65536 ? 0 : -1;
+}
+
+int chat_sentinel_role_is_master(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+           r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, "master");
+}
+
+int chat_sentinel_switch_is_ours(const redisReply *m, const char *master)
+{
+    size_t n = strlen(master);
+
+    return m && m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
+           m->element[0]->type == REDIS_REPLY_STRING && !strcmp(m->element[0]->str, "message") &&
+           m->element[2]->type == REDIS_REPLY_STRING && m->element[2]->len > n &&
+           !memcmp(m->element[2]->str, master, n) && m->element[2]->str[n] == ' ';
+}
+
+int chat_sentinel_checks_promotion(const chat_srv_conf *sc)
+{
+    int timeout;
+
+    return sc->sentinels && !chat_settings_wait_replicas(sc, &timeout);
+}
+
+/* Epochs are 16 hex digits: 8 random ones shared by this run, 8 counting rooms. */
+const char chat_lua_failover[] =
+    "local id = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')\n"
+    "if not id then return 0 end\n"
+    "local old = redis.call('GET', KEYS[1])\n"
+    "if old == id then return 0 end\n"
+    "redis.call('SET', KEYS[1], id)\n"
+    "if not old then return 0 end\n"
+    "local n = 0\n"
+    "for _, room in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
+    "  local meta = ARGV[1] .. 'room:' .. room .. ':meta'\n"
+    "  if redis.call('HEXISTS', meta, 'epoch') == 1 then\n"
+    "    n = n + 1\n"
+    "    local e = string.sub(ARGV[2], 1, 8) .. string.format('%08x', n)\n"
+    "    redis.call('HSET', meta, 'epoch', e)\n"
+    "    local seq = tonumber(redis.call('HGET', meta, 'seq') or '0')\n"
+    "    redis.call('PUBLISH', ARGV[1] .. 'ch:' .. room,\n"
+    "      cjson.encode({t = 'reset', epoch = e, seq = seq}))\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[7], const char *prefix)
+{
+    char *epoch = apr_palloc(p, 17);
+
+    chat_store_new_epoch(epoch);
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_failover;
+    argv[2] = "2";
+    argv[3] = apr_pstrcat(p, prefix, "primary", NULL);
+    argv[4] = apr_pstrcat(p, prefix, "rooms", NULL);
+    argv[5] = prefix;
+    argv[6] = epoch;
+}
