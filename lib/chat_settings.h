@@ -178,7 +178,11 @@ static APR_INLINE int chat_settings_redis_max_pending(const chat_srv_conf *sc)
 /* Replicas a post waits for (WAIT) before it is acknowledged, 0 = none. */
 static APR_INLINE int chat_settings_wait_replicas(const chat_srv_conf *sc, int *timeout_ms)
 {
+    /* a WAIT longer than ChatRedisTimeout would get its connection reset */
+    int cap = (sc->redis_timeout >= 0 ? sc->redis_timeout : CHAT_DEFAULT_REDIS_TIMEOUT) * 500;
+
     *timeout_ms = sc->wait_timeout > 0 ? sc->wait_timeout : CHAT_DEFAULT_WAIT_TIMEOUT;
+    *timeout_ms = *timeout_ms < cap ? *timeout_ms : cap;
     return sc->wait_replicas > 0 ? sc->wait_replicas : 0;
 }
 

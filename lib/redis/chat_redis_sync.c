@@ -8,6 +8,8 @@
 #include <apr_atomic.h>
 
 #include "chat_redis_sync.h"
+#include <apr_strings.h>
+
 #include "chat_sentinel.h"
 #include "chat_store.h"
 
@@ -121,6 +123,11 @@ static void check_promotion(redisContext *c, const chat_srv_conf *sc)
     apr_pool_destroy(p);
 }
 
+/* ChatRedisWaitReplicas of the connections opened here: the blocking posts
+ * (AI answers, jobs, the admin API) wait as a member's post does. One value
+ * per process: the directive is meant for the whole server. */
+static volatile int wait_n, wait_ms;
+
 redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err)
 {
     static apr_uint32_t turn; /* spreads first questions over the sentinels */
@@ -131,6 +138,8 @@ redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err)
 
     tv.tv_sec = apr_time_sec(chat_settings_redis_timeout(sc));
     tv.tv_usec = 0;
+    wait_n = chat_settings_wait_replicas(sc, &first);
+    wait_ms = first;
     if (!sc->sentinels) {
         return open_at(sc, host, port, tv, err);
     }
@@ -146,8 +155,59 @@ redisContext *chat_redis_sync_open(const chat_srv_conf *sc, const char **err)
     return c;
 }
 
+static redisReply *run(redisContext *c, int argc, const char **argv, const size_t *lens);
+
+/* chat_lua_post under ChatRedisWaitReplicas (see chat_sentinel.h): NULL,
+ * as for a Redis failure, when the replicas did not confirm it in time. */
+static redisReply *post_held(redisContext *c, const char **argv, const size_t *lens)
+{
+    const char *held[11], *next[7];
+    size_t l[11];
+    redisReply *rep, *w, *r;
+    char seq[32];
+    int i, ok;
+
+    for (i = 0; i < 11; i++) {
+        held[i] = argv[i];
+        l[i] = lens ? lens[i] : strlen(argv[i]);
+    }
+    held[5] = CHAT_SENTINEL_HELD;
+    l[5] = strlen(CHAT_SENTINEL_HELD);
+    rep = run(c, 11, held, l);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_INTEGER) {
+        return rep; /* an error: the caller's to see */
+    }
+    apr_snprintf(seq, sizeof(seq), "%lld", rep->element[0]->integer);
+    w = redisCommand(c, "WAIT %d %d", wait_n, wait_ms);
+    ok = w && w->type == REDIS_REPLY_INTEGER && w->integer >= wait_n;
+    if (w) {
+        freeReplyObject(w);
+    }
+    chat_sentinel_held_args(next, argv, seq, ok);
+    r = redisCommandArgv(c, ok ? 7 : 6, next, NULL);
+    /* published by a later post after all: as good as confirmed */
+    ok = ok || (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    if (r) {
+        freeReplyObject(r);
+    }
+    if (!ok) {
+        freeReplyObject(rep);
+        return NULL;
+    }
+    return rep;
+}
+
 redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv,
                                     const size_t *lens)
+{
+    if (argc == 11 && argv[1] == chat_lua_post && wait_n > 0) {
+        return post_held(c, argv, lens);
+    }
+    return run(c, argc, argv, lens);
+}
+
+static redisReply *run(redisContext *c, int argc, const char **argv, const size_t *lens)
 {
     const char *sha = argc >= 2 && !strcmp(argv[0], "EVAL") ? chat_store_script_sha(argv[1]) : NULL;
     const char **v;

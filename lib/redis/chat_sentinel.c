@@ -77,3 +77,41 @@ void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[7], const char 
     argv[5] = prefix;
     argv[6] = epoch;
 }
+
+/* A held post's publication: every entry after the last published one up to
+ * seq, in seq order. WAIT confirmed seq's write, so the earlier ones in the
+ * same replication stream are on the replicas too. */
+const char chat_lua_publish_upto[] =
+    "local s = tonumber(ARGV[2])\n"
+    "local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or (s - 1))\n"
+    "if pub >= s then return 0 end\n"
+    "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "local n = 0\n"
+    "for _, e in ipairs(redis.call('XRANGE', KEYS[2], (pub + 1) .. '-0', s .. '-0')) do\n"
+    "  local f = e[2]\n"
+    "  for i = 1, #f, 2 do if f[i] == 'm' then\n"
+    "    redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. string.match(e[1], "
+    "'^(%d+)') ..\n"
+    "      ',\"e\":\"' .. epoch .. '\",\"m\":' .. f[i + 1] .. '}')\n"
+    "    n = n + 1\n"
+    "  end end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'pub', s)\n"
+    "return n\n";
+
+/* WAIT fell short: take the held post back unless a later one published it. */
+const char chat_lua_unpost[] = "local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')\n"
+                               "if pub >= tonumber(ARGV[1]) then return 0 end\n"
+                               "return redis.call('XDEL', KEYS[2], ARGV[1] .. '-0')\n";
+
+void chat_sentinel_held_args(const char *argv[7], const char *const post[11], const char *seq,
+                             int confirmed)
+{
+    argv[0] = "EVAL";
+    argv[1] = confirmed ? chat_lua_publish_upto : chat_lua_unpost;
+    argv[2] = "2";
+    argv[3] = post[3];
+    argv[4] = post[4];
+    argv[5] = confirmed ? post[5] : seq;
+    argv[6] = seq;
+}

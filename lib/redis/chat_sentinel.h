@@ -33,4 +33,17 @@ int chat_sentinel_checks_promotion(const chat_srv_conf *sc);
 extern const char chat_lua_failover[];
 void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[7], const char *prefix);
 
+/* ChatRedisWaitReplicas: a post runs chat_lua_post with the channel
+ * CHAT_SENTINEL_HELD (nobody listens there), then WAIT; when enough replicas
+ * confirm, chat_lua_publish_upto (KEYS meta log; ARGV channel seq) publishes
+ * it and any earlier held one in seq order, else chat_lua_unpost (KEYS meta
+ * log; ARGV seq -> 1 taken back, 0 already published) removes it. */
+#define CHAT_SENTINEL_HELD ""
+extern const char chat_lua_publish_upto[];
+extern const char chat_lua_unpost[];
+/* Their EVAL arguments (6 for unpost, 7 for publish) from the post's own
+ * chat_lua_post arguments and the seq it got. */
+void chat_sentinel_held_args(const char *argv[7], const char *const post[11], const char *seq,
+                             int confirmed);
+
 #endif

@@ -226,6 +226,8 @@ void chat_fanout_event(chat_room *room, const char *payload)
         chat_fanout_forget(room);
         for (m = room->members; m; m = m->next) {
             apr_cpystrn(m->epoch, jstr(ev, "epoch"), sizeof(m->epoch));
+            /* after a failover seq may count again from a lower one */
+            m->last_seq = seq ? (apr_uint64_t)json_object_get_int64(seq) : 0;
         }
         deliver_to_joined(room, "history_reset",
                           apr_psprintf(pool,

@@ -14,6 +14,7 @@
 #include "chat_identity.h"
 #include "chat_member.h"
 #include "chat_protocol.h"
+#include "chat_sentinel.h"
 #include "chat_store.h"
 #include "chat_util.h"
 
@@ -111,6 +112,97 @@ static void on_post_reply(chat_redis *rc, redisReply *reply, void *data)
     chat_member_release(m);
 }
 
+/* ChatRedisWaitReplicas: a post stored unpublished, then WAIT, then published
+ * or taken back (chat_sentinel.h); one malloc'd block for the whole chain. */
+typedef struct held_post {
+    chat_member *m;
+    int step; /* 0: stored?, 1: WAIT answered, 2: published or taken back */
+    int replicas;
+    int timeout;
+    const char *post[11];
+    char seq[32];
+} held_post;
+
+static void on_held(chat_redis *rc, redisReply *reply, void *data)
+{
+    held_post *h = data;
+    const char *argv[7], *why = NULL;
+    char n[16], ms[16];
+    int ok;
+
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        why = h->step ? "message not confirmed: chat storage unavailable, try again"
+                      : "message not stored: chat storage unavailable, try again";
+    }
+    else if (h->step == 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements &&
+             reply->element[0]->type == REDIS_REPLY_INTEGER) {
+        apr_snprintf(h->seq, sizeof(h->seq), "%lld", reply->element[0]->integer);
+        apr_snprintf(n, sizeof(n), "%d", h->replicas);
+        apr_snprintf(ms, sizeof(ms), "%d", h->timeout);
+        argv[0] = "WAIT";
+        argv[1] = n;
+        argv[2] = ms;
+        h->step = 1;
+        if (chat_redis_command(rc, on_held, h, 3, argv, NULL) == 0) {
+            return;
+        }
+        why = "message not confirmed: chat storage unavailable, try again";
+    }
+    else if (h->step == 1) {
+        ok = reply->type == REDIS_REPLY_INTEGER && reply->integer >= h->replicas;
+        chat_sentinel_held_args(argv, h->post, h->seq, ok);
+        h->step = ok ? 3 : 2;
+        if (chat_redis_command(rc, on_held, h, ok ? 7 : 6, argv, NULL) == 0) {
+            return;
+        }
+        why = ok ? NULL : "message not confirmed by the Redis replicas in time, try again";
+    }
+    else if (h->step == 2 && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        why = "message not confirmed by the Redis replicas in time, try again"; /* taken back */
+    }
+    if (why && h->m->s) {
+        chat_member_error(h->m, "unavailable", why);
+    }
+    chat_member_release(h->m);
+    free(h);
+}
+
+/* Send a post (all: its chat_lua_post arguments) held back until replicas
+ * confirm it; m is held by the caller, released at the end of the chain;
+ * -1 when it could not be sent. */
+static int post_held(chat_member *m, const char **all, int replicas, int timeout)
+{
+    apr_size_t len[11], total = 0;
+    held_post *h;
+    char *at;
+    int i;
+
+    for (i = 3; i < 11; i++) {
+        total += (len[i] = strlen(all[i]) + 1);
+    }
+    if (!(h = calloc(1, sizeof(*h) + total))) {
+        return -1;
+    }
+    at = (char *)(h + 1);
+    for (i = 0; i < 11; i++) {
+        h->post[i] = all[i];
+        if (i >= 3) {
+            h->post[i] = memcpy(at, all[i], len[i]);
+            at += len[i];
+        }
+    }
+    h->m = m;
+    h->replicas = replicas;
+    h->timeout = timeout;
+    h->post[5] = CHAT_SENTINEL_HELD;
+    if (chat_redis_command(chat_hub_cmd(m->hub), on_held, h, 11, h->post, NULL) != 0) {
+        free(h);
+        return -1;
+    }
+    h->post[5] = all[5]; /* the real channel, for the publication */
+    return 0;
+}
+
 static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
 {
     const char *kind = get_str(payload, "type");
@@ -201,9 +293,12 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
         const char *all[11];
         memcpy(all, argv, sizeof(argv));
         all[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
+        int timeout, replicas = chat_settings_wait_replicas(m->hub->sc, &timeout), rv;
         chat_hub_count_post(m->hub);
         chat_member_hold(m);
-        if (chat_redis_command(chat_hub_cmd(m->hub), on_post_reply, m, 11, all, NULL) != 0) {
+        rv = replicas ? post_held(m, all, replicas, timeout)
+                      : chat_redis_command(chat_hub_cmd(m->hub), on_post_reply, m, 11, all, NULL);
+        if (rv != 0) {
             chat_member_release(m);
             chat_member_error(m, "unavailable",
                               "message not stored: chat storage unavailable, try again");
