@@ -112,12 +112,12 @@ done:
 static void check_promotion(redisContext *c, const chat_srv_conf *sc)
 {
     apr_pool_t *p;
-    const char *argv[7];
+    const char *argv[6];
     redisReply *r;
 
     apr_pool_create(&p, NULL);
     chat_sentinel_failover_args(p, argv, chat_settings_key_prefix(sc));
-    if ((r = redisCommandArgv(c, 7, argv, NULL))) {
+    if ((r = redisCommandArgv(c, 6, argv, NULL))) {
         freeReplyObject(r);
     }
     apr_pool_destroy(p);
@@ -178,7 +178,7 @@ static redisReply *post_held(redisContext *c, const char **argv, const size_t *l
         rep->element[0]->type != REDIS_REPLY_INTEGER) {
         return rep; /* an error: the caller's to see */
     }
-    apr_snprintf(seq, sizeof(seq), "%lld", rep->element[0]->integer);
+    apr_snprintf(seq, sizeof(seq), "%" APR_INT64_T_FMT, (apr_int64_t)rep->element[0]->integer);
     w = redisCommand(c, "WAIT %d %d", wait_n, wait_ms);
     ok = w && w->type == REDIS_REPLY_INTEGER && w->integer >= wait_n;
     if (w) {

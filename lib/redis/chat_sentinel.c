@@ -50,40 +50,44 @@ const char chat_lua_failover[] =
     "if old == id then return 0 end\n"
     "redis.call('SET', KEYS[1], id)\n"
     "if not old then return 0 end\n"
-    "local n = 0\n"
-    "for _, room in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
-    "  local meta = ARGV[1] .. 'room:' .. room .. ':meta'\n"
-    "  if redis.call('HEXISTS', meta, 'epoch') == 1 then\n"
-    "    n = n + 1\n"
-    "    local e = string.sub(ARGV[2], 1, 8) .. string.format('%08x', n)\n"
-    "    redis.call('HSET', meta, 'epoch', e)\n"
-    "    local seq = tonumber(redis.call('HGET', meta, 'seq') or '0')\n"
-    "    redis.call('PUBLISH', ARGV[1] .. 'ch:' .. room,\n"
-    "      cjson.encode({t = 'reset', epoch = e, seq = seq}))\n"
+    "local n, cursor, pat = 0, '0', ARGV[1] .. 'room:*:meta'\n"
+    "local skip = #ARGV[1] + 6\n"
+    "repeat\n"
+    "  local r = redis.call('SCAN', cursor, 'MATCH', pat, 'COUNT', 1000)\n"
+    "  cursor = r[1]\n"
+    "  for _, meta in ipairs(r[2]) do\n"
+    "    if redis.call('HEXISTS', meta, 'epoch') == 1 then\n"
+    "      n = n + 1\n"
+    "      local e = string.sub(ARGV[2], 1, 8) .. string.format('%08x', n)\n"
+    "      redis.call('HSET', meta, 'epoch', e)\n"
+    "      local seq = tonumber(redis.call('HGET', meta, 'seq') or '0')\n"
+    "      redis.call('PUBLISH', ARGV[1] .. 'ch:' .. string.sub(meta, skip, -6),\n"
+    "        cjson.encode({t = 'reset', epoch = e, seq = seq}))\n"
+    "    end\n"
     "  end\n"
-    "end\n"
+    "until cursor == '0'\n"
     "return n\n";
 
-void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[7], const char *prefix)
+void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[6], const char *prefix)
 {
     char *epoch = apr_palloc(p, 17);
 
     chat_store_new_epoch(epoch);
     argv[0] = "EVAL";
     argv[1] = chat_lua_failover;
-    argv[2] = "2";
+    argv[2] = "1";
     argv[3] = apr_pstrcat(p, prefix, "primary", NULL);
-    argv[4] = apr_pstrcat(p, prefix, "rooms", NULL);
-    argv[5] = prefix;
-    argv[6] = epoch;
+    argv[4] = prefix;
+    argv[5] = epoch;
 }
 
 /* A held post's publication: every entry after the last published one up to
  * seq, in seq order. WAIT confirmed seq's write, so the earlier ones in the
- * same replication stream are on the replicas too. */
+ * same replication stream are on the replicas too. The first time in a room
+ * that is the whole (capped) log: members drop what they already have. */
 const char chat_lua_publish_upto[] =
     "local s = tonumber(ARGV[2])\n"
-    "local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or (s - 1))\n"
+    "local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')\n"
     "if pub >= s then return 0 end\n"
     "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
     "local n = 0\n"

@@ -25,13 +25,14 @@ int chat_sentinel_switch_is_ours(const redisReply *m, const char *master);
  * that clients saw, and would give their seqs to new posts. */
 int chat_sentinel_checks_promotion(const chat_srv_conf *sc);
 
-/* KEYS gen rooms; ARGV prefix epoch_base. The first connection to a primary
+/* KEYS gen; ARGV prefix epoch_base. The first connection to a primary
  * whose replication id differs from the one recorded (a promotion, or a
  * restart) gives every room a new epoch and publishes "reset", so clients
  * drop what the new primary may lack (history_reset) before anyone posts
- * there: no seq is reused silently. -> rooms reset (0: same primary). */
+ * there: no seq is reused silently. It SCANs the room keys once per
+ * promotion. -> rooms reset (0: same primary). */
 extern const char chat_lua_failover[];
-void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[7], const char *prefix);
+void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[6], const char *prefix);
 
 /* ChatRedisWaitReplicas: a post runs chat_lua_post with the channel
  * CHAT_SENTINEL_HELD (nobody listens there), then WAIT; when enough replicas

@@ -136,7 +136,8 @@ static void on_held(chat_redis *rc, redisReply *reply, void *data)
     }
     else if (h->step == 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements &&
              reply->element[0]->type == REDIS_REPLY_INTEGER) {
-        apr_snprintf(h->seq, sizeof(h->seq), "%lld", reply->element[0]->integer);
+        apr_snprintf(h->seq, sizeof(h->seq), "%" APR_INT64_T_FMT,
+                     (apr_int64_t)reply->element[0]->integer);
         apr_snprintf(n, sizeof(n), "%d", h->replicas);
         apr_snprintf(ms, sizeof(ms), "%d", h->timeout);
         argv[0] = "WAIT";

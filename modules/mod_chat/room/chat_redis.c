@@ -601,11 +601,11 @@ static void connect_now(chat_redis *rc)
         argv[0] = "ROLE";
         send_raw(rc, on_role, NULL, 1, argv, NULL);
         if (!rc->subscriber && chat_sentinel_checks_promotion(rc->conf)) {
-            const char *fo[7];
+            const char *fo[6];
             apr_pool_t *tmp;
             apr_pool_create(&tmp, NULL);
             chat_sentinel_failover_args(tmp, fo, chat_settings_key_prefix(rc->conf));
-            send_raw(rc, NULL, NULL, 7, fo, NULL); /* formatted: tmp may go */
+            send_raw(rc, NULL, NULL, 6, fo, NULL); /* formatted: tmp may go */
             apr_pool_destroy(tmp);
         }
     }
