@@ -128,6 +128,8 @@ class Poster(threading.Thread):
         self.resets = []  # (time, epoch)
         self.errors = []
         self.failure = None
+        self.timeouts = 0
+        self.closes = []
         self.stop = threading.Event()
 
     def handle(self, msg):
@@ -184,10 +186,11 @@ class Poster(threading.Thread):
                             self.handle(self.chat.recv(timeout=pause - time.monotonic()))
                         except TimeoutError:
                             break
-                except (Closed, OSError):
+                except TimeoutError:  # an OSError too: before the next clause
+                    self.timeouts += 1
+                except (Closed, OSError) as e:
+                    self.closes.append(repr(e))
                     self.reconnect()
-                except TimeoutError:
-                    pass
         except Exception as e:  # reported by the test
             self.failure = e
 
@@ -198,6 +201,9 @@ class Poster(threading.Thread):
             self.chat.close()
         except Exception:
             pass
+
+
+DEBUG_REDIS = []
 
 
 def wait_until(predicate, timeout, what, posters, servers):
@@ -215,15 +221,36 @@ def wait_until(predicate, timeout, what, posters, servers):
             for pid in process_tree(servers[0].pid)[1:2]:
                 subprocess.run(f"gdb -p {pid} -batch -ex 'thread apply all bt' > "
                                f"{os.environ['CHAT_SENTINEL_DUMP']}.gdb 2>&1", shell=True)
-        raise AssertionError((what, logs[-30:], getattr(posters[0], "trace", None), [(p.user, p.room[-4:], len(p.acked),
+        metas = []
+        try:
+            c = DEBUG_REDIS[0].client()
+            metas = []
+            for p in posters:
+                log = [json.loads(f[1]["m"]) for f in c.xrange(f"chat:room:{p.room}:log")]
+                mine = [m["seq"] for m in log if m["username"] == p.user]
+                if len(p.acked) < 3:
+                    metas.append((p.user, [x for x in p.seen if x[2].startswith(p.user + "-")][:4],
+                                  [(m["seq"], m["text"]) for m in log
+                                   if m["username"] == p.user][:4], p.acked[:2], p.timeouts,
+                                  p.closes[:2], len(p.seen),
+                                  p.seen[-1][1] if p.seen else None, mine[:5],
+                                  p.chat.welcome["seq"] if p.chat.welcome else None,
+                                  [m[1]["payload"].get("seq") for m in p.trace[-3:]]
+                                  if hasattr(p, "trace") else None))
+        except Exception as e:
+            metas = repr(e)
+        raise AssertionError((what, metas, logs[-30:], getattr(posters[0], "trace", None), [(p.user, p.room[-4:], len(p.acked),
                                       round(now - p.acked[-1][0], 1) if p.acked else None,
                                       p.errors[-3:], repr(p.failure)) for p in posters]))
 
 
-def run_failover(primary, replica, sentinels, servers, lose=False):
+def run_failover(primary, replica, sentinels, servers, lose=False, restart=False):
     """Members post on both servers; the primary is SIGKILLed (lose: after
-    posts the replica never got); returns the posters and the promotion time."""
+    posts the replica never got; restart: its machine comes back after the
+    promotion, and the sentinels make it a replica of the new primary);
+    returns the posters, the rooms and when the primary died."""
     rooms = [unique_room("ha") for _ in range(ROOMS)]
+    DEBUG_REDIS[:] = [primary]
     r = primary.client()
     for room in rooms:
         r.sadd(f"chat:room:{room}:members", *[f"u{i}" for i in range(PER_ROOM)])
@@ -244,6 +271,7 @@ def run_failover(primary, replica, sentinels, servers, lose=False):
     old = primary.port
     os.kill(primary.proc.pid, signal.SIGKILL)
     primary.proc.wait()
+    DEBUG_REDIS[:] = [replica]
     if lose:
         os.kill(replica.proc.pid, signal.SIGCONT)
     killed = time.monotonic()
@@ -251,6 +279,8 @@ def run_failover(primary, replica, sentinels, servers, lose=False):
              "the sentinels to promote the replica")
     promoted = time.monotonic()
     assert old != replica.port
+    if restart:
+        primary.start()
     # within the bound every member's posts are acknowledged again, on both servers
     wait_until(lambda: all(any(a[0] > promoted for a in p.acked) for p in posters),
                PROMOTION_BOUND, "every member to post again after the promotion", posters, servers)
@@ -270,8 +300,10 @@ def assert_no_seq_names_two_messages(posters):
 
 def test_failover_with_wait_replicas_loses_nothing(sentinel_setup):
     primary, replica, sentinels, start = sentinel_setup
-    servers = start("ChatRedisWaitReplicas 1 2000")
-    posters, rooms, killed = run_failover(primary, replica, sentinels, servers)
+    servers = start("ChatRedisWaitReplicas 1 1000")
+    # one replica and WAIT 1: after the promotion posts wait until the old
+    # primary is back as the new one's replica (documented in docs/HA.md)
+    posters, rooms, killed = run_failover(primary, replica, sentinels, servers, restart=True)
     assert_no_seq_names_two_messages(posters)
     r = replica.client()  # the primary now
     for room in rooms:

@@ -174,6 +174,7 @@ static void on_held(chat_redis *rc, redisReply *reply, void *data)
 static int post_held(chat_member *m, const char **all, int replicas, int timeout)
 {
     apr_size_t len[11], total = 0;
+    const char *channel;
     held_post *h;
     char *at;
     int i;
@@ -195,12 +196,13 @@ static int post_held(chat_member *m, const char **all, int replicas, int timeout
     h->m = m;
     h->replicas = replicas;
     h->timeout = timeout;
+    channel = h->post[5]; /* (copied) for the publication */
     h->post[5] = CHAT_SENTINEL_HELD;
     if (chat_redis_command(chat_hub_cmd(m->hub), on_held, h, 11, h->post, NULL) != 0) {
         free(h);
         return -1;
     }
-    h->post[5] = all[5]; /* the real channel, for the publication */
+    h->post[5] = channel;
     return 0;
 }
 
