@@ -141,7 +141,7 @@ class Poster(threading.Thread):
         self.stop = threading.Event()
 
     def handle(self, msg):
-        self.trace = (self.trace + [(round(time.monotonic(), 1), msg)])[-8:]
+        self.trace = (self.trace + [(round(time.monotonic(), 1), msg)])[-16:]
         t, p = msg["type"], msg["payload"]
         if t == "chat":
             self.seen.append((self.epoch, p["seq"], p["text"]))
@@ -222,7 +222,11 @@ def wait_until(predicate, timeout, what, posters, servers):
         members = [(p.user, p.room[-4:], len(p.acked),
                     round(now - p.acked[-1][0], 1) if p.acked else None, p.errors[-2:],
                     p.timeouts, p.closes[:2], repr(p.failure)) for p in posters]
-        raise AssertionError((what, members, posters[0].trace, logs[-30:]))
+        if os.environ.get("CHAT_TEST_LOGS"):  # the whole logs, for a closer look
+            pathlib.Path(os.environ["CHAT_TEST_LOGS"]).write_text(
+                "\n".join(h.log() for h in servers))
+        stuck = min(posters, key=lambda p: p.acked[-1][0] if p.acked else 0)
+        raise AssertionError((what, members, stuck.user, stuck.room, stuck.trace, logs[-30:]))
 
 
 def run_failover(primary, all_replicas, sentinels, servers, lose=False):

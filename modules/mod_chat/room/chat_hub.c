@@ -578,14 +578,46 @@ static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
     chat_member_release(m);
 }
 
+/* The room's epoch, read ahead of its catch-up: a reset or a failover its
+ * members missed while the subscriber was away restarts their view (the
+ * catch-up page then comes in full) instead of leaving a silent gap. */
+static void on_catchup_epoch(chat_redis *rc, redisReply *reply, void *data)
+{
+    char *name = data, ev[96];
+    chat_hub *hub = *(chat_hub **)name;
+    chat_room *room = apr_hash_get(hub->rooms, name + sizeof(hub), APR_HASH_KEY_STRING);
+    chat_member *m;
+
+    (void)rc;
+    for (m = room ? room->members : NULL;
+         m && reply && reply->type == REDIS_REPLY_STRING && reply->len < 40; m = m->next) {
+        if (m->joined && strcmp(m->epoch, reply->str)) {
+            apr_snprintf(ev, sizeof(ev), "{\"t\":\"reset\",\"epoch\":\"%s\",\"seq\":0}",
+                         reply->str);
+            chat_fanout_event(room, ev);
+            break;
+        }
+    }
+    free(name);
+}
+
 static void room_catchup(chat_room *room)
 {
     chat_hub *hub = room->hub;
     chat_member *m;
     apr_pool_t *p;
+    char *held = malloc(sizeof(hub) + strlen(room->name) + 1);
 
     room->needs_catchup = 0;
     apr_pool_create(&p, NULL);
+    if (held) {
+        const char *argv[3] = {"HGET", chat_store_key(p, hub->prefix, room->name, "meta"), "epoch"};
+        memcpy(held, &hub, sizeof(hub));
+        strcpy(held + sizeof(hub), room->name);
+        if (chat_redis_command(hub->cmd, on_catchup_epoch, held, 3, argv, NULL) != 0) {
+            free(held);
+        }
+    }
     for (m = room->members; m; m = m->next) {
         const char *argv[6];
         if (!m->joined) {
