@@ -126,6 +126,7 @@ static void sub_state(chat_redis *rc, int up, void *data)
         }
         if (!up) {
             room->needs_catchup = 1;
+            chat_fanout_forget(room); /* all delivered; may be of an epoch that goes */
             for (m = room->members; m; m = m->next) {
                 if (m->parked && m->marker[0]) {
                     /* its marker is lost with the connection: it reads back
@@ -578,9 +579,9 @@ static void on_catchup_reply(chat_redis *rc, redisReply *reply, void *data)
     chat_member_release(m);
 }
 
-/* The room's epoch, read ahead of its catch-up: a reset or a failover its
- * members missed while the subscriber was away restarts their view (the
- * catch-up page then comes in full) instead of leaving a silent gap. */
+/* The room's epoch, read ahead of its catch-up: members that missed a reset
+ * or a failover while the subscriber was away start their view again (the
+ * catch-up page then comes in full) instead of keeping a silent gap. */
 static void on_catchup_epoch(chat_redis *rc, redisReply *reply, void *data)
 {
     char *name = data, ev[96];
@@ -592,10 +593,10 @@ static void on_catchup_epoch(chat_redis *rc, redisReply *reply, void *data)
     for (m = room ? room->members : NULL;
          m && reply && reply->type == REDIS_REPLY_STRING && reply->len < 40; m = m->next) {
         if (m->joined && strcmp(m->epoch, reply->str)) {
-            apr_snprintf(ev, sizeof(ev), "{\"t\":\"reset\",\"epoch\":\"%s\",\"seq\":0}",
-                         reply->str);
-            chat_fanout_event(room, ev);
-            break;
+            apr_snprintf(ev, sizeof(ev), "{\"epoch\":\"%s\",\"seq\":0,\"history\":[]}", reply->str);
+            chat_member_send(m, "history_reset", ev);
+            apr_cpystrn(m->epoch, reply->str, sizeof(m->epoch));
+            m->last_seq = 0;
         }
     }
     free(name);
