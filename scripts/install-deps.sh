@@ -10,6 +10,8 @@ PACKAGES=(
   check
   # run
   redis-server openssl ssl-cert fonts-noto-cjk curl
+  # Redis Sentinel failover (docs/HA.md, tests/test_sentinel.py)
+  redis-sentinel
   # TLS in front of httpd for wss:// at scale (conf/haproxy.cfg, tests/test_tls_proxy.py)
   haproxy
   # test (Debian's python3, not a pyenv one)
