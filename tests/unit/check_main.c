@@ -27,6 +27,7 @@ int main(void)
     srunner_add_suite(sr, suite_products());
     srunner_add_suite(sr, suite_calendar());
     srunner_add_suite(sr, suite_source());
+    srunner_add_suite(sr, suite_sentinel());
     srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

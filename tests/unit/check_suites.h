@@ -24,6 +24,7 @@ Suite *suite_ai(void);
 Suite *suite_wire(void);
 Suite *suite_products(void);
 Suite *suite_calendar(void);
+Suite *suite_sentinel(void);
 Suite *suite_source(void);
 
 #endif
