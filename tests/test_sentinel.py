@@ -346,3 +346,43 @@ def test_configtest_refuses_sentinel_without_master_and_mix(sentinel_setup):
             s.cleanup()
     finally:
         h.cleanup()
+
+
+def test_wait_replicas_refuses_what_no_replica_confirmed(sentinel_setup):
+    """ChatRedisWaitReplicas on both post paths (a member's, on the reactor, and
+    the admin API's, blocking): acknowledged and broadcast once the replica
+    has it; refused, taken back and never broadcast while it does not answer."""
+    import requests
+    from harness import ADMIN_SECRET
+    primary, replicas, sentinels, start = sentinel_setup
+    servers = start("ChatRedisWaitReplicas 1 500")
+    room = unique_room("wr")
+    primary.client().sadd(f"chat:room:{room}:members", "ann", "bob")
+    ann, bob = Chat(servers[0].port, room, "ann"), Chat(servers[1].port, room, "bob")
+    api = f"http://127.0.0.1:{servers[1].port}/chat-admin/api/rooms/{room}/messages"
+    auth = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    ann.say("confirmed")
+    assert ann.expect("chat", 10)["text"] == "confirmed"
+    assert bob.expect("chat", 10)["text"] == "confirmed"
+    r = requests.post(api, json={"text": "admin confirmed"}, headers=auth, timeout=10)
+    assert r.status_code == 201, r.text
+    assert ann.expect("chat", 10)["text"] == "admin confirmed"
+    os.kill(replicas[0].proc.pid, signal.SIGSTOP)  # the replica stops acknowledging
+    try:
+        ann.say("unconfirmed")
+        err = ann.expect("error", 10)
+        assert err["code"] == "unavailable" and "replicas" in err["message"], err
+        r = requests.post(api, json={"text": "admin unconfirmed"}, headers=auth, timeout=10)
+        assert r.status_code != 201, r.text
+    finally:
+        os.kill(replicas[0].proc.pid, signal.SIGCONT)
+    ann.say("confirmed again")
+    assert ann.expect("chat", 10)["text"] == "confirmed again"
+    # bob saw exactly the confirmed ones, in order; the store has nothing else
+    assert [m["text"] for m in bob.chats(2)] == ["admin confirmed", "confirmed again"]
+    bob.quiet(0.5)
+    texts = [json.loads(f[1]["m"])["text"] for f in
+             primary.client().xrange(f"chat:room:{room}:log")]
+    assert texts == ["confirmed", "admin confirmed", "confirmed again"]
+    ann.close()
+    bob.close()
