@@ -108,8 +108,31 @@ ChatAITimeout 600
     return 0
 
 
+def with_wait(n, rooms, rate, seconds):
+    """The same load with ChatRedisWaitReplicas off and on (one replica), side by side."""
+    redis = RedisServer().start()
+    replica = RedisServer(extra_args=["--replicaof", "127.0.0.1", str(redis.port)]).start()
+    try:
+        for label, conf in (("off", ""), ("on", "ChatRedisWaitReplicas 1 1000")):
+            h = Httpd(redis, name=f"fanout-wait-{label}", extra_conf="LogLevel warn\n" + conf)
+            h.start()
+            try:
+                print(f"== {n} clients, {rooms} rooms, {rate} msg/s each, "
+                      f"ChatRedisWaitReplicas {label} (1 replica)", flush=True)
+                run(h, redis, n, rooms, rate, seconds, f"wait{label}")
+            finally:
+                h.stop()
+                h.cleanup()
+    finally:
+        replica.cleanup()
+        redis.cleanup()
+    return 0
+
+
 def main():
     n, rooms, rate, seconds = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+    if len(sys.argv) > 5 and sys.argv[5] == "wait":
+        return with_wait(n, rooms, float(rate), seconds)
     if len(sys.argv) > 6 and sys.argv[5] == "ai":
         redis = RedisServer().start()
         try:

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Fan-out: N clients over R rooms sending at RATE msg/s each (or "sweep").
-#   bench/fanout.sh [N] [ROOMS] [RATE|sweep] [SECONDS] [ai CALLS [ROUNDS]]
+#   bench/fanout.sh [N] [ROOMS] [RATE|sweep] [SECONDS] [ai CALLS [ROUNDS] | wait]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
