@@ -114,12 +114,6 @@ int admin_rooms_list(admin_req *a)
     return admin_reply(a, HTTP_OK, out);
 }
 
-static int by_string(const void *x, const void *y)
-{
-    return strcmp(json_object_get_string(*(json_object *const *)x),
-                  json_object_get_string(*(json_object *const *)y));
-}
-
 int admin_room_members(admin_req *a, const char *room)
 {
     request_rec *r = a->r;
@@ -141,7 +135,7 @@ int admin_room_members(admin_req *a, const char *room)
             json_object_array_add(list, json_object_new_string(rep->element[i]->str));
         }
         freeReplyObject(rep);
-        json_object_array_sort(list, by_string);
+        json_object_array_sort(list, admin_by_string);
         out = json_object_new_object();
         json_object_object_add(out, "room", json_object_new_string(room));
         json_object_object_add(out, "members", list);
@@ -188,6 +182,10 @@ int admin_room_members(admin_req *a, const char *room)
     if (r->method_number == M_DELETE) {
         const char *user = chat_query_param(r->pool, r->args, "username");
         json_object *ev;
+        const char *all = chat_query_param(r->pool, r->args, "all");
+        if (all && !strcmp(all, "1") && !user) {
+            return admin_room_members_clear(a, room);
+        }
         if (!user || !chat_username_valid(user)) {
             return admin_error(a, HTTP_BAD_REQUEST, "invalid_username",
                                "give ?username= of the member to remove");
@@ -405,8 +403,11 @@ int admin_room_log(admin_req *a, const char *room)
     size_t i;
     int status;
 
+    if (a->r->method_number == M_DELETE) {
+        return admin_room_log_clear(a, room);
+    }
     if (a->r->method_number != M_GET) {
-        return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
+        return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET or DELETE");
     }
     if (!get_int_arg(a, "limit", &limit, 1, 100000)) {
         return admin_error(a, HTTP_BAD_REQUEST, "invalid_parameter", "limit: 1 to 100000");
