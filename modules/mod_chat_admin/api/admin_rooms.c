@@ -29,7 +29,8 @@ static json_object *parse(const char *text)
     return o ? o : json_object_new_array();
 }
 
-static int online_users(admin_req *a, const char *room, int *status)
+/* The number of users online in room, their names added to names. */
+static int online_users(admin_req *a, const char *room, int *status, json_object *names)
 {
     const char *argv[] = {"ZRANGEBYSCORE", key(a, room, "presence"), now_ms(a), "+inf"};
     redisReply *rep = admin_cmd(a, status, 4, argv);
@@ -46,6 +47,7 @@ static int online_users(admin_req *a, const char *room, int *status)
         apr_size_t len = nl ? (apr_size_t)(nl - e) : strlen(e);
         if (!apr_hash_get(seen, e, (apr_ssize_t)len)) {
             apr_hash_set(seen, apr_pstrmemdup(a->r->pool, e, len), (apr_ssize_t)len, "");
+            json_object_array_add(names, json_object_new_string_len(e, (int)len));
             n++;
         }
     }
@@ -74,7 +76,7 @@ int admin_rooms_list(admin_req *a)
     }
     for (i = 0; i < rooms->elements; i++) {
         const char *name = rooms->element[i]->str;
-        json_object *o = json_object_new_object();
+        json_object *o = json_object_new_object(), *names;
         redisReply *rep;
         int online;
 
@@ -85,8 +87,14 @@ int admin_rooms_list(admin_req *a)
             json_object_object_add(o, "members", json_object_new_int64(rep->integer));
             freeReplyObject(rep);
         }
-        if ((online = online_users(a, name, &status)) >= 0) {
+        names = json_object_new_array();
+        if ((online = online_users(a, name, &status, names)) >= 0) {
             json_object_object_add(o, "online", json_object_new_int(online));
+            json_object_array_sort(names, admin_by_string);
+            json_object_object_add(o, "users", names);
+        }
+        else {
+            json_object_put(names);
         }
         argv[0] = "HMGET";
         argv[1] = key(a, name, "meta");
