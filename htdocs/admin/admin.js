@@ -62,6 +62,8 @@
     cells.forEach(function (v) { tr.appendChild(v instanceof Node ? wrap(v) : el('td', String(v))); });
     return tr;
   }
+  // a table row saying there is nothing to list
+  function note(text, cols) { var td = el('td', text, 'muted'); td.colSpan = cols; var tr = el('tr'); tr.appendChild(td); return tr; }
   function wrap(node) { var td = el('td'); td.appendChild(node); return td; }
   function when(ms) { return ms ? new Date(ms).toLocaleString() : '—'; }
   function room(path) { return '/rooms/' + encodeURIComponent(current) + path; }
@@ -71,6 +73,7 @@
     return view('rooms', '/rooms', function (j) {
       var tb = $('rooms').tBodies[0];
       tb.textContent = '';
+      if (!j.rooms.length) tb.appendChild(note('no rooms yet: add a first member above', 6));
       j.rooms.sort(function (a, b) { return a.name < b.name ? -1 : 1; }).forEach(function (r) {
         var tr = row([r.name, r.members, r.online, (r.users || []).join(', ') || '—', when(r.lastActivity),
                       btn('Open', function () { openRoom(r.name); }, 'Open room ' + r.name)]);
@@ -110,10 +113,7 @@
     return view('sessions', room('/sessions'), function (j) {
       var tb = $('sessions').tBodies[0];
       tb.textContent = '';
-      if (!j.users.length) {
-        var td = el('td', 'nobody online'); td.colSpan = 5;
-        var tr = el('tr'); tr.appendChild(td); tb.appendChild(tr);
-      }
+      if (!j.users.length) tb.appendChild(note('nobody online', 5));
       j.users.forEach(function (u) {
         u.sessions.forEach(function (s, i) {
           var tr = row([i ? '' : u.username, s.host, el('span', s.node + ' (pid ' + s.pid + ')', 'node'),
@@ -229,6 +229,7 @@
         var d = el('div'); d.appendChild(el('dt', c[0])); d.appendChild(el('dd', String(c[1]))); dl.appendChild(d);
       });
       var tb = $('processes').tBodies[0]; tb.textContent = '';
+      if (!j.processes.length) tb.appendChild(note('no chat process has reported (nobody connected)', 6));
       j.processes.forEach(function (p) {
         tb.appendChild(row([el('span', p.node, 'node'), p.pid, p.sessions, p.rooms, (p.messages_per_s || 0).toFixed(2), when(p.updated)]));
       });
@@ -239,7 +240,7 @@
           ai.appendChild(row([(k === 'rooms' ? 'room ' : '') + name, u[name].requests || 0, u[name].tokens || 0]));
         });
       });
-      if (!ai.rows.length) { var td = el('td', 'no AI requests yet'); td.colSpan = 3; var tr = el('tr'); tr.appendChild(td); ai.appendChild(tr); }
+      if (!ai.rows.length) ai.appendChild(note('no AI requests yet', 3));
     });
     view('jobs', '/jobs', drawJobs);
   }
@@ -370,6 +371,12 @@
     call('POST', '/tokens', { username: $('token-user').value.trim(), ttl: parseInt($('token-ttl').value, 10) })
       .then(function (j) { $('token').value = j.token; }).catch(fail);
   };
+
+  // a narrower window: the chart's box scrolls again to the current hour
+  window.addEventListener('resize', function () {
+    var box = document.querySelector('#chart .scroll');
+    if (box) box.scrollLeft = box.scrollWidth;
+  });
 
   if (secret) signedIn();
 })();
