@@ -173,3 +173,17 @@ def test_remove_all_members_closes_their_sessions(api, httpd, second):
     r = api("DELETE", f"/rooms/{room}/members", params={"all": "1"})
     assert r.status_code == 200 and r.json()["removed"] == []
     assert api("DELETE", f"/rooms/{room}/members").json()["code"] == "invalid_username"
+
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("POST", "/rooms/r1/sessions", 405, "method_not_allowed"),
+    ("DELETE", "/rooms/r1/hours", 405, "method_not_allowed"),
+    ("GET", "/rooms/bad.name/sessions", 400, "invalid_room"),
+    ("GET", "/rooms/bad.name/hours", 400, "invalid_room"),
+    ("DELETE", "/rooms/bad.name/log", 400, "invalid_room"),
+    ("DELETE", "/rooms/r1/members?all=yes", 400, "invalid_username"),
+])
+def test_room_view_errors(api, method, path, status, code):
+    r = api(method, path)
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == code
