@@ -172,6 +172,19 @@ const char chat_lua_post[] =
     "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'u', ARGV[4], 'm', m)\n"
     "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. "
     "'\",\"m\":' .. m .. '}')\n"
+    /* messages per hour for the admin chart: P room:R:hours, field = hour
+     * number (ms / 3600000), the last 168 hours kept, gone 8 days after the
+     * last post */
+    "local hk = string.sub(KEYS[1], 1, -5) .. 'hours'\n"
+    "local hour = math.floor(tonumber(ARGV[6]) / 3600000)\n"
+    "redis.call('HINCRBY', hk, string.format('%d', hour), 1)\n"
+    "redis.call('PEXPIRE', hk, 691200000)\n"
+    "if redis.call('HLEN', hk) > 168 then\n"
+    "  for _, f in ipairs(redis.call('HKEYS', hk)) do\n"
+    "    local h = tonumber(f)\n"
+    "    if not h or h <= hour - 168 or h > hour + 1 then redis.call('HDEL', hk, f) end\n"
+    "  end\n"
+    "end\n"
     "return {seq, epoch, m}\n";
 
 /* An AI answer takes the place of its "thinking…" message: same id, a new
@@ -248,9 +261,22 @@ const char chat_lua_reset[] =
     "redis.call('PUBLISH', ARGV[1], cjson.encode({t = 'reset', epoch = ARGV[2], seq = seq}))\n"
     "return seq\n";
 
-static const char *const scripts[] = {chat_lua_join,     chat_lua_post,   chat_lua_history,
-                                      chat_lua_replace,  chat_lua_delete, chat_lua_leave,
-                                      chat_lua_presence, chat_lua_reset,  chat_lua_debug};
+/* Per-session records for the admin page: written at join and with each
+ * presence refresh, pruned of entries no longer present, expiring with the
+ * newest presence (so bounded by the room's live sessions). */
+const char chat_lua_sessions[] =
+    "for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+    "local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])\n"
+    "if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end\n"
+    "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+    "  local s = redis.call('ZSCORE', KEYS[2], f)\n"
+    "  if not s or tonumber(s) <= tonumber(ARGV[1]) then redis.call('HDEL', KEYS[1], f) end\n"
+    "end\n"
+    "return 1\n";
+
+static const char *const scripts[] = {
+    chat_lua_join,  chat_lua_post,     chat_lua_history, chat_lua_replace, chat_lua_delete,
+    chat_lua_leave, chat_lua_presence, chat_lua_reset,   chat_lua_debug,   chat_lua_sessions};
 #define NSCRIPTS (int)(sizeof(scripts) / sizeof(scripts[0]))
 static char shas[NSCRIPTS][41];
 static pthread_once_t shas_once = PTHREAD_ONCE_INIT;

@@ -12,6 +12,8 @@
  *   P room:R:presence  ZSET  "user\nsession" scored by expiry (ms)
  *   P user:U:sessions  ZSET  the user's sessions on any room and server, by expiry
  *   P room:R:debug     LIST  recent events (JSON, newest first), capped
+ *   P room:R:hours     HASH  messages posted per hour (field: ms / 3600000), last 168 hours
+ *   P room:R:sessions  HASH  presence entry -> {"since","seen","node","pid"} (ms), live ones
  *   P rooms            SET   every room that ever had a member
  *   P node:N           HASH  figures of process N (a hub), expiring with its presence
  *   P nodes            ZSET  the names N of those hashes, scored by their expiry (ms): the
@@ -32,6 +34,7 @@ extern const char chat_lua_join[];
 
 /* KEYS meta log; ARGV channel maxlen body user new_epoch now_ms
  * body is the message JSON without id and seq: '{"username":...}'.
+ * Also counts the post in room:R:hours (derived from the meta key).
  * -> {seq, epoch, message JSON} */
 extern const char chat_lua_post[];
 
@@ -67,6 +70,10 @@ extern const char chat_lua_presence[];
 /* KEYS meta log; ARGV channel new_epoch: clear the history under a new epoch,
  * seq keeps counting; connected clients get history_reset. -> seq */
 extern const char chat_lua_reset[];
+
+/* KEYS sessions presence; ARGV now_ms expiry_ms (entry record-JSON)...: write
+ * these records, drop those whose entry is no longer present. */
+extern const char chat_lua_sessions[];
 
 /* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
 extern const char chat_lua_debug[];

@@ -81,6 +81,12 @@ static int route(admin_req *a, const char *path)
         if (n == 3 && !strcmp(seg[2], "log")) {
             return admin_room_log(a, seg[1]);
         }
+        if (n == 3 && !strcmp(seg[2], "sessions")) {
+            return admin_room_sessions(a, seg[1]);
+        }
+        if (n == 3 && !strcmp(seg[2], "hours")) {
+            return admin_room_hours(a, seg[1]);
+        }
     }
     if (n == 1 && !strcmp(seg[0], "tokens")) {
         return admin_tokens(a);
