@@ -131,7 +131,7 @@
     }
     if (m.type === 'text' || m.type === 'image') {
       var ai = el('button', 'ai', m.type === 'image' ? t('describe') : t('explain')); ai.type = 'button';
-      ai.onclick = function () { askAI(m, d); };
+      ai.onclick = function () { chatAI.ask(m, d, ai); };
       tools.appendChild(ai);
     }
     d.appendChild(tools);
@@ -186,6 +186,7 @@
 
   function users(list) {
     var ul = $('user-list'); ul.textContent = '';
+    chatAI.members(list);
     list.forEach(function (u) {
       var li = el('li', u === user ? 'me' : '');
       li.appendChild(el('span', 'name', u));
@@ -237,6 +238,7 @@
           log.scrollTop += log.scrollHeight - before;
           break;
         case 'history_reset': epoch = p.epoch; resetLog(p.history); break;
+        case 'ai_partial': chatAI.partial(p); break;
         case 'delete': if (seen[p.messageId]) { seen[p.messageId].remove(); delete seen[p.messageId]; } break;
         case 'user_join': system(p.username + t('joined')); state.textContent = p.userCount + t('users'); break;
         case 'user_leave':
@@ -375,22 +377,6 @@
     }).catch(function (e) { banner(e.message); });
   };
 
-  function askAI(m, node) {
-    var isImage = m.type === 'image';
-    fetch('/chat/ai/' + (isImage ? 'describe-image' : 'explain') + '?' + ident(), {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(isImage ? { imageUrl: m.imageUrl, roomName: room } : { text: m.text, roomName: room })
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) throw new Error(j.error || ('AI is not available (' + r.status + ')'));
-        return j;
-      });
-    }).then(function (j) {
-      var box = el('div', 'ai-answer'); box.innerHTML = markdown(j.explanation || j.description || '');
-      node.appendChild(box);
-    }).catch(function (e) { banner(t('aiFailed') + e.message); });
-  }
-
   $('viewer').onclick = function () { this.hidden = true; };
   $('toggle-users').onclick = function () { document.body.classList.toggle('show-users'); };
   $('theme').onclick = function () { setTheme(!document.documentElement.classList.contains('dark')); };
@@ -412,6 +398,13 @@
   });
 
   window.chatCalls = calls; // for diagnostics and the browser tests
+  // Explain/Describe, streamed answers and the @ pop-up: chat_ai.js
+  var chatAI = window.ChatAI({
+    prefix: prefix, room: room, ident: ident, el: el, banner: banner,
+    info: function () { return info; }, lang: function () { return lang; }, user: function () { return user; },
+    markdown: function (text) { return markdown(text); }, node: function (id) { return seen[id]; }
+  });
+  chatAI.mentions($('text'), $('f'));
 
   function start() {
     if (window.Notification && Notification.permission === 'default') {

@@ -5,11 +5,12 @@ chunks; every member sees the bot message grow through not-stored
 while streaming in both API shapes; `@alias question` asks a provider, an
 unknown `@word` is a plain message; ChatAIStream off and ChatAIAlias."""
 import json
+import subprocess
 
 import pytest
 
 from chatclient import Chat, unique_room
-from harness import Httpd
+from harness import ROOT, Httpd
 
 CHUNKS = ["Copper ", "stocks ", "fell ", "for a ", "third ", "week."]
 
@@ -230,3 +231,22 @@ def test_info_lists_the_aliases(ai):
     j = requests.get(ai.url("/chat/lobby?info&username=alice"), timeout=5).json()
     assert j["ai"]["aliases"] == {"deepseek": ["deepseek", "d"], "kimi": ["km", "moon"],
                                   "gemini": ["gemini", "g"], "plain": ["plain", "p"]}
+
+
+def test_browser_streamed_answer_explain_copy_and_mentions(ai, fake, room):
+    """tests/browser/chat_ai_stream.mjs: '@d hello' typed in the page streams
+    into the bot message in >= 3 growing steps, Explain with gemini reaches the
+    Gemini fake, Copy fills the clipboard, the @ pop-up lists bob and the bots."""
+    fake.script([{"kind": "openai", "chunks": CHUNKS, "chunk_delay": 0.4}])
+    out = subprocess.run(["node", str(ROOT / "tests" / "browser" / "chat_ai_stream.mjs"),
+                          str(ai.port), room, str(ROOT / "test-artifacts" / "chat"),
+                          "".join(CHUNKS)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "chat ai stream: ok" in out.stdout
+    (asked,) = fake.requests(kind="openai")
+    assert asked["body"]["model"] == "deepseek-chat" and asked["body"]["stream"] is True
+    assert asked["body"]["messages"][-1]["content"] == "alice: @d hello"
+    (explained,) = fake.requests(kind="gemini")
+    assert explained["path"].endswith(":generateContent")  # explain: one JSON answer
+    assert explained["body"]["contents"][-1]["parts"][0]["text"] == "@d hello"
