@@ -100,6 +100,39 @@ def test_a_streamed_answer_grows_then_is_stored_once(ai, fake, room, kind, send)
     b.close()
 
 
+def test_updates_stop_past_64k_but_the_answer_is_whole(ai, fake, room):
+    big = ["a" * 40000, "b" * 40000, "c" * 10]
+    fake.script([{"kind": "openai", "chunks": big, "chunk_delay": 0.3}])
+    a = Chat(ai.port, room, "alice")
+    a.send("deepseek_chat", text="long")
+    answer = a.chats(3, timeout=20)[-1]
+    assert answer["text"] == "".join(big)
+    # the first update (40000 bytes) went; none past CHAT_AI_PARTIAL_MAX (64 KiB)
+    assert [len(t) for t in growing(a.partials, answer["id"])] == [40000]
+    a.close()
+
+
+def test_stream_interval_bounds_the_updates(redis_server, fake, room):
+    h = Httpd(redis_server, name="aislow")
+    h.reconfigure(f"""
+ChatAIProvider deepseek openai {fake.openai_base}
+ChatAIKey deepseek test-key
+ChatAIStreamInterval 10000
+""")
+    h.start()
+    try:
+        fake.script([{"kind": "openai", "chunks": CHUNKS, "chunk_delay": 0.2}])
+        a = Chat(h.port, room, "alice")
+        a.send("deepseek_chat", text="copper?")
+        answer = a.chats(3, timeout=20)[-1]
+        assert answer["text"] == "".join(CHUNKS)
+        # six chunks within 10 s: the first text goes at once, no other update
+        assert [p["text"] for p in a.partials] == [CHUNKS[0]]
+        a.close()
+    finally:
+        h.close()
+
+
 def test_openai_tool_calls_while_streaming(ai, fake, room):
     fake.script([{"kind": "openai", "tool_call": {"name": "get_price",
                                                   "arguments": {"commodity": "螺纹钢"}},
