@@ -390,6 +390,16 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
     ask_bot(m, name, get_str(payload, "text"), get_str(payload, "text"), p);
 }
 
+/* What a message costs of its connection's ChatMessageBudget: reading
+ * history and deleting cost Redis more than a post; a signal is published to
+ * every server, so its size counts; a bad message costs what a post does. */
+#define COST_CHAT      1.0
+#define COST_DELETE    2.0
+#define COST_HISTORY   5.0
+#define COST_BOT       5.0
+#define COST_HEARTBEAT 0.2
+#define COST_BAD       1.0
+
 /* "@alias question" (text starts with '@'): 1 when alias names a bot, which
  * is then asked as NAME_chat would; 0 for any other "@word" (a mention). */
 static int bot_by_alias(chat_member *m, const char *text, apr_pool_t *p)
@@ -403,19 +413,12 @@ static int bot_by_alias(chat_member *m, const char *text, apr_pool_t *p)
     if (n == 1 || !text[n] || !bot || !bot->alias || !(name = bot->alias(m->sc, text + 1, n - 1))) {
         return 0;
     }
-    ask_bot(m, name, text + n, text, p);
+    /* a question costs what NAME_chat does; the post's share is taken */
+    if (chat_member_budget_take(m, COST_BOT - COST_CHAT)) {
+        ask_bot(m, name, text + n, text, p);
+    }
     return 1;
 }
-
-/* What a message costs of its connection's ChatMessageBudget: reading
- * history and deleting cost Redis more than a post; a signal is published to
- * every server, so its size counts; a bad message costs what a post does. */
-#define COST_CHAT      1.0
-#define COST_DELETE    2.0
-#define COST_HISTORY   5.0
-#define COST_BOT       5.0
-#define COST_HEARTBEAT 0.2
-#define COST_BAD       1.0
 
 static double signal_cost(apr_size_t len)
 {
