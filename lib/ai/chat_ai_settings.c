@@ -113,7 +113,7 @@ const chat_ai_provider *chat_ai_provider_by_alias(const chat_ai_conf *ac, const 
         for (i = 0; i < ac->providers->nelts; i++) {
             const chat_ai_provider *pr = APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *);
             /* pass 0: ChatAIAlias lines win over another provider's defaults */
-            if (!pr->aliases == !pass && has_alias(ac, pr, alias, len)) {
+            if (!!pr->aliases == !pass && has_alias(ac, pr, alias, len)) {
                 return pr;
             }
         }

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "chat_ai.h"
+#include "chat_ai_settings.h"
 #include "check_suites.h"
 
 /* The events seen, joined as "[data]" each. */
@@ -294,6 +295,56 @@ START_TEST(stream_in_the_request)
 }
 END_TEST
 
+static const char *alias_of(const chat_ai_conf *ac, const char *alias)
+{
+    const chat_ai_provider *pr = chat_ai_provider_by_alias(ac, alias, strlen(alias));
+    return pr ? pr->name : "-";
+}
+
+/* Name and first letter by default, unless two names share the letter; a
+ * ChatAIAlias line replaces the defaults and wins over another's default. */
+START_TEST(aliases)
+{
+    static chat_ai_provider ds, db, gm, km;
+    chat_ai_conf ac;
+    apr_array_header_t *al;
+
+    ds.name = "deepseek";
+    db.name = "doubao";
+    gm.name = "gemini";
+    km.name = "kimi";
+    memset(&ac, 0, sizeof(ac));
+    ac.providers = apr_array_make(test_pool, 4, sizeof(chat_ai_provider *));
+    APR_ARRAY_PUSH(ac.providers, chat_ai_provider *) = &ds;
+    APR_ARRAY_PUSH(ac.providers, chat_ai_provider *) = &gm;
+    APR_ARRAY_PUSH(ac.providers, chat_ai_provider *) = &km;
+    ck_assert_str_eq(alias_of(&ac, "d"), "deepseek");
+    ck_assert_str_eq(alias_of(&ac, "DeepSeek"), "deepseek");
+    ck_assert_str_eq(alias_of(&ac, "g"), "gemini");
+    ck_assert_str_eq(alias_of(&ac, "k"), "kimi");
+    ck_assert_str_eq(alias_of(&ac, "kim"), "-");
+    ck_assert_str_eq(alias_of(&ac, "zz"), "-");
+    ck_assert_str_eq(chat_ai_provider_by_alias(&ac, "dx", 1)->name, "deepseek"); /* len counts */
+    APR_ARRAY_PUSH(ac.providers, chat_ai_provider *) = &db;
+    ck_assert_str_eq(alias_of(&ac, "d"), "-"); /* deepseek and doubao: neither */
+    ck_assert_str_eq(alias_of(&ac, "doubao"), "doubao");
+    al = chat_ai_provider_aliases(test_pool, &ac, &ds);
+    ck_assert_int_eq(al->nelts, 1);
+    km.aliases = apr_array_make(test_pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(km.aliases, const char *) = "moon";
+    APR_ARRAY_PUSH(km.aliases, const char *) = "g";
+    ck_assert_str_eq(alias_of(&ac, "k"), "-");
+    ck_assert_str_eq(alias_of(&ac, "kimi"), "-");
+    ck_assert_str_eq(alias_of(&ac, "MOON"), "kimi");
+    ck_assert_str_eq(alias_of(&ac, "g"), "kimi"); /* an explicit alias wins */
+    ck_assert_str_eq(alias_of(&ac, "gemini"), "gemini");
+    al = chat_ai_provider_aliases(test_pool, &ac, &gm);
+    ck_assert_int_eq(al->nelts, 1); /* "g" is kimi's now */
+    ck_assert_str_eq(APR_ARRAY_IDX(al, 0, const char *), "gemini");
+    km.aliases = NULL;
+}
+END_TEST
+
 Suite *suite_ai_sse(void)
 {
     Suite *s = suite_create("ai_sse");
@@ -307,6 +358,7 @@ Suite *suite_ai_sse(void)
     tcase_add_test(tc, stream_errors);
     tcase_add_test(tc, stream_random_edits);
     tcase_add_test(tc, stream_in_the_request);
+    tcase_add_test(tc, aliases);
     suite_add_tcase(s, tc);
     return s;
 }
