@@ -121,7 +121,7 @@
     }
     if (m.type === 'text' || m.type === 'image') {
       var ai = m.type === 'image' ? iconButton('ai', 'describe', t('describe')) : iconButton('ai', 'explain', t('explain'));
-      ai.onclick = function () { askAI(m, d); };
+      ai.onclick = function () { chatAI.ask(m, d, ai); };
       tools.appendChild(ai);
     }
     d.appendChild(tools);
@@ -176,6 +176,7 @@
 
   function users(list) {
     var ul = $('user-list'); ul.textContent = '';
+    chatAI.members(list);
     list.forEach(function (u) {
       var li = el('li', u === user ? 'me' : '');
       li.appendChild(el('span', 'name', u));
@@ -228,6 +229,7 @@
           log.scrollTop += log.scrollHeight - before;
           break;
         case 'history_reset': epoch = p.epoch; resetLog(p.history); break;
+        case 'ai_partial': chatAI.partial(p); break;
         case 'delete': if (seen[p.messageId]) { seen[p.messageId].remove(); delete seen[p.messageId]; } break;
         case 'user_join': system(p.username + t('joined')); state.textContent = p.userCount + t('users'); break;
         case 'user_leave':
@@ -366,22 +368,6 @@
     }).catch(function (e) { banner(e.message); });
   };
 
-  function askAI(m, node) {
-    var isImage = m.type === 'image';
-    fetch('/chat/ai/' + (isImage ? 'describe-image' : 'explain') + '?' + ident(), {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(isImage ? { imageUrl: m.imageUrl, roomName: room } : { text: m.text, roomName: room })
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) throw new Error(j.error || ('AI is not available (' + r.status + ')'));
-        return j;
-      });
-    }).then(function (j) {
-      var box = el('div', 'ai-answer'); box.innerHTML = markdown(j.explanation || j.description || '');
-      node.appendChild(box);
-    }).catch(function (e) { banner(t('aiFailed') + e.message); });
-  }
-
   // the viewer closes by click, Escape or Enter and gives focus back to its thumbnail
   function closeViewer() { var v = $('viewer'); v.hidden = true; if (v.from) v.from.focus(); v.from = null; }
   $('viewer').onclick = closeViewer;
@@ -408,6 +394,13 @@
   });
 
   window.chatCalls = calls; // for diagnostics and the browser tests
+  // Explain/Describe, streamed answers and the @ pop-up: chat_ai.js
+  var chatAI = window.ChatAI({
+    prefix: prefix, room: room, ident: ident, el: el, banner: banner,
+    info: function () { return info; }, lang: function () { return lang; }, user: function () { return user; },
+    markdown: function (text) { return markdown(text); }, node: function (id) { return seen[id]; }
+  });
+  chatAI.mentions($('text'), $('f'));
 
   function start() {
     if (window.Notification && Notification.permission === 'default') {

@@ -63,12 +63,27 @@ static int room_info(request_rec *r, const char *room)
                                json_object_new_boolean(chat_ai_provider_for_explain(ac) != NULL));
         json_object_object_add(ai, "describe",
                                json_object_new_boolean(chat_ai_provider_for_describe(ac) != NULL));
+        json_object *aliases = json_object_new_object();
         for (i = 0; ac->providers && i < ac->providers->nelts; i++) {
-            json_object_array_add(
-                chat,
-                json_object_new_string(APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *)->name));
+            const chat_ai_provider *pr = APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *);
+            apr_array_header_t *al = chat_ai_provider_aliases(r->pool, ac, pr);
+            json_object *list = json_object_new_array();
+            int k;
+            json_object_array_add(chat, json_object_new_string(pr->name));
+            for (k = 0; k < al->nelts; k++) {
+                json_object_array_add(list,
+                                      json_object_new_string(APR_ARRAY_IDX(al, k, const char *)));
+            }
+            json_object_object_add(aliases, pr->name, list); /* "@d question" asks deepseek */
         }
         json_object_object_add(ai, "chat", chat);
+        json_object_object_add(ai, "aliases", aliases);
+        if (chat_ai_provider_for_explain(ac)) { /* the providers the page preselects */
+            json_object_object_add(ai, "explainProvider",
+                                   json_object_new_string(chat_ai_provider_for_explain(ac)->name));
+            json_object_object_add(ai, "describeProvider",
+                                   json_object_new_string(chat_ai_provider_for_describe(ac)->name));
+        }
         json_object_object_add(o, "ai", ai);
     }
     ap_set_content_type(r, "application/json");

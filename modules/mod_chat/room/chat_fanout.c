@@ -206,6 +206,14 @@ void chat_fanout_event(chat_room *room, const char *payload)
                          n),
             jstr(ev, "entry"), NULL); /* the joiner had its list with the welcome */
     }
+    else if (!strcmp(t, "ai_partial") && jstr(ev, "id") && jstr(ev, "text")) {
+        /* a streamed AI answer so far: not stored, not sequenced */
+        deliver_to_joined(room, "ai_partial",
+                          apr_psprintf(pool, "{\"id\":%s,\"text\":%s}",
+                                       chat_json_quote(pool, jstr(ev, "id")),
+                                       chat_json_quote(pool, jstr(ev, "text"))),
+                          NULL, NULL);
+    }
     else if (!strcmp(t, "delete") && jstr(ev, "id")) {
         deliver_to_joined(
             room, "delete",

@@ -111,6 +111,8 @@ static void on_post_reply(chat_redis *rc, redisReply *reply, void *data)
     chat_member_release(m);
 }
 
+static int bot_by_alias(chat_member *m, const char *text, apr_pool_t *p);
+
 static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
 {
     const char *kind = get_str(payload, "type");
@@ -129,6 +131,9 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     json_object_object_add(body, "type", json_object_new_string(kind));
     if (!strcmp(kind, "text")) {
         const char *text = get_str(payload, "text");
+        if (text && *text == '@' && bot_by_alias(m, text, p)) {
+            goto out; /* "@d question": asked as deepseek_chat */
+        }
         if (!text || blank(text)) {
             chat_member_error(m, "invalid", "a text message needs non-empty text");
             goto out;
@@ -352,10 +357,12 @@ void chat_protocol_set_bot(const chat_protocol_bot *b)
     bot = b;
 }
 
-/* NAME_chat {text}: ask bot NAME in the room (gemini_chat, deepseek_chat). */
-static void handle_bot(chat_member *m, const char *name, json_object *payload, apr_pool_t *p)
+/* Ask bot NAME the question; text (the question, or all of "@d question")
+ * is what the room stores as the user's message. */
+static void ask_bot(chat_member *m, const char *name, const char *question, const char *text,
+                    apr_pool_t *p)
 {
-    const char *text = get_str(payload, "text"), *err;
+    const char *err;
 
     if (!bot || !bot->known(m->sc, name)) {
         chat_member_error(
@@ -363,7 +370,7 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
             apr_psprintf(p, "AI is not configured on this server (no ChatAIProvider %s)", name));
         return;
     }
-    if (!text || blank(text)) {
+    if (!question || blank(question)) {
         chat_member_error(m, "invalid", "an AI question needs non-empty text");
         return;
     }
@@ -377,6 +384,12 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
     }
 }
 
+/* NAME_chat {text}: ask bot NAME in the room (gemini_chat, deepseek_chat). */
+static void handle_bot(chat_member *m, const char *name, json_object *payload, apr_pool_t *p)
+{
+    ask_bot(m, name, get_str(payload, "text"), get_str(payload, "text"), p);
+}
+
 /* What a message costs of its connection's ChatMessageBudget: reading
  * history and deleting cost Redis more than a post; a signal is published to
  * every server, so its size counts; a bad message costs what a post does. */
@@ -386,6 +399,26 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
 #define COST_BOT       5.0
 #define COST_HEARTBEAT 0.2
 #define COST_BAD       1.0
+
+/* "@alias question" (text starts with '@'): 1 when alias names a bot, which
+ * is then asked as NAME_chat would; 0 for any other "@word" (a mention). */
+static int bot_by_alias(chat_member *m, const char *text, apr_pool_t *p)
+{
+    apr_size_t n = 1;
+    const char *name;
+
+    while (text[n] && !apr_isspace(text[n])) {
+        n++;
+    }
+    if (n == 1 || !text[n] || !bot || !bot->alias || !(name = bot->alias(m->sc, text + 1, n - 1))) {
+        return 0;
+    }
+    /* a question costs what NAME_chat does; the post's share is taken */
+    if (chat_member_budget_take(m, COST_BOT - COST_CHAT)) {
+        ask_bot(m, name, text + n, text, p);
+    }
+    return 1;
+}
 
 static double signal_cost(apr_size_t len)
 {
