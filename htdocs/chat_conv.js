@@ -7,12 +7,12 @@
   var T = {
     en: { reply: 'Reply', copy: 'Copy', copied: 'Copied', replyingTo: 'Replying to ', cancel: 'Cancel',
           cancelReply: 'Cancel reply', search: 'Search', searchLabel: 'Search messages',
-          searchClose: 'Close search', searching: 'searching…', noHits: 'No messages found.',
+          searchClose: 'Cancel search', searching: 'searching…', noHits: 'No messages found.',
           more: 'More matches: refine the search.', gone: 'That message is no longer in the history.',
           original: 'Original', originalTitle: 'Send images at their original size',
           quoteOf: 'Go to the message replied to, by ', results: 'Search results' },
     zh: { reply: '回复', copy: '复制', copied: '已复制', replyingTo: '回复 ', cancel: '取消',
-          cancelReply: '取消回复', search: '搜索', searchLabel: '搜索消息', searchClose: '关闭搜索',
+          cancelReply: '取消回复', search: '搜索', searchLabel: '搜索消息', searchClose: '取消搜索',
           searching: '搜索中…', noHits: '没有找到消息。', more: '还有更多结果：请细化搜索。',
           gone: '该消息已不在历史记录中。', original: '原图', originalTitle: '按原始尺寸发送图片',
           quoteOf: '跳到被回复的消息，作者 ', results: '搜索结果' }
@@ -27,9 +27,22 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function button(cls, text, label) {
-    var b = el('button', cls, text); b.type = 'button';
-    if (label) b.setAttribute('aria-label', label);
+  // controls labelled by key, relabelled when chat.js switches the language
+  var labelled = [];
+  function label(e, key, attr) {
+    labelled.push([e, key, attr]);
+    if (attr) e.setAttribute(attr, tr(key)); else e.textContent = tr(key);
+    return e;
+  }
+  new MutationObserver(function () {
+    labelled.forEach(function (l) { if (l[2]) l[0].setAttribute(l[2], tr(l[1])); else l[0].textContent = tr(l[1]); });
+    document.querySelectorAll('#log .tools button.reply').forEach(function (b) { b.textContent = tr('reply'); });
+    document.querySelectorAll('#log .tools button.copy').forEach(function (b) { b.textContent = tr('copy'); });
+  }).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
+  function button(cls, key, labelKey) {
+    var b = el('button', cls); b.type = 'button';
+    if (key) label(b, key);
+    if (labelKey) label(b, labelKey, 'aria-label');
     return b;
   }
   function excerpt(m) {
@@ -48,7 +61,7 @@
     // --- reply bar above the composer -----------------------------------------
     var bar = el('div', 'reply-bar'); bar.id = 'reply-bar'; bar.hidden = true;
     var barText = el('span', 'reply-to');
-    var barCancel = button('reply-cancel', tr('cancel'), tr('cancelReply'));
+    var barCancel = button('reply-cancel', 'cancel', 'cancelReply');
     bar.appendChild(barText); bar.appendChild(barCancel);
     form.parentNode.insertBefore(bar, form);
     barCancel.onclick = function () { setReply(null); text.focus(); };
@@ -61,9 +74,9 @@
     }
 
     // --- the "original size" toggle beside the image button -------------------
-    var orig = el('label', 'orig'); orig.title = tr('originalTitle');
+    var orig = label(el('label', 'orig'), 'originalTitle', 'title');
     var origBox = el('input'); origBox.type = 'checkbox'; origBox.id = 'orig';
-    orig.appendChild(origBox); orig.appendChild(document.createTextNode(' ' + tr('original')));
+    orig.appendChild(origBox); orig.appendChild(document.createTextNode(' ')); orig.appendChild(label(el('span'), 'original'));
     var attach = document.getElementById('attach');
     attach.parentNode.insertBefore(orig, attach.nextSibling);
 
@@ -87,17 +100,17 @@
     var panel = el('div', 'search-panel'); panel.id = 'search'; panel.hidden = true;
     panel.setAttribute('role', 'search');
     var sform = el('form'); sform.id = 'search-form';
-    var slabel = el('label', 'search-label', tr('searchLabel')); slabel.htmlFor = 'search-q';
+    var slabel = label(el('label', 'search-label'), 'searchLabel'); slabel.htmlFor = 'search-q';
     var q = el('input'); q.id = 'search-q'; q.type = 'search'; q.maxLength = 100; q.autocomplete = 'off';
-    var go = el('button', '', tr('search')); go.type = 'submit';
-    var close = button('search-close', tr('cancel'), tr('searchClose'));
+    var go = label(el('button'), 'search'); go.type = 'submit';
+    var close = button('search-close', 'cancel', 'searchClose');
     [slabel, q, go, close].forEach(function (c) { sform.appendChild(c); });
     var status = el('div', 'search-status'); status.setAttribute('aria-live', 'polite');
-    var hits = el('ul', 'search-hits'); hits.id = 'search-hits'; hits.setAttribute('aria-label', tr('results'));
+    var hits = el('ul', 'search-hits'); hits.id = 'search-hits'; label(hits, 'results', 'aria-label');
     panel.appendChild(sform); panel.appendChild(status); panel.appendChild(hits);
     var top = document.getElementById('top');
     top.parentNode.insertBefore(panel, top.nextSibling);
-    var open = button('search-open', tr('search'), tr('searchLabel')); open.id = 'search-open';
+    var open = button('search-open', 'search', 'searchLabel'); open.id = 'search-open';
     top.insertBefore(open, document.getElementById('lang'));
     function showPanel(on) {
       panel.hidden = !on;
@@ -140,19 +153,19 @@
         if (m.type === 'system') return;
         var tools = node.querySelector('.tools'), body = node.querySelector('.body');
         if (m.reply && m.reply.id) {
-          var quote = button('quote', undefined, tr('quoteOf') + m.reply.username);
+          var quote = button('quote'); quote.title = tr('quoteOf') + m.reply.username;
           quote.appendChild(el('span', 'who', m.reply.username));
           quote.appendChild(el('span', 'excerpt', m.reply.excerpt || ''));
           quote.dataset.id = m.reply.id;
           quote.onclick = function () { jump(m.reply.id); };
           node.insertBefore(quote, body);
         }
-        var rb = button('reply', tr('reply'));
+        var rb = el('button', 'reply', tr('reply')); rb.type = 'button';
         rb.onclick = function () { setReply(m); text.focus(); };
         tools.insertBefore(rb, tools.firstChild);
         var s = m.text || m.caption;
         if (s) {
-          var cb = button('copy', tr('copy'));
+          var cb = el('button', 'copy', tr('copy')); cb.type = 'button';
           cb.onclick = function () { copy(s, cb); };
           tools.insertBefore(cb, rb.nextSibling);
         }

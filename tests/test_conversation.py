@@ -91,6 +91,27 @@ def test_reply_to_unknown_or_deleted_message_is_not_found(httpd, redis_server, r
     a.close()
 
 
+def test_reply_to_an_ai_answer_found_by_its_seq(httpd, redis_server, room):
+    """An AI answer keeps its placeholder's id under a later seq (as
+    chat_lua_replace stores it): replySeq finds it; the id alone does not."""
+    a = Chat(httpd.port, room, "alice")
+    a.say("thinking...")
+    placeholder = a.expect("chat")
+    r = redis_server.client()
+    seq = r.hincrby(f"chat:room:{room}:meta", "seq", 1)
+    answer = {"id": placeholder["id"], "seq": seq, "username": "gemini", "timestamp": 1,
+              "type": "text", "text": "the answer", "bot": True}
+    stored = json.dumps(answer, separators=(",", ":"))  # as the server writes it
+    r.xadd(f"chat:room:{room}:log", {"u": "\x01bot", "m": stored}, id=f"{seq}-0")
+    r.xdel(f"chat:room:{room}:log", f"{placeholder['id']}-0")
+    a.send("chat", type="text", text="thanks", replyTo=placeholder["id"])
+    assert a.expect("error")["code"] == "not_found"
+    a.send("chat", type="text", text="thanks", replyTo=placeholder["id"], replySeq=seq)
+    assert a.expect("chat")["reply"] == {"id": placeholder["id"], "username": "gemini",
+                                         "excerpt": "the answer"}
+    a.close()
+
+
 @pytest.mark.parametrize("bad", ["abc", "-1", "1" * 20, "", "12 ", True, 0, -5])
 def test_reply_id_syntax_refused(httpd, redis_server, room, bad):
     a = Chat(httpd.port, room, "alice")
@@ -173,7 +194,7 @@ def test_search_rate_limited_per_user(httpd, redis_server, room):
         assert len(a.expect("search_results")["messages"]) == 1
     a.send("search", query="findme")
     err = a.expect("error")
-    assert err["code"] == "rate_limited" and "ChatSearchRate" in err["message"]
+    assert err["code"] == "rate_limited" and "at most 3 a minute (ChatSearchRate)" in err["message"]
     # the allowance is the user's on any connection, not the socket's
     a2 = Chat(httpd.port, room, alice, prefix="/schat")
     a2.send("search", query="findme")

@@ -47,7 +47,7 @@ try {
   const quote = alice.locator(`.msg .quote[data-id="${originalId}"]`);
   await quote.waitFor();
   check((await quote.textContent()).includes('the original, two hundred back'), 'quote text');
-  check((await quote.getAttribute('aria-label')).includes('carol'), 'quote label');
+  check((await quote.getAttribute('title')).includes('carol'), 'quote title');
   await quote.click();
   await alice.waitForFunction((id) => document.body.dataset.jumped === id, originalId);
   check(await inView(alice, originalId), 'the original is not scrolled into view');
@@ -114,6 +114,13 @@ try {
   await bob.setInputFiles('#file', imagePath);
   await alice.waitForFunction((n) => document.querySelectorAll('img.thumb').length > n, before);
   console.log('ORIGINAL ' + await alice.locator('img.thumb').last().getAttribute('src'));
+
+  // the language switch relabels these controls too
+  await bob.click('#lang');
+  check((await bob.textContent('#search-open')) === '搜索', 'search button not relabelled');
+  check((await bob.locator('.msg .tools button.reply').last().textContent()) === '回复', 'Reply not relabelled');
+  await bob.click('#lang');
+  check((await bob.textContent('#search-open')) === 'Search', 'search button not relabelled back');
 
   for (const [p, who] of [[alice, 'alice'], [bob, 'bob']]) {
     const over = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

@@ -397,9 +397,16 @@ static void on_search_reply(chat_redis *rc, redisReply *reply, void *data)
     else if (!strcmp(kind, "denied")) {
         chat_member_error(m, "forbidden", "only members of this room may search it");
     }
-    else if (!strcmp(kind, "limited")) {
+    else if (!strcmp(kind, "limited") && reply->elements == 2) {
+        apr_pool_t *p;
+        apr_pool_create(&p, NULL);
         chat_member_error(m, "rate_limited",
-                          "too many searches: at most ChatSearchRate per minute, try again later");
+                          apr_psprintf(p,
+                                       "too many searches: at most %d a minute (ChatSearchRate); "
+                                       "try again in %lld s",
+                                       m->lim.search_rate,
+                                       (reply->element[1]->integer + 999) / 1000));
+        apr_pool_destroy(p);
     }
     else {
         chat_member_error(m, "unavailable", "search unavailable: chat storage error");
