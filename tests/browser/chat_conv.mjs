@@ -105,7 +105,7 @@ try {
   console.log('RESIZED ' + await img.getAttribute('src'));
   check((await bob.inputValue('#text')) === '', 'the caption stays in the composer');
   await alice.waitForFunction(() => [...document.querySelectorAll('img.thumb')].every((i) => i.complete));
-  await img.scrollIntoViewIfNeeded();
+  await img.evaluate((e) => e.closest('.msg').scrollIntoView({ block: 'center' }));
   await alice.screenshot({ path: path.join(artifacts, 'conv-image-caption.png') });
 
   // "Original" ticked: the file as chosen
