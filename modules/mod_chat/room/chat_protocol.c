@@ -374,42 +374,46 @@ static void handle_history(chat_member *m, json_object *payload, apr_pool_t *p)
 #define SEARCH_MAX_QUERY   100 /* characters */
 #define SEARCH_MAX_RESULTS 50
 
-static void on_search_reply(chat_redis *rc, redisReply *reply, void *data)
+/* The search script's answer, to a member whose socket is still open. */
+static void search_answer(chat_member *m, const redisReply *reply)
 {
-    chat_member *m = data;
-    const char *kind = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
-                               reply->element[0]->type == REDIS_REPLY_STRING
-                           ? reply->element[0]->str
-                           : "";
+    redisReply **e = reply && reply->type == REDIS_REPLY_ARRAY ? reply->element : NULL;
+    const char *kind =
+        e && reply->elements >= 1 && e[0]->type == REDIS_REPLY_STRING ? e[0]->str : "";
+    apr_pool_t *p;
 
-    (void)rc;
-    if (!m->s) {
-        /* the socket went while Redis worked */
-    }
-    else if (!strcmp(kind, "ok") && reply->elements == 3) {
-        apr_pool_t *p;
-        apr_pool_create(&p, NULL);
-        chat_member_send(m, "search_results",
-                         apr_psprintf(p, "{\"messages\":%s,\"hasMore\":%s}", reply->element[1]->str,
-                                      reply->element[2]->integer ? "true" : "false"));
-        apr_pool_destroy(p);
-    }
-    else if (!strcmp(kind, "denied")) {
+    if (!strcmp(kind, "denied")) {
         chat_member_error(m, "forbidden", "only members of this room may search it");
+        return;
     }
-    else if (!strcmp(kind, "limited") && reply->elements == 2) {
-        apr_pool_t *p;
-        apr_pool_create(&p, NULL);
+    apr_pool_create(&p, NULL);
+    if (!strcmp(kind, "ok") && reply->elements == 3 && e[1]->type == REDIS_REPLY_STRING &&
+        e[2]->type == REDIS_REPLY_INTEGER) {
+        chat_member_send(m, "search_results",
+                         apr_psprintf(p, "{\"messages\":%s,\"hasMore\":%s}", e[1]->str,
+                                      e[2]->integer ? "true" : "false"));
+    }
+    else if (!strcmp(kind, "limited") && reply->elements == 2 &&
+             e[1]->type == REDIS_REPLY_INTEGER) {
         chat_member_error(m, "rate_limited",
                           apr_psprintf(p,
                                        "too many searches: at most %d a minute (ChatSearchRate); "
                                        "try again in %lld s",
-                                       m->lim.search_rate,
-                                       (reply->element[1]->integer + 999) / 1000));
-        apr_pool_destroy(p);
+                                       m->lim.search_rate, (e[1]->integer + 999) / 1000));
     }
     else {
         chat_member_error(m, "unavailable", "search unavailable: chat storage error");
+    }
+    apr_pool_destroy(p);
+}
+
+static void on_search_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+
+    (void)rc;
+    if (m->s) {
+        search_answer(m, reply);
     }
     chat_member_release(m);
 }
