@@ -36,13 +36,20 @@
   }
   new MutationObserver(function () {
     labelled.forEach(function (l) { if (l[2]) l[0].setAttribute(l[2], tr(l[1])); else l[0].textContent = tr(l[1]); });
-    document.querySelectorAll('#log .tools button.reply').forEach(function (b) { b.textContent = tr('reply'); });
-    document.querySelectorAll('#log .tools button.copy').forEach(function (b) { b.textContent = tr('copy'); });
+    document.querySelectorAll('#log .tools button.reply .label').forEach(function (b) { b.textContent = tr('reply'); });
+    document.querySelectorAll('#log .tools button.copy .label').forEach(function (b) { b.textContent = tr('copy'); });
   }).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
   function button(cls, key, labelKey) {
     var b = el('button', cls); b.type = 'button';
     if (key) label(b, key);
     if (labelKey) label(b, labelKey, 'aria-label');
+    return b;
+  }
+  // an icon (icons.js) and a text label, as chat.js draws its message tools
+  function iconButton(cls, icon, text) {
+    var b = el('button', cls); b.type = 'button';
+    if (window.ChatIcons) b.appendChild(window.ChatIcons.make(icon));
+    b.appendChild(el('span', 'label', text));
     return b;
   }
   function excerpt(m) {
@@ -110,7 +117,8 @@
     panel.appendChild(sform); panel.appendChild(status); panel.appendChild(hits);
     var top = document.getElementById('top');
     top.parentNode.insertBefore(panel, top.nextSibling);
-    var open = button('search-open', 'search', 'searchLabel'); open.id = 'search-open';
+    var open = iconButton('search-open', 'search', ''); open.id = 'search-open';
+    label(open.querySelector('.label'), 'search'); label(open, 'searchLabel', 'aria-label');
     top.insertBefore(open, document.getElementById('lang'));
     function showPanel(on) {
       panel.hidden = !on;
@@ -139,7 +147,8 @@
     }
 
     function copy(s, btn) {
-      var done = function () { btn.textContent = tr('copied'); setTimeout(function () { btn.textContent = tr('copy'); }, 1500); };
+      var l = btn.querySelector('.label');
+      var done = function () { l.textContent = tr('copied'); setTimeout(function () { l.textContent = tr('copy'); }, 1500); };
       if (navigator.clipboard && navigator.clipboard.writeText) {
         navigator.clipboard.writeText(s).then(done, function (e) { h.banner(e.message); });
       } else {
@@ -160,12 +169,12 @@
           quote.onclick = function () { jump(m.reply.id); };
           node.insertBefore(quote, body);
         }
-        var rb = el('button', 'reply', tr('reply')); rb.type = 'button';
+        var rb = iconButton('reply', 'reply', tr('reply'));
         rb.onclick = function () { setReply(m); text.focus(); };
         tools.insertBefore(rb, tools.firstChild);
         var s = m.text || m.caption;
         if (s) {
-          var cb = el('button', 'copy', tr('copy')); cb.type = 'button';
+          var cb = iconButton('copy', 'copy', tr('copy'));
           cb.onclick = function () { copy(s, cb); };
           tools.insertBefore(cb, rb.nextSibling);
         }

@@ -117,7 +117,7 @@ try {
 
   // the language switch relabels these controls too
   await bob.click('#lang');
-  check((await bob.textContent('#search-open')) === '搜索', 'search button not relabelled');
+  check((await bob.textContent('#search-open')) === '搜索' && (await bob.getAttribute('#search-open', 'aria-label')) === '搜索消息', 'search button not relabelled');
   check((await bob.locator('.msg .tools button.reply').last().textContent()) === '回复', 'Reply not relabelled');
   await bob.click('#lang');
   check((await bob.textContent('#search-open')) === 'Search', 'search button not relabelled back');
