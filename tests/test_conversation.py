@@ -149,6 +149,19 @@ def test_search_finds_a_word_500_messages_back_in_order(httpd, room):
     a.close()
 
 
+def test_search_beyond_ascii_and_json_escapes(httpd, room):
+    """Queries JSON may escape (quotes, backslashes, slashes, non-ASCII) are
+    matched against the decoded text, not the stored JSON."""
+    a = Chat(httpd.port, room, "alice")
+    texts = ["\u4ef7\u683c\u4e0a\u6da8\u4e86", 'they say "hi" there', r"C:\temp\x", "a/b path"]
+    post_many(a, texts)
+    for query, want in (("\u4e0a\u6da8", texts[0]), ('"hi"', texts[1]), ("\\temp", texts[2]),
+                        ("a/b", texts[3])):
+        a.send("search", query=query)
+        assert [m["text"] for m in a.expect("search_results")["messages"]] == [want], query
+    a.close()
+
+
 def test_search_bounds(httpd, room):
     a = Chat(httpd.port, room, "alice")
     post_many(a, [f"match {i}" for i in range(30)])
