@@ -125,6 +125,7 @@
       tools.appendChild(ai);
     }
     d.appendChild(tools);
+    conv.decorate(m, d);
     return d;
   }
 
@@ -227,7 +228,9 @@
           p.messages.slice().reverse().forEach(function (m) { show(m, true); });
           hasMore = p.hasMore; loadingOlder = false;
           log.scrollTop += log.scrollHeight - before;
+          conv.onHistory();
           break;
+        case 'search_results': conv.onSearch(p); break;
         case 'history_reset': epoch = p.epoch; resetLog(p.history); break;
         case 'ai_partial': chatAI.partial(p); break;
         case 'delete': if (seen[p.messageId]) { seen[p.messageId].remove(); delete seen[p.messageId]; } break;
@@ -241,7 +244,7 @@
           ws.onclose = null; state.textContent = t('notAllowed'); state.className = 'state failed';
           banner(p.message);
           break;
-        case 'error': banner(p.message); break;
+        case 'error': banner(p.message); conv.onError(p); break;
         case 'offer': case 'answer': case 'candidate': case 'call_end': calls.handle(msg.type, p); break;
       }
     };
@@ -311,7 +314,7 @@
     var ask = text.match(/^\/([A-Za-z0-9_-]+)\s+([\s\S]+)/);
     if (ask && info.ai && info.ai.chat.indexOf(ask[1]) >= 0) send(ask[1] + '_chat', { text: ask[2] });
     else if ($('mode').value !== 'chat') send($('mode').value + '_chat', { text: text });
-    else send('chat', { type: 'text', text: text });
+    else send('chat', conv.outgoing({ type: 'text', text: text }));
     $('text').value = '';
   };
   $('text').addEventListener('keydown', function (e) {
@@ -327,9 +330,15 @@
     });
   }
   function sendImage(file) {
-    upload(file, file.name || 'image').then(function (j) {
-      send('chat', { type: 'image', imageUrl: j.url, filename: j.filename, size: j.size, caption: '' });
-    }).catch(function (e) { banner(t('uploadFailed') + e.message); });
+    // the text typed in the composer is the image's caption
+    var caption = $('text').value.trim() ? $('text').value : '';
+    $('text').value = '';
+    conv.prepareImage(file).then(function (f) { return upload(f.blob, f.name); }).then(function (j) {
+      send('chat', conv.outgoing({ type: 'image', imageUrl: j.url, filename: j.filename, size: j.size, caption: caption }));
+    }).catch(function (e) {
+      banner(t('uploadFailed') + e.message);
+      if (!$('text').value) $('text').value = caption;
+    });
   }
   $('attach').onclick = function () { $('file').click(); };
   $('file').onchange = function () { if (this.files[0]) sendImage(this.files[0]); this.value = ''; };
@@ -357,7 +366,7 @@
         recorder = null; $('record').classList.remove('on'); $('record').title = '';
         var blob = new Blob(chunks, { type: 'audio/webm' });
         upload(blob, 'voice.webm').then(function (j) {
-          send('chat', { type: 'audio', audioUrl: j.url, filename: j.filename, size: j.size });
+          send('chat', conv.outgoing({ type: 'audio', audioUrl: j.url, filename: j.filename, size: j.size }));
         }).catch(function (e) { banner(t('uploadFailed') + e.message); });
       };
       recorder.start(250); // chunks as we go: a dropped page loses at most a quarter second
@@ -401,6 +410,16 @@
     markdown: function (text) { return markdown(text); }, node: function (id) { return seen[id]; }
   });
   chatAI.mentions($('text'), $('f'));
+  // replies, search, copy, image resizing (chat_conv.js)
+  var conv = window.ChatConv({
+    send: send, banner: banner, log: log,
+    info: function () { return info; },
+    older: function () {
+      if (!hasMore || !oldestSeq) return false;
+      if (!loadingOlder) { loadingOlder = true; send('history', { beforeSeq: oldestSeq, limit: 100 }); }
+      return true;
+    }
+  });
 
   function start() {
     if (window.Notification && Notification.permission === 'default') {

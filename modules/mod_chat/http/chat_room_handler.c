@@ -55,6 +55,9 @@ static int room_info(request_rec *r, const char *room)
         json_object_new_int64(
             dc->upload_dir ? (dc->upload_max >= 0 ? dc->upload_max : CHAT_DEFAULT_UPLOAD_MAX) : 0));
     json_object_object_add(o, "maxText", json_object_new_int(lim.max_text));
+    /* the page resizes larger images itself before uploading them */
+    json_object_object_add(o, "imageMaxDimension", json_object_new_int(lim.image_max_dim));
+    json_object_object_add(o, "imageQuality", json_object_new_double(lim.image_quality / 1000.0));
     {
         /* which AI features the page should offer */
         const chat_ai_conf *ac = chat_ai_settings_of(sc);
