@@ -8,12 +8,12 @@
     en: { reply: 'Reply', copy: 'Copy', copied: 'Copied', replyingTo: 'Replying to ', cancel: 'Cancel',
           cancelReply: 'Cancel reply', search: 'Search', searchLabel: 'Search messages',
           searchClose: 'Cancel search', searching: 'searching…', noHits: 'No messages found.',
-          more: 'More matches: refine the search.', gone: 'That message is no longer in the history.',
+          more: 'More matches: refine the search.', partial: 'Only the newest messages were searched.', gone: 'That message is no longer in the history.',
           original: 'Original', originalTitle: 'Send images at their original size',
           quoteOf: 'Go to the message replied to, by ', results: 'Search results' },
     zh: { reply: '回复', copy: '复制', copied: '已复制', replyingTo: '回复 ', cancel: '取消',
           cancelReply: '取消回复', search: '搜索', searchLabel: '搜索消息', searchClose: '取消搜索',
-          searching: '搜索中…', noHits: '没有找到消息。', more: '还有更多结果：请细化搜索。',
+          searching: '搜索中…', noHits: '没有找到消息。', more: '还有更多结果：请细化搜索。', partial: '只搜索了最新的消息。',
           gone: '该消息已不在历史记录中。', original: '原图', originalTitle: '按原始尺寸发送图片',
           quoteOf: '跳到被回复的消息，作者 ', results: '搜索结果' }
   };
@@ -212,7 +212,8 @@
       onSearch: function (p) {
         hits.textContent = '';
         (p.messages || []).forEach(function (m) { hits.appendChild(hit(m)); });
-        status.textContent = !p.messages.length ? tr('noHits') : (p.hasMore ? tr('more') : '');
+        status.textContent = (!p.messages.length ? tr('noHits') : (p.hasMore ? tr('more') : '')) +
+          (p.partial ? ' ' + tr('partial') : '');
       },
       // an error answer: a search waiting for results stops waiting
       onError: function () { if (status.textContent === tr('searching')) status.textContent = ''; }

@@ -45,6 +45,7 @@ void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
     out->upload_url = dc->upload_url ? dc->upload_url : "/chat/files";
     out->media_allow = dc->media_allow;
     out->search_rate = dc->search_rate >= 0 ? dc->search_rate : CHAT_DEFAULT_SEARCH_RATE;
+    out->search_scan = dc->search_scan > 0 ? dc->search_scan : CHAT_DEFAULT_SEARCH_SCAN;
     out->image_max_dim = dc->image_max_dim >= 0 ? dc->image_max_dim : CHAT_DEFAULT_IMAGE_MAX;
     out->image_quality = dc->image_quality > 0 ? dc->image_quality : CHAT_DEFAULT_IMAGE_QUALITY;
 }

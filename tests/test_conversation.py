@@ -19,6 +19,13 @@ HTTPD_EXTRA_CONF = """
     ChatImageMaxDimension 1000
     ChatImageQuality 0.6
 </LocationMatch>
+<LocationMatch "^/scan/[^/]+$">
+    SetHandler chat
+    ChatIdentity query
+    ChatRateLimit 0
+    ChatMessageBudget 0
+    ChatSearchScan 100
+</LocationMatch>
 """
 
 
@@ -239,3 +246,24 @@ def test_info_carries_the_image_settings(httpd, room):
 ])
 def test_bad_directives_fail_configtest(httpd, line, name):
     httpd.assert_configtest_refuses(line, name)
+
+
+def test_search_reads_at_most_chat_search_scan_messages(httpd, room):
+    """ChatSearchScan bounds what one search reads: past it the answer says
+    partial and older matches are not found; the default reads them."""
+    a = Chat(httpd.port, room, "alice")
+    post_many(a, ["needle far back"] + [f"hay {i}" for i in range(150)] + ["needle near"])
+    s = Chat(httpd.port, room, "alice", prefix="/scan")
+    s.send("search", query="needle")
+    res = s.expect("search_results")
+    assert [m["text"] for m in res["messages"]] == ["needle near"] and res["partial"] is True
+    a.send("search", query="needle")
+    res = a.expect("search_results")
+    assert [m["text"] for m in res["messages"]] == ["needle near", "needle far back"]
+    assert res["partial"] is False
+    a.close()
+    s.close()
+
+
+def test_configtest_refuses_a_bad_search_scan(httpd):
+    httpd.assert_configtest_refuses("ChatSearchScan 10", "ChatSearchScan")

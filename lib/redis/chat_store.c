@@ -231,9 +231,12 @@ const char chat_lua_search[] =
     "  if n > rate then return {'limited', redis.call('PTTL', KEYS[3])} end\n"
     "end\n"
     "local q, limit, out, more, hi = ARGV[2], tonumber(ARGV[3]), {}, 0, '+'\n"
+    "local scan, read, partial = tonumber(ARGV[5]), 0, 0\n"
     "local pre = not string.find(q, '[%c\"\\\\/\\128-\\255]')\n"
     "while more == 0 do\n"
-    "  local e = redis.call('XREVRANGE', KEYS[1], hi, '-', 'COUNT', 200)\n"
+    "  if read >= scan then partial = 1 break end\n"
+    "  local e = redis.call('XREVRANGE', KEYS[1], hi, '-', 'COUNT', math.min(200, scan - read))\n"
+    "  read = read + #e\n"
     "  for _, x in ipairs(e) do\n"
     "    local f = x[2]\n"
     "    for i = 1, #f, 2 do\n"
@@ -248,10 +251,10 @@ const char chat_lua_search[] =
     "    end\n"
     "    if more == 1 then break end\n"
     "  end\n"
-    "  if #e < 200 then break end\n"
+    "  if #e == 0 or (#e < 200 and read < scan) then break end\n"
     "  hi = '(' .. e[#e][1]\n"
     "end\n"
-    "return {'ok', '[' .. table.concat(out, ',') .. ']', more}\n";
+    "return {'ok', '[' .. table.concat(out, ',') .. ']', more, partial}\n";
 
 const char chat_lua_history[] =
     LUA_HELPERS "local m, more = page(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
@@ -327,9 +330,10 @@ const char chat_lua_sessions[] =
     "end\n"
     "return 1\n";
 
-static const char *const scripts[] = {
-    chat_lua_join,  chat_lua_post,     chat_lua_history, chat_lua_replace, chat_lua_delete,
-    chat_lua_leave, chat_lua_presence, chat_lua_reset,   chat_lua_debug,   chat_lua_sessions, chat_lua_search};
+static const char *const scripts[] = {chat_lua_join,     chat_lua_post,   chat_lua_history,
+                                      chat_lua_replace,  chat_lua_delete, chat_lua_leave,
+                                      chat_lua_presence, chat_lua_reset,  chat_lua_debug,
+                                      chat_lua_sessions, chat_lua_search};
 #define NSCRIPTS (int)(sizeof(scripts) / sizeof(scripts[0]))
 static char shas[NSCRIPTS][41];
 static pthread_once_t shas_once = PTHREAD_ONCE_INIT;

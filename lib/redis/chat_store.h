@@ -45,9 +45,10 @@ extern const char chat_lua_post[];
 /* KEYS log; ARGV before_seq (0 = newest) limit -> {messages JSON, hasMore} */
 
 /* KEYS log members rate-key (P user:U:searches); ARGV user query (lower-cased)
- * limit rate (per minute, 0 = any): the newest `limit` messages whose text
- * (an image's caption) holds query, newest first, scanning the whole log.
- * -> {"denied"} | {"limited", ms_left} | {"ok", messages JSON, hasMore} */
+ * limit rate (per minute, 0 = any) scan: the newest `limit` messages whose
+ * text (an image's caption) holds query, newest first, reading at most the
+ * newest `scan` messages of the log (ChatSearchScan).
+ * -> {"denied"} | {"limited", ms_left} | {"ok", messages JSON, hasMore, partial} */
 extern const char chat_lua_search[];
 extern const char chat_lua_history[];
 

@@ -8,6 +8,7 @@
 void chat_conv_config_dir_init(chat_dir_conf *dc)
 {
     dc->search_rate = -1;
+    dc->search_scan = -1;
     dc->image_max_dim = -1;
     dc->image_quality = -1;
 }
@@ -16,6 +17,7 @@ void chat_conv_config_dir_merge(chat_dir_conf *dc, const chat_dir_conf *base,
                                 const chat_dir_conf *add)
 {
     dc->search_rate = add->search_rate >= 0 ? add->search_rate : base->search_rate;
+    dc->search_scan = add->search_scan >= 0 ? add->search_scan : base->search_scan;
     dc->image_max_dim = add->image_max_dim >= 0 ? add->image_max_dim : base->image_max_dim;
     dc->image_quality = add->image_quality >= 0 ? add->image_quality : base->image_quality;
 }
@@ -57,6 +59,8 @@ const char *chat_conv_config_set(cmd_parms *cmd, void *dcv, const char *arg)
         return whole(cmd, arg, 0, 100000, &dc->search_rate);
     case 1:
         return whole(cmd, arg, 0, 65535, &dc->image_max_dim);
+    case 3:
+        return whole(cmd, arg, 100, 1000000, &dc->search_scan);
     default:
         return quality(cmd, arg, &dc->image_quality);
     }

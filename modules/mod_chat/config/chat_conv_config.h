@@ -1,4 +1,4 @@
-/* Directives of the conversation features (ChatSearchRate,
+/* Directives of the conversation features (ChatSearchRate, ChatSearchScan,
  * ChatImageMaxDimension, ChatImageQuality): parsed here and spliced into
  * mod_chat's command table, so chat_config.c only calls the init and merge. */
 #ifndef CHAT_CONV_CONFIG_H
@@ -20,6 +20,9 @@ const char *chat_conv_config_set(cmd_parms *cmd, void *dcv, const char *arg);
     AP_INIT_TAKE1("ChatSearchRate", chat_conv_config_set, (void *)0, RSRC_CONF | ACCESS_CONF,      \
                   "History searches one user may make per minute, on any room and server "         \
                   "(default 10; 0 = no limit)"),                                                   \
+        AP_INIT_TAKE1("ChatSearchScan", chat_conv_config_set, (void *)3, RSRC_CONF | ACCESS_CONF,  \
+                      "Newest messages one history search reads at most, 100 to 1000000 "          \
+                      "(default 10000)"),                                                          \
         AP_INIT_TAKE1("ChatImageMaxDimension", chat_conv_config_set, (void *)1,                    \
                       RSRC_CONF | ACCESS_CONF,                                                     \
                       "Pixels the page scales an image's longer side down to before upload "       \

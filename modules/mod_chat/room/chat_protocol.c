@@ -392,11 +392,13 @@ static void search_answer(chat_member *m, const redisReply *reply)
         return;
     }
     apr_pool_create(&p, NULL);
-    if (!strcmp(kind, "ok") && reply->elements == 3 && e[1]->type == REDIS_REPLY_STRING &&
-        e[2]->type == REDIS_REPLY_INTEGER) {
+    if (!strcmp(kind, "ok") && reply->elements == 4 && e[1]->type == REDIS_REPLY_STRING &&
+        e[2]->type == REDIS_REPLY_INTEGER && e[3]->type == REDIS_REPLY_INTEGER) {
+        /* partial: the scan stopped at ChatSearchScan messages, older ones unread */
         chat_member_send(m, "search_results",
-                         apr_psprintf(p, "{\"messages\":%s,\"hasMore\":%s}", e[1]->str,
-                                      e[2]->integer ? "true" : "false"));
+                         apr_psprintf(p, "{\"messages\":%s,\"hasMore\":%s,\"partial\":%s}",
+                                      e[1]->str, e[2]->integer ? "true" : "false",
+                                      e[3]->integer ? "true" : "false"));
     }
     else if (!strcmp(kind, "limited") && reply->elements == 2 &&
              e[1]->type == REDIS_REPLY_INTEGER) {
@@ -430,7 +432,7 @@ static void handle_search(chat_member *m, json_object *payload, apr_pool_t *p)
 {
     const char *query = get_str(payload, "query");
     apr_int64_t limit = 20;
-    const char *argv[10];
+    const char *argv[11];
     char *folded, *q;
 
     if (!query || blank(query) || utf8_chars(query) > SEARCH_MAX_QUERY) {
@@ -457,8 +459,9 @@ static void handle_search(chat_member *m, json_object *payload, apr_pool_t *p)
     argv[7] = folded;
     argv[8] = apr_psprintf(p, "%" APR_INT64_T_FMT, limit);
     argv[9] = apr_itoa(p, m->lim.search_rate);
+    argv[10] = apr_itoa(p, m->lim.search_scan);
     chat_member_hold(m);
-    if (chat_redis_command(chat_hub_cmd(m->hub), on_search_reply, m, 10, argv, NULL) != 0) {
+    if (chat_redis_command(chat_hub_cmd(m->hub), on_search_reply, m, 11, argv, NULL) != 0) {
         chat_member_release(m);
         chat_member_error(m, "unavailable", "search unavailable: chat storage unavailable");
     }
