@@ -147,8 +147,9 @@ def test_debug_log_sees_a_join_and_clears(api, httpd):
     assert r.status_code == 200 and r.json() == {"room": room, "cleared": True}
     assert api("GET", f"/rooms/{room}/log").json()["entries"] == []
     d.say("after clear")  # the log keeps recording after a clear
-    d.send("teleport")
-    d.expect("error")
+    assert d.expect("chat")["text"] == "after clear"
+    d.send("teleport")  # an error is a debug-log entry
+    assert d.expect("error")["code"] == "unknown_type"
     wait_for(lambda: api("GET", f"/rooms/{room}/log").json()["entries"], 5, "a new entry")
     assert api("PUT", f"/rooms/{room}/log").status_code == 405
     d.close()
