@@ -113,6 +113,9 @@ DirectoryIndex index.html
 </Directory>
 
 Alias /chat-admin/ $DOCROOT/admin/
+# the chat page and its relative asset URLs (client/chat.js) under /chat/ and /chat-token/
+ChatClientDir $DOCROOT
+AliasMatch "^/[^/]+/client/(.*)\$" "$DOCROOT/\$1"
 
 ChatRedis 127.0.0.1:$REDIS_PORT
 ChatAdminSecret $SECRET
