@@ -7,6 +7,7 @@ The install is staged (make install DESTDIR=...), so the modules, chat.load,
 chat.conf and the client land under a private root; the config then includes
 the installed chat.load/chat.conf with their absolute paths moved under that
 root, as a sysadmin's `a2enmod chat` would include them."""
+import base64
 import pathlib
 import re
 import shutil
@@ -16,7 +17,9 @@ import tempfile
 import pytest
 import requests
 
-from harness import (APACHE, BUILD, STOCK_MODULES, free_port, port_open, wait_for)
+from chatclient import Chat
+from harness import (APACHE, BUILD, ROOT, STOCK_MODULES, free_port, port_open, wait_for)
+from wsclient import WS, HandshakeRefused
 
 STOCK = ["mpm_event", "authz_core", "authz_host", "authn_core", "authn_file", "authz_user",
          "auth_basic", "mime", "dir", "alias"]
@@ -202,6 +205,72 @@ ChatAdminSecret a-long-enough-admin-secret
         assert h.get("/chat/lobby", auth=("alice", "alice-pw")).status_code == 200
         for name in WARNED:
             assert name not in h.log(), h.log()
+    finally:
+        h.stop()
+        shutil.rmtree(htpasswd.parent)
+
+
+def readme_recipe(name):
+    """The ```apache block the README marks as recipe NAME, as written."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"<!-- recipe: {name} ")
+    block = text[start:text.index("<!-- /recipe -->", start)]
+    return block.split("```apache\n", 1)[1].split("```", 1)[0]
+
+
+def basic_chat(port, user, password):
+    """A chat client whose WebSocket carries Basic credentials, as a browser
+    sends them after the page asked."""
+    c = Chat.__new__(Chat)
+    c.user, c.partials = user, []
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    c.ws = WS.connect(port, path="/chat/lobby", headers={"Authorization": f"Basic {auth}"})
+    c.welcome = c.expect("welcome")
+    return c
+
+
+def test_readme_basic_auth_recipe_as_written(stage, redis_server):
+    """The README's Basic-auth block, only its AuthUserFile path moved to a
+    real htpasswd file made by htpasswd: the page and the socket ask for
+    the password, the user is who logged in, two users chat."""
+    htpasswd = htpasswd_file(("alice", "alice-pw"), ("bob", "bob-pw"))
+    recipe = readme_recipe("basic-auth")
+    assert "AuthType Basic" in recipe and "/etc/apache2/chat.htpasswd" in recipe
+    recipe = recipe.replace("/etc/apache2/chat.htpasswd", str(htpasswd))
+    secret = "recipe-admin-secret-0123456789"
+    h = Installed(stage, redis_port=redis_server.port,
+                  extra=f"ChatClientDir {client_dir(stage)}\nChatAdminSecret {secret}\n"
+                        + recipe).start()
+    try:
+        for u in ("alice", "bob"):
+            r = requests.post(f"http://127.0.0.1:{h.port}/chat-admin/api/rooms/lobby/members",
+                              json={"username": u}, timeout=10,
+                              headers={"Authorization": f"Bearer {secret}"})
+            assert r.status_code in (200, 201), r.text
+        assert h.get("/chat/lobby").status_code == 401
+        assert h.get("/chat/lobby", auth=("alice", "wrong")).status_code == 401
+        assert h.get("/chat/client/chat.js").status_code == 401
+        page = h.get("/chat/lobby", auth=("alice", "alice-pw"))
+        assert page.status_code == 200 and "client/chat.js" in page.text
+        assert h.get("/chat/client/chat.js", auth=("alice", "alice-pw")).status_code == 200
+        info = h.get("/chat/lobby?info", auth=("bob", "bob-pw")).json()
+        assert info["identity"] == "remote-user" and info["username"] == "bob"
+        with pytest.raises(HandshakeRefused) as refused:
+            WS.connect(h.port, path="/chat/lobby")
+        assert refused.value.status == 401
+        alice = basic_chat(h.port, "alice", "alice-pw")
+        bob = basic_chat(h.port, "bob", "bob-pw")
+        alice.say("hello bob")
+        got = bob.expect("chat")
+        assert got["text"] == "hello bob" and got["username"] == "alice", got
+        assert alice.expect("chat")["text"] == "hello bob"  # her own, stored
+        bob.say("hi alice")
+        got = alice.expect("chat")
+        assert got["text"] == "hi alice" and got["username"] == "bob", got
+        alice.ws.close()
+        bob.ws.close()
+        # the recipe leaves nothing to warn about
+        assert "ChatIdentity" not in h.log() and "ChatAdminSecret" not in h.log(), h.log()
     finally:
         h.stop()
         shutil.rmtree(htpasswd.parent)
