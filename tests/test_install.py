@@ -61,7 +61,10 @@ class Installed:
         moddir, confdir = make_var("moduledir"), make_var("confdir")
         datadir = make_var("pkgdatadir")
         self.client = client_dir(stage)
-        load = (stage / confdir.lstrip("/") / "chat.load").read_text()
+        # a2enmod chat enables chat_admin too (chat.load's "# Depends:")
+        deps = (stage / confdir.lstrip("/") / "chat.load").read_text()
+        assert "# Depends: chat_admin" in deps
+        load = deps + (stage / confdir.lstrip("/") / "chat_admin.load").read_text()
         conf = (stage / confdir.lstrip("/") / "chat.conf").read_text()
         load = load.replace(moddir, str(stage / moddir.lstrip("/")))
         if move_client:
