@@ -10,7 +10,6 @@ no RDB preamble). Its load is slowed with Redis's own key-load-delay
 enough to join and post in it."""
 import os
 import pathlib
-import re
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ import subprocess
 import tempfile
 
 import pytest
+import requests
 
 from chatclient import Chat
 from harness import ROOT, Httpd, RedisServer, free_port, wait_for
@@ -168,6 +168,11 @@ def run_demo(run_dir, port, redis_port):
             out.append(line)
             if "Press Ctrl-C to stop." in line or "demo:" in line and "waiting" not in line:
                 break
+        if "Press Ctrl-C to stop." in "".join(out):
+            # the page, one of its relative asset URLs and the admin page answer
+            for path in ("/chat/lobby?username=alice", "/chat/client/chat.js", "/chat-admin/"):
+                r = requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+                out.append(f"GET {path}: {r.status_code}\n")
     finally:
         os.killpg(p.pid, signal.SIGINT)
         rest, _ = p.communicate(timeout=60)
@@ -192,6 +197,7 @@ def test_demo_comes_up_twice_on_a_large_aof():
             out, rc = run_demo(run_dir, free_port(), free_port())
             assert "mod_chat demo is running" in out, (attempt, out)
             assert "stopped: nothing left running" in out, (attempt, out)
+            assert out.count(": 200\n") == 3, out
             assert aof_size(data) >= MIN_AOF
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
