@@ -118,8 +118,9 @@ static void check_locations(apr_pool_t *p, server_rec *s, apr_hash_t *seen)
         }
         dir = chat_client_dir(dc);
         if (!apr_hash_get(seen, dir, APR_HASH_KEY_STRING) &&
-            apr_stat(&fi, apr_pstrcat(p, dir, "/index.html", NULL), APR_FINFO_TYPE, p) !=
-                APR_SUCCESS) {
+            (apr_stat(&fi, apr_pstrcat(p, dir, "/index.html", NULL), APR_FINFO_TYPE, p) !=
+                 APR_SUCCESS ||
+             fi.filetype != APR_REG)) {
             apr_hash_set(seen, dir, APR_HASH_KEY_STRING, "");
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "chat: ChatClientDir %s has no index.html: GET %s answers 404 until the "

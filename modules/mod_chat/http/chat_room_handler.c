@@ -115,7 +115,9 @@ static int room_page(request_rec *r)
     int status;
 
     if ((rv = apr_file_open(&fd, path, APR_READ | APR_BINARY, 0, r->pool)) != APR_SUCCESS ||
-        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME, fd)) != APR_SUCCESS) {
+        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_TYPE, fd)) !=
+            APR_SUCCESS ||
+        (fi.filetype != APR_REG && (rv = APR_EGENERAL))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "chat: cannot read the client page %s (ChatClientDir)", path);
         return HTTP_NOT_FOUND;
