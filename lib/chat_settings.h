@@ -86,6 +86,7 @@ typedef struct chat_dir_conf {
     int search_scan;             /* ChatSearchScan messages, -1 = unset */
     int image_max_dim;           /* ChatImageMaxDimension pixels, -1 = unset, 0 = off */
     int image_quality;           /* ChatImageQuality in thousandths, -1 = unset */
+    const char *client_dir;      /* ChatClientDir, NULL = CHAT_DATADIR/client */
 } chat_dir_conf;
 
 typedef struct chat_srv_conf {

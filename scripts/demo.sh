@@ -11,6 +11,8 @@
 #                      generated): the admin page mints tokens with it, and
 #                      /chat-token/ROOM?token=... is the chat with token identity
 #   CHAT_DEMO_SKIP_BUILD=1  skip install-deps.sh and build.sh (the tests, after a build)
+#   CHAT_DEMO_RUN      the runtime dir (config, logs, Redis data); default run/demo,
+#                      or /tmp/mod_chat-demo when www-data cannot read this clone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -42,12 +44,12 @@ fi
 # A clone in a private directory (e.g. /root) is not reachable for them:
 # then the runtime dir and a copy of htdocs live under /tmp.
 if runuser -u "$RUN_USER" -- test -r "$REPO/htdocs/index.html" 2>/dev/null; then
-  RUN="$REPO/run/demo"
+  RUN="${CHAT_DEMO_RUN:-$REPO/run/demo}"
   DOCROOT="$REPO/htdocs"
-  mkdir -p "$REPO/run"
-  chmod 755 "$REPO/run"
+  mkdir -p "$(dirname "$RUN")"
+  [ -n "${CHAT_DEMO_RUN:-}" ] || chmod 755 "$REPO/run"
 else
-  RUN=/tmp/mod_chat-demo
+  RUN="${CHAT_DEMO_RUN:-/tmp/mod_chat-demo}"
   DOCROOT="$RUN/htdocs"
   rm -rf "$DOCROOT"
   mkdir -p "$RUN"
@@ -113,6 +115,9 @@ DirectoryIndex index.html
 </Directory>
 
 Alias /chat-admin/ $DOCROOT/admin/
+# the chat page and its relative asset URLs (client/chat.js) under /chat/ and /chat-token/
+ChatClientDir $DOCROOT
+AliasMatch "^/[^/]+/client/(.*)\$" "$DOCROOT/\$1"
 
 ChatRedis 127.0.0.1:$REDIS_PORT
 ChatAdminSecret $SECRET
@@ -184,9 +189,16 @@ trap 'exit 0' INT TERM
 
 redis-server "$RUN/conf/redis.conf" &
 pids+=($!)
-for _ in $(seq 100); do
-  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+# Redis answers as soon as it listens, but while it reads its AOF (the data of
+# earlier runs, any size) every command gets LOADING: httpd starts, and the
+# rooms are set up, only once PING says PONG.
+waited=0
+until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do
   kill -0 "${pids[0]}" 2>/dev/null || die "redis-server did not start: see $RUN/logs/redis.log"
+  if [ "$waited" = 50 ]; then
+    echo "demo: waiting for Redis to load its data ($RUN/redis)..."
+  fi
+  waited=$((waited + 1))
   sleep 0.1
 done
 

@@ -6,11 +6,13 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <apr_file_io.h>
 #include <json.h>
 
 #include "chat_room_handler.h"
 #include "chat_access.h"
 #include "chat_capacity.h"
+#include "chat_client_config.h"
 #include "chat_ai_settings.h"
 #include "chat_reply.h"
 #include "chat_room.h"
@@ -98,6 +100,44 @@ static int room_info(request_rec *r, const char *room)
     return OK;
 }
 
+/* GET /chat/{room}: index.html of ChatClientDir, whatever the vhost's
+ * DocumentRoot holds. Its asset URLs are relative (client/chat.js), served by
+ * the Alias of conf/chat.conf. Revalidated on every load: a new version of the
+ * client must reach browsers at once. */
+static int room_page(request_rec *r)
+{
+    const chat_dir_conf *dc = ap_get_module_config(r->per_dir_config, &chat_module);
+    const char *path = apr_pstrcat(r->pool, chat_client_dir(dc), "/index.html", NULL);
+    apr_bucket_brigade *bb;
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    int status;
+
+    if ((rv = apr_file_open(&fd, path, APR_READ | APR_BINARY, 0, r->pool)) != APR_SUCCESS ||
+        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_TYPE, fd)) !=
+            APR_SUCCESS ||
+        (fi.filetype != APR_REG && (rv = APR_EGENERAL))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "chat: cannot read the client page %s (ChatClientDir)", path);
+        return HTTP_NOT_FOUND;
+    }
+    r->finfo = fi;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_update_mtime(r, fi.mtime);
+    ap_set_last_modified(r);
+    ap_set_etag(r);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    if ((status = ap_meets_conditions(r)) != OK) {
+        return status;
+    }
+    ap_set_content_length(r, fi.size);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, fd, 0, fi.size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
+}
+
 int chat_room_handler(request_rec *r)
 {
     chat_room_limits lim;
@@ -128,8 +168,7 @@ int chat_room_handler(request_rec *r)
         if (r->args && !strcmp(r->args, "capacity")) {
             return chat_capacity_probe(r); /* the client asks after a failed connect */
         }
-        ap_internal_redirect_handler("/index.html", r);
-        return OK;
+        return room_page(r);
     }
     chat_settings_room_limits(ap_get_module_config(r->per_dir_config, &chat_module), &lim);
     if (!(user = chat_identify(r, &lim, &status))) {

@@ -265,6 +265,17 @@ static void send_held(chat_redis *rc)
     deliver_waiting(rc);
 }
 
+/* LOADING (reading its data at startup), BUSY (a script runs too long),
+ * MASTERDOWN (a replica without its primary): nothing ran, and it passes.
+ * Treated as Redis being away: the connection goes down and comes up once
+ * its setup PING is answered, so joins and posts get `unavailable` meanwhile. */
+static int transient_error(const redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR &&
+           (!strncmp(reply->str, "LOADING", 7) || !strncmp(reply->str, "BUSY", 4) ||
+            !strncmp(reply->str, "MASTERDOWN", 10));
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     pending_cmd *pc = privdata;
@@ -292,6 +303,19 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (resent) {
         return;
+    }
+    if (transient_error(reply)) {
+        if (rc->ac && !(rc->ac->c.flags & REDIS_DISCONNECTING)) {
+            if (rc->up || !rc->logged_down) { /* once, not every second of a long load */
+                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                             "chat: Redis (%s connection) not ready: %s; chat answers "
+                             "`unavailable` until it is",
+                             rc->name, reply->str);
+            }
+            rc->logged_down = 1;
+            redisAsyncDisconnect(rc->ac);
+        }
+        reply = NULL; /* as if the connection was lost before the answer */
     }
     if (pc != rc->first) {
         pc->answered = 1;
