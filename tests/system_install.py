@@ -6,8 +6,8 @@ Chromium chatting both ways in a room the admin API activated, the admin
 page; then everything undone.
 
 It CHANGES THE SYSTEM, so it is not a test_*.py file (`pytest tests` never
-collects it): scripts/test.sh runs it only with CHAT_SYSTEM_TESTS=1, which
-.ci/run sets (CI is root on a fresh Debian machine). How it stays safe:
+collects it): scripts/test.sh runs it when root (the README's command and CI:
+root on a fresh Debian machine) unless CHAT_SYSTEM_TESTS=0. How it stays safe:
   - it refuses to start (and touches nothing) unless it is root, asked to
     run, and the machine is as a fresh one: libapache2-mod-chat not
     installed, no chat module in mods-available, no mod_chat client or data
