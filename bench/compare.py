@@ -88,7 +88,7 @@ def start_client(side, args, n, rooms, senders, seconds, rates, hold, prefix):
 
 def connect_test(side, args, rnd):
     base = rss_kib(side.pids())
-    c = start_client(side, args, args.connect, args.rooms, 0, 1, "0", args.hold, f"c{rnd}x")
+    c = start_client(side, args, args.connect, args.connect_rooms, 0, 1, "0", args.hold, f"c{rnd}x")
     line = c.stdout.readline()
     r = kv(line)
     rss = None
@@ -104,9 +104,33 @@ def connect_test(side, args, rnd):
     if prev is None or ms < prev:  # best of the rounds: noise only ever adds
         side.result["connect_ms"] = ms
         side.result["connect_joined"] = r.get("joined")
-    prev = side.result.get("kib_per_socket")
-    if prev is None or per < prev:
+    if rnd == 0:  # fresh servers: later rounds reuse what the first one grew
         side.result["kib_per_socket"] = per
+
+
+def step(s, client, rate):
+    """One rate step on side s: the client's result line and the server CPU it took."""
+    pids = s.pids()
+    cpu0 = cpu_seconds(pids)
+    client.stdin.write(f"{rate}\n")
+    client.stdin.flush()
+    line = ""
+    while not line.startswith("step "):
+        line = client.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{s.name}: load client ended")
+    cpu = cpu_seconds(pids) - cpu0
+    r = kv(line)
+    r["ok"] = (float(r["p99_ms"]) < 50 and r["lost"] == "0" and r["errors"] == "0"
+               and r["dead"] == "0")
+    r["cpu_per_100k"] = 100000 * cpu / max(int(r["delivered"]), 1)
+    s.steps.append({"rate": rate, "sent": int(r["sent"])})
+    print(f"{s.name:13} rate={rate:<3} {'pass' if r['ok'] else 'FAIL'} "
+          f"deliveries/s={r['deliveries_per_s']:>7} lost={r['lost']} errors={r['errors']} "
+          f"p50={r['p50_ms']} p99={r['p99_ms']} max={r['max_ms']} "
+          f"server_cpu_s={cpu:.2f} cpu_s_per_100k={r['cpu_per_100k']:.3f} "
+          f"client_cpu%={r['client_cpu_pct']}", flush=True)
+    return r
 
 
 def fanout(sides, args):
@@ -119,38 +143,31 @@ def fanout(sides, args):
             print(f"fanout {s.name}: clients could not all join: {r}", flush=True)
             s.out = True
         clients[s.name] = c
-    fixed = args.rates[0]
+    if args.perf_rate:
+        # profile mod_chat's server side at one rate (bench/README.md: profiling)
+        s = sides[0]
+        pids = ",".join(map(str, s.pids()))
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_out, "-p", pids],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        step(s, clients[s.name], args.perf_rate)
+        perf.send_signal(2)
+        perf.wait(60)
+        args.rates = []
+        args.cost_rates = []
+    # fixed loads: latency and CPU cost, one step each, whatever the latency
+    for k, rate in enumerate(args.cost_rates):
+        for s in sides:
+            if not s.out:
+                r = step(s, clients[s.name], rate)
+                s.result[f"fixed{k}"] = r
+    # the rate search: interleaved, up to 1 + retries tries per step
     for rate in args.rates:
         for s in sides:
             if s.out:
                 continue
             for attempt in range(1 + args.retries):
-                c = clients[s.name]
-                pids = s.pids()
-                cpu0 = cpu_seconds(pids)
-                c.stdin.write(f"{rate}\n")
-                c.stdin.flush()
-                line = ""
-                while not line.startswith("step "):
-                    line = c.stdout.readline()
-                    if not line:
-                        raise RuntimeError(f"{s.name}: load client ended")
-                cpu = cpu_seconds(pids) - cpu0
-                r = kv(line)
-                s.steps.append({"rate": rate, "sent": int(r["sent"])})
-                ok = (float(r["p99_ms"]) < 50 and r["lost"] == "0" and r["errors"] == "0"
-                      and r["dead"] == "0")
-                d = int(r["delivered"])
-                print(f"{s.name:9} rate={rate:<3} {'pass' if ok else 'FAIL'} "
-                      f"deliveries/s={r['deliveries_per_s']:>7} lost={r['lost']} errors={r['errors']} "
-                      f"p50={r['p50_ms']} p99={r['p99_ms']} max={r['max_ms']} "
-                      f"server_cpu_s={cpu:.2f} cpu_s_per_100k={100000 * cpu / max(d, 1):.3f} "
-                      f"client_cpu%={r['client_cpu_pct']}", flush=True)
-                if rate == fixed and attempt == 0:
-                    s.result["fixed_p50"] = float(r["p50_ms"])
-                    s.result["fixed_p99"] = float(r["p99_ms"])
-                    s.result["cpu_per_100k"] = 100000 * cpu / max(d, 1)
-                if ok:
+                r = step(s, clients[s.name], rate)
+                if r["ok"]:
                     s.best = (rate, float(r["deliveries_per_s"]), r["client_cpu_pct"])
                     break
             else:
@@ -163,26 +180,36 @@ def fanout(sides, args):
 
 
 def table(sides, args):
-    chat, sio, bare = sides
-    rows = [
-        ("deliveries/s, p99 < 50 ms, 0 lost", lambda s: s.best[1] if s.best else 0.0, "%.0f", True),
-        (f"p50 ms at {args.rates[0]} msg/s/sender", lambda s: s.result.get("fixed_p50", float("nan")), "%.2f", False),
-        (f"p99 ms at {args.rates[0]} msg/s/sender", lambda s: s.result.get("fixed_p99", float("nan")), "%.2f", False),
-        ("server CPU s / 100k deliveries", lambda s: s.result.get("cpu_per_100k", float("nan")), "%.3f", False),
-        (f"connect+join {args.connect} sockets, ms", lambda s: s.result.get("connect_ms", float("nan")), "%.0f", False),
-        ("RSS KiB per idle socket", lambda s: s.result.get("kib_per_socket", float("nan")), "%.2f", False),
+    nan = float("nan")
+
+    def fixed(k, key):
+        return lambda s: float(s.result[f"fixed{k}"][key]) if f"fixed{k}" in s.result else nan
+
+    rows = [("deliveries/s, p99 < 50 ms, 0 lost", lambda s: s.best[1] if s.best else 0.0, "%.0f")]
+    for k, rate in enumerate(args.cost_rates):
+        d = rate * args.senders * args.clients // args.rooms
+        rows += [
+            (f"p50 ms at {d} deliveries/s", fixed(k, "p50_ms"), "%.2f"),
+            (f"p99 ms at {d} deliveries/s", fixed(k, "p99_ms"), "%.2f"),
+            (f"server CPU s / 100k deliveries at {d}/s", fixed(k, "cpu_per_100k"), "%.3f"),
+        ]
+    rows += [
+        (f"connect+join {args.connect} sockets ({args.connect_rooms} rooms), ms",
+         lambda s: s.result.get("connect_ms", nan), "%.0f"),
+        ("RSS KiB per idle socket", lambda s: s.result.get("kib_per_socket", nan), "%.2f"),
     ]
+    first = sides[0]
     print()
-    print(f"| figure | {chat.name} | {sio.name} | {bare.name} | {chat.name} / {sio.name} | "
-          f"{chat.name} / {bare.name} |")
-    print("|---|---|---|---|---|---|")
-    for label, get, fmt, _ in rows:
+    print("| figure | " + " | ".join(s.name for s in sides) + " | " +
+          " | ".join(f"{first.name} / {s.name}" for s in sides[1:]) + " |")
+    print("|---" * (2 * len(sides)) + "|")
+    for label, get, fmt in rows:
         vals = [get(s) for s in sides]
 
         def ratio(a, b):
             return f"{a / b:.2f}" if b and b == b and a == a else "-"
-        print(f"| {label} | " + " | ".join(fmt % v for v in vals) +
-              f" | {ratio(vals[0], vals[1])} | {ratio(vals[0], vals[2])} |")
+        print(f"| {label} | " + " | ".join(fmt % v for v in vals) + " | " +
+              " | ".join(ratio(vals[0], v) for v in vals[1:]) + " |")
     for s in sides:
         if s.best:
             print(f"{s.name}: highest passing rate {s.best[0]} msg/s per sender "
@@ -191,33 +218,58 @@ def table(sides, args):
             print(f"{s.name}: no step passed")
 
 
+class BaseHttpd(Httpd):
+    """An httpd running another build's modules (--base DIR: a copy of its .libs)."""
+    base = None
+
+    def module_path(self, name):
+        return os.path.join(self.base, "modules", name, ".libs", f"{name}.so")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--connect", type=int, default=10000)
+    ap.add_argument("--connect-rooms", type=int, default=1000)
     ap.add_argument("--hold", type=float, default=3)
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--rooms", type=int, default=10)
     ap.add_argument("--senders", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--rates", default="2,4,6,8,10,12,16,20,24,32,40,48,64")
-    ap.add_argument("--retries", type=int, default=1)
+    ap.add_argument("--retries", type=int, default=2)
+    ap.add_argument("--cost-rates", default="2,8",
+                    help="fixed loads (msg/s per sender) for latency and CPU per delivery")
+    ap.add_argument("--base", help="also run mod_chat with the modules under DIR/modules/*/.libs")
+    ap.add_argument("--perf-rate", type=float, default=0,
+                    help="only: perf record -g mod_chat's processes during one step at this rate")
+    ap.add_argument("--perf-out", default="/tmp/mod_chat.perf.data")
+    ap.add_argument("--only-fanout", action="store_true", help="skip the connect test")
     ap.add_argument("--connect-rounds", type=int, default=2)
     ap.add_argument("--server-cores", default="1")
     ap.add_argument("--client-cores", default="0")
     args = ap.parse_args()
     if args.quick:
         args.connect, args.hold, args.seconds, args.rates = 1000, 1, 2, "2,8,32"
+        args.connect_rooms = 100
+        args.retries, args.cost_rates = 1, "8"
         args.connect_rounds = 1
     args.rates = [float(r) if "." in r else int(r) for r in args.rates.split(",")]
+    args.cost_rates = [float(r) if "." in r else int(r) for r in args.cost_rates.split(",") if r]
     print(f"layout: {args.clients} clients in {args.rooms} rooms, {args.senders} senders, "
-          f"{args.seconds} s per step; connect test {args.connect} sockets; server cores "
+          f"{args.seconds} s per step; connect test {args.connect} sockets in {args.connect_rooms} "
+          f"rooms; server cores "
           f"{args.server_cores}, client cores {args.client_cores}", flush=True)
 
     procs = []
     redis_chat = RedisServer().start()
     redis_sio = RedisServer().start()
     h = Httpd(redis_chat, name="compare", extra_conf=CHAT_CONF).start()
+    hb = redis_base = None
+    if args.base:
+        BaseHttpd.base = os.path.abspath(args.base)
+        redis_base = RedisServer().start()
+        hb = BaseHttpd(redis_base, name="compare-base", extra_conf=CHAT_CONF).start()
     try:
         sio_ports = [free_port(), free_port()]
         for p in sio_ports:
@@ -232,34 +284,47 @@ def main():
         pin(process_tree(h.pid) + [redis_chat.proc.pid, redis_sio.proc.pid], args.server_cores)
         rc = redis_chat.client()
 
-        def seed(prefix, n, rooms):
-            pipe = rc.pipeline()
-            for k in range(rooms):
-                pipe.sadd(f"chat:room:{prefix}{k}:members",
-                          *[f"{prefix}u{i}" for i in range(n) if i % rooms == k])
-            pipe.execute()
+        def seeder(client):
+            def seed(prefix, n, rooms):
+                pipe = client.pipeline()
+                for k in range(rooms):
+                    pipe.sadd(f"chat:room:{prefix}{k}:members",
+                              *[f"{prefix}u{i}" for i in range(n) if i % rooms == k])
+                pipe.execute()
+            return seed
 
         sides = [
             Side("mod_chat", "chat", [h.port],
-                 lambda: process_tree(h.pid) + [redis_chat.proc.pid], seed),
+                 lambda: process_tree(h.pid) + [redis_chat.proc.pid], seeder(rc)),
             Side("socketio", "sio", sio_ports,
                  lambda: [procs[0].pid, procs[1].pid, redis_sio.proc.pid]),
             Side("bare", "bare", [bare_port], lambda: [procs[2].pid]),
         ]
-        for rnd in range(args.connect_rounds):
+        if hb:
+            pin(process_tree(hb.pid) + [redis_base.proc.pid], args.server_cores)
+            sides.insert(1, Side("mod_chat@base", "chat", [hb.port],
+                                 lambda: process_tree(hb.pid) + [redis_base.proc.pid],
+                                 seeder(redis_base.client())))
+        for rnd in range(0 if args.only_fanout or args.perf_rate else args.connect_rounds):
             for s in sides:
                 connect_test(s, args, rnd)
         fanout(sides, args)
+        if args.perf_rate:
+            return 0
         table(sides, args)
         stored = sum(int(rc.hget(f"chat:room:f{k}:meta", "seq") or 0) for k in range(args.rooms))
-        sent = sum(s["sent"] for s in sides[0].steps)
+        sent = sum(st["sent"] for st in sides[0].steps)
         print(f"mod_chat messages stored in Redis (room seq) during the fan-out: {stored} of {sent} sent")
     finally:
         for p in procs:
             p.terminate()
             p.wait(10)
-        h.stop()
-        h.cleanup()
+        for x in (h, hb):
+            if x:
+                x.stop()
+                x.cleanup()
+        if redis_base:
+            redis_base.cleanup()
         redis_chat.cleanup()
         redis_sio.cleanup()
     return 0
