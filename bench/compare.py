@@ -111,7 +111,7 @@ def connect_test(side, args, rnd):
 def step(s, client, rate):
     """One rate step on side s: the client's result line and the server CPU it took."""
     pids = s.pids()
-    cpu0 = cpu_seconds(pids)
+    cpu0, rcpu0 = cpu_seconds(pids), cpu_seconds(pids[-1:])
     client.stdin.write(f"{rate}\n")
     client.stdin.flush()
     line = ""
@@ -119,8 +119,10 @@ def step(s, client, rate):
         line = client.stdout.readline()
         if not line:
             raise RuntimeError(f"{s.name}: load client ended")
-    cpu = cpu_seconds(pids) - cpu0
+    cpu, rcpu = cpu_seconds(pids) - cpu0, cpu_seconds(pids[-1:]) - rcpu0
     r = kv(line)
+    # the last pid is Redis on the mod_chat and Socket.IO sides
+    r["redis_us_per_msg"] = 1e6 * rcpu / max(int(r["sent"]), 1)
     r["ok"] = (float(r["p99_ms"]) < 50 and r["lost"] == "0" and r["errors"] == "0"
                and r["dead"] == "0")
     r["cpu_per_100k"] = 100000 * cpu / max(int(r["delivered"]), 1)
@@ -129,7 +131,8 @@ def step(s, client, rate):
           f"deliveries/s={r['deliveries_per_s']:>7} lost={r['lost']} errors={r['errors']} "
           f"p50={r['p50_ms']} p99={r['p99_ms']} max={r['max_ms']} "
           f"server_cpu_s={cpu:.2f} cpu_s_per_100k={r['cpu_per_100k']:.3f} "
-          f"client_cpu%={r['client_cpu_pct']}", flush=True)
+          f"client_cpu%={r['client_cpu_pct']} last_pid_cpu_s={rcpu:.2f} "
+          f"last_pid_us_per_msg={r['redis_us_per_msg']:.1f}", flush=True)
     return r
 
 
