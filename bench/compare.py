@@ -87,19 +87,29 @@ def start_client(side, args, n, rooms, senders, seconds, rates, hold, prefix):
 
 
 def connect_test(side, args, rnd):
-    base = rss_kib(side.pids())
+    base, base_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
+    perf = None
+    if args.perf_connect and side.proto == "chat":
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_out, "-p",
+                                 ",".join(map(str, side.pids()))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)  # perf attaches before the first connect
     c = start_client(side, args, args.connect, args.connect_rooms, 0, 1, "0", args.hold, f"c{rnd}x")
     line = c.stdout.readline()
+    if perf:
+        perf.send_signal(2)
+        perf.wait(60)
     r = kv(line)
-    rss = None
+    rss = rss_last = None
     for line in c.stdout:
         if line.startswith("hold_begin"):
-            rss = rss_kib(side.pids())
+            rss, rss_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
     c.wait(120)
     ms = float(r.get("ms", "nan")) if r.get("failed") == "0" else float("nan")
     per = (rss - base) / args.connect if rss else float("nan")
     print(f"connect {side.name}: {line.strip() if not r else ' '.join(f'{k}={v}' for k, v in r.items())} "
-          f"rss_before_kib={base} rss_held_kib={rss} kib_per_socket={per:.2f}", flush=True)
+          f"rss_before_kib={base} rss_held_kib={rss} kib_per_socket={per:.2f} "
+          f"of_which_last_pid={(rss_last - base_last) / args.connect if rss else 0:.2f}", flush=True)
     prev = side.result.get("connect_ms")
     if prev is None or ms < prev:  # best of the rounds: noise only ever adds
         side.result["connect_ms"] = ms
@@ -247,7 +257,8 @@ def main():
     ap.add_argument("--perf-rate", type=float, default=0,
                     help="only: perf record -g mod_chat's processes during one step at this rate")
     ap.add_argument("--perf-out", default="/tmp/mod_chat.perf.data")
-    ap.add_argument("--only-fanout", action="store_true", help="skip the connect test")
+    ap.add_argument("--perf-connect", action="store_true",
+                    help="only: perf record -g mod_chat's processes during one connect test")
     ap.add_argument("--connect-rounds", type=int, default=2)
     ap.add_argument("--server-cores", default="1")
     ap.add_argument("--client-cores", default="0")
@@ -308,9 +319,11 @@ def main():
             sides.insert(1, Side("mod_chat@base", "chat", [hb.port],
                                  lambda: process_tree(hb.pid) + [redis_base.proc.pid],
                                  seeder(redis_base.client())))
-        for rnd in range(0 if args.only_fanout or args.perf_rate else args.connect_rounds):
+        for rnd in range(0 if args.perf_rate else args.connect_rounds):
             for s in sides:
                 connect_test(s, args, rnd)
+                if args.perf_connect:
+                    return 0
         fanout(sides, args)
         if args.perf_rate:
             return 0
