@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define MAX_ROOMS 1024
-#define IN_BUF 1024
+#define IN_BUF    1024
 
 typedef struct member {
     int fd;

@@ -37,10 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF (64 * 1024)
+#define BUF         (64 * 1024)
 #define MAX_SAMPLES 50000000L
-#define MAX_STEPS 64
-#define DRAIN_MS 2000.0
+#define MAX_STEPS   64
+#define DRAIN_MS    2000.0
 
 enum { P_CHAT, P_BARE, P_SIO };
 enum { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_WELCOME, S_JOINED, S_DEAD };
@@ -404,8 +404,7 @@ static int run_step(int step, double rate, double seconds)
            "errors=%ld send_short=%ld deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
            "max_ms=%.2f client_cpu_pct=%.0f dead=%ld\n",
            rate, senders, seconds, sent, expected, delivered[step], lost, errors - e0,
-           send_short - s0, delivered[step] / seconds,
-           samples ? lat[(long)(samples * 0.5)] : 0.0,
+           send_short - s0, delivered[step] / seconds, samples ? lat[(long)(samples * 0.5)] : 0.0,
            samples ? lat[(long)(samples * 0.99)] : 0.0, samples ? lat[samples - 1] : 0.0,
            100 * (cpu_s() - c0) / ((now_ms() - t0) / 1000), dead);
     fflush(stdout);
@@ -445,8 +444,8 @@ int main(int argc, char **argv)
     hold = argc > 8 ? atof(argv[8]) : 0;
     prefix = argc > 9 ? argv[9] : prefix;
     window = argc > 10 ? atoi(argv[10]) : 1000;
-    if (!nports || n < 1 || n > 100000 || rooms < 1 || senders < 0 || senders > n ||
-        seconds <= 0 || seconds > 600 || hold < 0 || hold > 600 || window < 1) {
+    if (!nports || n < 1 || n > 100000 || rooms < 1 || senders < 0 || senders > n || seconds <= 0 ||
+        seconds > 600 || hold < 0 || hold > 600 || window < 1) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
