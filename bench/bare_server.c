@@ -8,7 +8,13 @@
  * "welcome" and joins room ROOM (a number below MAX_ROOMS). Every text frame a
  * client sends is written, unmasked, to every member of its room (sender
  * included) with one write() per member. A member whose socket does not take
- * the whole frame is dropped (a loss the load client counts). */
+ * the whole frame is dropped (a loss the load client counts).
+ *
+ *   bare_server PORT coalesce
+ *
+ * The same, but frames are appended to each member's buffer and every member
+ * written once per loop turn (one write carrying all of the turn's frames),
+ * as mod_chat's reactor does: the floor for a server that coalesces. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +36,10 @@ typedef struct member {
     int room; /* -1 until upgraded */
     int slot; /* index in its room's array */
     size_t have;
+    unsigned char *out; /* coalesce: this turn's frames, written at its end */
+    size_t out_len, out_cap;
+    struct member *dirty_next;
+    int dirty;
     unsigned char in[IN_BUF];
 } member;
 
@@ -40,7 +50,8 @@ typedef struct {
 
 static room rooms[MAX_ROOMS];
 static member **by_fd;
-static int max_fd;
+static int max_fd, coalesce;
+static member *dirty;
 
 static void room_add(member *m, int r)
 {
@@ -56,6 +67,16 @@ static void room_add(member *m, int r)
 
 static void member_drop(int ep, member *m)
 {
+    if (m->dirty) {
+        member **pp;
+        for (pp = &dirty; *pp; pp = &(*pp)->dirty_next) {
+            if (*pp == m) {
+                *pp = m->dirty_next;
+                break;
+            }
+        }
+    }
+    free(m->out);
     if (m->room >= 0) {
         room *rm = &rooms[m->room];
         int last = rm->fds[--rm->n];
@@ -74,6 +95,27 @@ static void room_send(int ep, int r, const unsigned char *f, size_t len)
     int i;
     for (i = 0; i < rm->n; i++) {
         int fd = rm->fds[i];
+        if (coalesce) {
+            member *m = by_fd[fd];
+            if (m->out_len + len > m->out_cap) {
+                unsigned char *o = realloc(m->out, m->out_len + len + 4096);
+                if (!o) {
+                    member_drop(ep, m);
+                    i--;
+                    continue;
+                }
+                m->out = o;
+                m->out_cap = m->out_len + len + 4096;
+            }
+            memcpy(m->out + m->out_len, f, len);
+            m->out_len += len;
+            if (!m->dirty) {
+                m->dirty = 1;
+                m->dirty_next = dirty;
+                dirty = m;
+            }
+            continue;
+        }
         if (write(fd, f, len) != (ssize_t)len) {
             member_drop(ep, by_fd[fd]);
             i--; /* the last member moved into slot i */
@@ -168,10 +210,11 @@ int main(int argc, char **argv)
     struct rlimit rl;
     int ls, ep, one = 1;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: %s PORT [coalesce]\n", argv[0]);
         return 2;
     }
+    coalesce = argc == 3 && !strcmp(argv[2], "coalesce");
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
@@ -233,6 +276,16 @@ int main(int argc, char **argv)
                 (m->room >= 0 && member_frames(ep, m) < 0)) {
                 member_drop(ep, m);
             }
+        }
+        while (dirty) { /* coalesce: one write per member per turn */
+            member *m = dirty;
+            dirty = m->dirty_next;
+            m->dirty = 0;
+            if (write(m->fd, m->out, m->out_len) != (ssize_t)m->out_len) {
+                member_drop(ep, m);
+                continue;
+            }
+            m->out_len = 0;
         }
     }
 }

@@ -260,6 +260,8 @@ def main():
     ap.add_argument("--perf-connect", action="store_true",
                     help="only: perf record -g mod_chat's processes during one connect test")
     ap.add_argument("--connect-rounds", type=int, default=2)
+    ap.add_argument("--bare-coalesce", action="store_true",
+                    help="the bare server writes each member once per loop turn")
     ap.add_argument("--server-cores", default="1")
     ap.add_argument("--client-cores", default="0")
     args = ap.parse_args()
@@ -291,7 +293,8 @@ def main():
                                            str(redis_sio.port)], stdout=subprocess.DEVNULL))
         # the Socket.IO side's Redis has the ACL user; the adapter logs in as default
         bare_port = free_port()
-        procs.append(subprocess.Popen(["taskset", "-c", args.server_cores, BARE, str(bare_port)],
+        procs.append(subprocess.Popen(["taskset", "-c", args.server_cores, BARE, str(bare_port)] +
+                                      (["coalesce"] if args.bare_coalesce else []),
                                       stdout=subprocess.DEVNULL))
         for p in sio_ports + [bare_port]:
             wait_for(lambda p=p: _listening(p), 20, f"port {p}")
