@@ -262,6 +262,7 @@ def main():
     ap.add_argument("--connect-rounds", type=int, default=2)
     ap.add_argument("--bare-coalesce", action="store_true",
                     help="the bare server writes each member once per loop turn")
+    ap.add_argument("--only", help="comma list of sides to measure (mod_chat,socketio,bare)")
     ap.add_argument("--server-cores", default="1")
     ap.add_argument("--client-cores", default="0")
     args = ap.parse_args()
@@ -317,6 +318,8 @@ def main():
                  lambda: [procs[0].pid, procs[1].pid, redis_sio.proc.pid]),
             Side("bare", "bare", [bare_port], lambda: [procs[2].pid]),
         ]
+        if args.only:
+            sides = [s for s in sides if s.name in args.only.split(",")]
         if hb:
             pin(process_tree(hb.pid) + [redis_base.proc.pid], args.server_cores)
             sides.insert(1, Side("mod_chat@base", "chat", [hb.port],
