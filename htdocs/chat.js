@@ -121,10 +121,11 @@
     }
     if (m.type === 'text' || m.type === 'image') {
       var ai = m.type === 'image' ? iconButton('ai', 'describe', t('describe')) : iconButton('ai', 'explain', t('explain'));
-      ai.onclick = function () { askAI(m, d); };
+      ai.onclick = function () { chatAI.ask(m, d, ai); };
       tools.appendChild(ai);
     }
     d.appendChild(tools);
+    conv.decorate(m, d);
     return d;
   }
 
@@ -176,6 +177,7 @@
 
   function users(list) {
     var ul = $('user-list'); ul.textContent = '';
+    chatAI.members(list);
     list.forEach(function (u) {
       var li = el('li', u === user ? 'me' : '');
       li.appendChild(el('span', 'name', u));
@@ -226,8 +228,11 @@
           p.messages.slice().reverse().forEach(function (m) { show(m, true); });
           hasMore = p.hasMore; loadingOlder = false;
           log.scrollTop += log.scrollHeight - before;
+          conv.onHistory();
           break;
+        case 'search_results': conv.onSearch(p); break;
         case 'history_reset': epoch = p.epoch; resetLog(p.history); break;
+        case 'ai_partial': chatAI.partial(p); break;
         case 'delete': if (seen[p.messageId]) { seen[p.messageId].remove(); delete seen[p.messageId]; } break;
         case 'user_join': system(p.username + t('joined')); state.textContent = p.userCount + t('users'); break;
         case 'user_leave':
@@ -239,7 +244,7 @@
           ws.onclose = null; state.textContent = t('notAllowed'); state.className = 'state failed';
           banner(p.message);
           break;
-        case 'error': banner(p.message); break;
+        case 'error': banner(p.message); conv.onError(p); break;
         case 'offer': case 'answer': case 'candidate': case 'call_end': calls.handle(msg.type, p); break;
       }
     };
@@ -309,7 +314,7 @@
     var ask = text.match(/^\/([A-Za-z0-9_-]+)\s+([\s\S]+)/);
     if (ask && info.ai && info.ai.chat.indexOf(ask[1]) >= 0) send(ask[1] + '_chat', { text: ask[2] });
     else if ($('mode').value !== 'chat') send($('mode').value + '_chat', { text: text });
-    else send('chat', { type: 'text', text: text });
+    else send('chat', conv.outgoing({ type: 'text', text: text }));
     $('text').value = '';
   };
   $('text').addEventListener('keydown', function (e) {
@@ -325,9 +330,15 @@
     });
   }
   function sendImage(file) {
-    upload(file, file.name || 'image').then(function (j) {
-      send('chat', { type: 'image', imageUrl: j.url, filename: j.filename, size: j.size, caption: '' });
-    }).catch(function (e) { banner(t('uploadFailed') + e.message); });
+    // the text typed in the composer is the image's caption
+    var caption = $('text').value.trim() ? $('text').value : '';
+    $('text').value = '';
+    conv.prepareImage(file).then(function (f) { return upload(f.blob, f.name); }).then(function (j) {
+      send('chat', conv.outgoing({ type: 'image', imageUrl: j.url, filename: j.filename, size: j.size, caption: caption }));
+    }).catch(function (e) {
+      banner(t('uploadFailed') + e.message);
+      if (!$('text').value) $('text').value = caption;
+    });
   }
   $('attach').onclick = function () { $('file').click(); };
   $('file').onchange = function () { if (this.files[0]) sendImage(this.files[0]); this.value = ''; };
@@ -355,7 +366,7 @@
         recorder = null; $('record').classList.remove('on'); $('record').title = '';
         var blob = new Blob(chunks, { type: 'audio/webm' });
         upload(blob, 'voice.webm').then(function (j) {
-          send('chat', { type: 'audio', audioUrl: j.url, filename: j.filename, size: j.size });
+          send('chat', conv.outgoing({ type: 'audio', audioUrl: j.url, filename: j.filename, size: j.size }));
         }).catch(function (e) { banner(t('uploadFailed') + e.message); });
       };
       recorder.start(250); // chunks as we go: a dropped page loses at most a quarter second
@@ -365,22 +376,6 @@
       $('record').classList.add('on'); $('record').title = t('recording');
     }).catch(function (e) { banner(e.message); });
   };
-
-  function askAI(m, node) {
-    var isImage = m.type === 'image';
-    fetch('/chat/ai/' + (isImage ? 'describe-image' : 'explain') + '?' + ident(), {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(isImage ? { imageUrl: m.imageUrl, roomName: room } : { text: m.text, roomName: room })
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) throw new Error(j.error || ('AI is not available (' + r.status + ')'));
-        return j;
-      });
-    }).then(function (j) {
-      var box = el('div', 'ai-answer'); box.innerHTML = markdown(j.explanation || j.description || '');
-      node.appendChild(box);
-    }).catch(function (e) { banner(t('aiFailed') + e.message); });
-  }
 
   // the viewer closes by click, Escape or Enter and gives focus back to its thumbnail
   function closeViewer() { var v = $('viewer'); v.hidden = true; if (v.from) v.from.focus(); v.from = null; }
@@ -408,6 +403,23 @@
   });
 
   window.chatCalls = calls; // for diagnostics and the browser tests
+  // Explain/Describe, streamed answers and the @ pop-up: chat_ai.js
+  var chatAI = window.ChatAI({
+    prefix: prefix, room: room, ident: ident, el: el, banner: banner,
+    info: function () { return info; }, lang: function () { return lang; }, user: function () { return user; },
+    markdown: function (text) { return markdown(text); }, node: function (id) { return seen[id]; }
+  });
+  chatAI.mentions($('text'), $('f'));
+  // replies, search, copy, image resizing (chat_conv.js)
+  var conv = window.ChatConv({
+    send: send, banner: banner, log: log,
+    info: function () { return info; },
+    older: function () {
+      if (!hasMore || !oldestSeq) return false;
+      if (!loadingOlder) { loadingOlder = true; send('history', { beforeSeq: oldestSeq, limit: 100 }); }
+      return true;
+    }
+  });
 
   function start() {
     if (window.Notification && Notification.permission === 'default') {

@@ -26,16 +26,31 @@ typedef struct sink {
     char *buf;
     apr_size_t len, cap, max;
     int too_large;
+    CURL *h;
+    chat_fetch_data_fn fn; /* a 200's body goes here as it comes, not to buf */
+    void *ctx;
+    apr_size_t streamed;
+    int stopped;
 } sink;
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *data)
 {
     sink *s = data;
     apr_size_t add = size * n;
+    long status = 0;
 
-    if (s->max && s->len + add > s->max) {
+    if (s->max && s->len + s->streamed + add > s->max) {
         s->too_large = 1;
         return 0; /* curl stops with CURLE_WRITE_ERROR */
+    }
+    if (s->fn && curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status == 200) {
+        s->streamed += add;
+        if (s->fn(s->ctx, ptr, add)) {
+            s->stopped = 1;
+            return 0;
+        }
+        return add;
     }
     if (s->len + add + 1 > s->cap) {
         apr_size_t cap = s->cap ? s->cap : 4096;
@@ -61,13 +76,13 @@ static int on_progress(void *data, curl_off_t dt, curl_off_t dn, curl_off_t ut, 
     return apr_atomic_read32(&aborting) ? 1 : 0;
 }
 
-void chat_fetch_request(apr_pool_t *p, const char *url, const apr_array_header_t *headers,
-                        const char *body, apr_interval_time_t timeout, apr_size_t max_bytes,
-                        chat_fetch_reply *out)
+static void fetch(apr_pool_t *p, const char *url, const apr_array_header_t *headers,
+                  const char *body, apr_interval_time_t timeout, apr_size_t max_bytes,
+                  chat_fetch_data_fn fn, void *ctx, chat_fetch_reply *out)
 {
     CURL *h;
     struct curl_slist *hl = NULL;
-    sink s = {p, NULL, 0, 0, max_bytes, 0};
+    sink s = {p, NULL, 0, 0, max_bytes, 0, NULL, fn, ctx, 0, 0};
     CURLcode rc;
     char *ctype = NULL;
     long status = 0;
@@ -84,6 +99,7 @@ void chat_fetch_request(apr_pool_t *p, const char *url, const apr_array_header_t
         out->body = "";
         return;
     }
+    s.h = h;
     for (i = 0; headers && i < headers->nelts; i++) {
         hl = curl_slist_append(hl, APR_ARRAY_IDX(headers, i, const char *));
     }
@@ -127,6 +143,9 @@ void chat_fetch_request(apr_pool_t *p, const char *url, const apr_array_header_t
         out->error =
             apr_psprintf(p, "no answer within %" APR_TIME_T_FMT " s", apr_time_sec(timeout));
     }
+    else if (s.stopped) {
+        out->error = "the answer could not be read";
+    }
     else if (rc == CURLE_ABORTED_BY_CALLBACK) {
         out->error = "server stopping";
     }
@@ -137,4 +156,18 @@ void chat_fetch_request(apr_pool_t *p, const char *url, const apr_array_header_t
     out->len = s.len;
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);
+}
+
+void chat_fetch_request(apr_pool_t *p, const char *url, const apr_array_header_t *headers,
+                        const char *body, apr_interval_time_t timeout, apr_size_t max_bytes,
+                        chat_fetch_reply *out)
+{
+    fetch(p, url, headers, body, timeout, max_bytes, NULL, NULL, out);
+}
+
+void chat_fetch_stream(apr_pool_t *p, const char *url, const apr_array_header_t *headers,
+                       const char *body, apr_interval_time_t timeout, apr_size_t max_bytes,
+                       chat_fetch_data_fn fn, void *ctx, chat_fetch_reply *out)
+{
+    fetch(p, url, headers, body, timeout, max_bytes, fn, ctx, out);
 }

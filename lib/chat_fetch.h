@@ -32,4 +32,13 @@ void chat_fetch_request(apr_pool_t *p, const char *url, const apr_array_header_t
                         const char *body, apr_interval_time_t timeout, apr_size_t max_bytes,
                         chat_fetch_reply *out);
 
+/* A streamed answer (server-sent events): a 200's body goes to fn piece by
+ * piece as it arrives instead of into out->body (other statuses are kept as
+ * above, for their error text); max_bytes still bounds the whole. fn returns
+ * non-zero to stop the transfer (out->error is then set). */
+typedef int (*chat_fetch_data_fn)(void *ctx, const char *data, apr_size_t len);
+void chat_fetch_stream(apr_pool_t *p, const char *url, const apr_array_header_t *headers,
+                       const char *body, apr_interval_time_t timeout, apr_size_t max_bytes,
+                       chat_fetch_data_fn fn, void *ctx, chat_fetch_reply *out);
+
 #endif

@@ -44,6 +44,10 @@ void chat_settings_room_limits(const chat_dir_conf *dc, chat_room_limits *out)
         dc->max_signal >= 0 ? (apr_size_t)dc->max_signal : (apr_size_t)CHAT_DEFAULT_MAX_SIGNAL;
     out->upload_url = dc->upload_url ? dc->upload_url : "/chat/files";
     out->media_allow = dc->media_allow;
+    out->search_rate = dc->search_rate >= 0 ? dc->search_rate : CHAT_DEFAULT_SEARCH_RATE;
+    out->search_scan = dc->search_scan > 0 ? dc->search_scan : CHAT_DEFAULT_SEARCH_SCAN;
+    out->image_max_dim = dc->image_max_dim >= 0 ? dc->image_max_dim : CHAT_DEFAULT_IMAGE_MAX;
+    out->image_quality = dc->image_quality > 0 ? dc->image_quality : CHAT_DEFAULT_IMAGE_QUALITY;
 }
 
 apr_interval_time_t chat_settings_presence_ttl(const chat_srv_conf *sc)

@@ -31,6 +31,12 @@ typedef enum {
     CHAT_ID_QUERY        /* ?username= trusted as is: demos only */
 } chat_identity_mode;
 
+/* Conversation features: searches, and images the page resizes. */
+#define CHAT_DEFAULT_SEARCH_RATE   10    /* history searches per minute per user */
+#define CHAT_DEFAULT_SEARCH_SCAN   10000 /* newest messages one search reads */
+#define CHAT_DEFAULT_IMAGE_MAX     2048  /* pixels of an image's longer side */
+#define CHAT_DEFAULT_IMAGE_QUALITY 850   /* thousandths: JPEG/WebP quality of a resize */
+
 #define CHAT_DEFAULT_HISTORY_SIZE 1000
 #define CHAT_DEFAULT_MAX_TEXT     4000
 #define CHAT_DEFAULT_RATE         5
@@ -76,6 +82,11 @@ typedef struct chat_dir_conf {
     int origins_set;
     int origins_any;
     apr_array_header_t *origins; /* const char *, lower-cased "scheme://host[:port]" */
+    int search_rate;             /* ChatSearchRate per minute, -1 = unset, 0 = off */
+    int search_scan;             /* ChatSearchScan messages, -1 = unset */
+    int image_max_dim;           /* ChatImageMaxDimension pixels, -1 = unset, 0 = off */
+    int image_quality;           /* ChatImageQuality in thousandths, -1 = unset */
+    const char *client_dir;      /* ChatClientDir, NULL = CHAT_DATADIR/client */
 } chat_dir_conf;
 
 typedef struct chat_srv_conf {
@@ -136,6 +147,10 @@ typedef struct chat_room_limits {
     apr_size_t max_signal;
     const char *upload_url;                /* where this location's uploads are served */
     const apr_array_header_t *media_allow; /* other URL prefixes media may point at */
+    int search_rate;                       /* history searches per minute per user, 0 = any */
+    int search_scan;                       /* newest messages one search reads at most */
+    int image_max_dim;                     /* the page resizes larger images, 0 = never */
+    int image_quality;                     /* thousandths */
 } chat_room_limits;
 
 #define CHAT_DEFAULT_REDIS_TIMEOUT     5

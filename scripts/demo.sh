@@ -7,17 +7,25 @@
 #   CHAT_PORT          httpd port (default 8080)
 #   CHAT_REDIS_PORT    private Redis port (default: first free from 6390)
 #   CHAT_ADMIN_SECRET  admin API secret, 16+ characters (default: generated)
+#   CHAT_TOKEN_SECRET  ChatTokenSecret for signed tokens, 32+ characters (default:
+#                      generated): the admin page mints tokens with it, and
+#                      /chat-token/ROOM?token=... is the chat with token identity
+#   CHAT_DEMO_SKIP_BUILD=1  skip install-deps.sh and build.sh (the tests, after a build)
+#   CHAT_DEMO_RUN      the runtime dir (config, logs, Redis data); default run/demo,
+#                      or /tmp/mod_chat-demo when www-data cannot read this clone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 PORT=${CHAT_PORT:-8080}
 SECRET=${CHAT_ADMIN_SECRET:-$(openssl rand -hex 16 2>/dev/null || head -c16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+TOKEN_SECRET=${CHAT_TOKEN_SECRET:-$(openssl rand -hex 32 2>/dev/null || head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 RUN_USER=www-data
 
 die() { echo "demo: $*" >&2; exit 1; }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 [ "${#SECRET}" -ge 16 ] || die "CHAT_ADMIN_SECRET must have at least 16 characters"
+[ "${#TOKEN_SECRET}" -ge 32 ] || die "CHAT_TOKEN_SECRET must have at least 32 characters"
 port_busy "$PORT" && die "port $PORT is in use: stop what listens there or set CHAT_PORT"
 if [ -n "${CHAT_REDIS_PORT:-}" ]; then
   REDIS_PORT=$CHAT_REDIS_PORT
@@ -27,19 +35,21 @@ else
   while port_busy "$REDIS_PORT"; do REDIS_PORT=$((REDIS_PORT + 1)); done
 fi
 
-bash scripts/install-deps.sh
-bash scripts/build.sh
+if [ "${CHAT_DEMO_SKIP_BUILD:-}" != 1 ]; then
+  bash scripts/install-deps.sh
+  bash scripts/build.sh
+fi
 
 # httpd's children run as $RUN_USER and must read htdocs and write uploads.
 # A clone in a private directory (e.g. /root) is not reachable for them:
 # then the runtime dir and a copy of htdocs live under /tmp.
 if runuser -u "$RUN_USER" -- test -r "$REPO/htdocs/index.html" 2>/dev/null; then
-  RUN="$REPO/run/demo"
+  RUN="${CHAT_DEMO_RUN:-$REPO/run/demo}"
   DOCROOT="$REPO/htdocs"
-  mkdir -p "$REPO/run"
-  chmod 755 "$REPO/run"
+  mkdir -p "$(dirname "$RUN")"
+  [ -n "${CHAT_DEMO_RUN:-}" ] || chmod 755 "$REPO/run"
 else
-  RUN=/tmp/mod_chat-demo
+  RUN="${CHAT_DEMO_RUN:-/tmp/mod_chat-demo}"
   DOCROOT="$RUN/htdocs"
   rm -rf "$DOCROOT"
   mkdir -p "$RUN"
@@ -105,9 +115,14 @@ DirectoryIndex index.html
 </Directory>
 
 Alias /chat-admin/ $DOCROOT/admin/
+# the chat page and its relative asset URLs (client/chat.js) under /chat/ and /chat-token/
+ChatClientDir $DOCROOT
+AliasMatch "^/[^/]+/client/(.*)\$" "$DOCROOT/\$1"
 
 ChatRedis 127.0.0.1:$REDIS_PORT
 ChatAdminSecret $SECRET
+# Signed tokens (the admin page's Token form mints them) for /chat-token/
+ChatTokenSecret $TOKEN_SECRET
 ChatUploadDir $RUN/uploads
 
 # Demo only: ?username= is trusted as is. Real servers use an Apache auth
@@ -128,6 +143,19 @@ ChatUploadDir $RUN/uploads
 <Location /chat/ai>
     SetHandler chat-ai
     ChatIdentity query
+</Location>
+# The same chat with signed tokens: /chat-token/ROOM?token=... (a token from
+# the admin page, or from POST /chat-admin/api/tokens)
+<LocationMatch "^/chat-token/[^/]+$">
+    SetHandler chat
+    ChatIdentity token
+</LocationMatch>
+<Location /chat-token/files>
+    SetHandler chat-files
+</Location>
+<Location /chat-token/ai>
+    SetHandler chat-ai
+    ChatIdentity token
 </Location>
 # A scheduled job to look at in the admin page (Run now posts it at once)
 ChatJobTimeZone Asia/Shanghai
@@ -161,9 +189,16 @@ trap 'exit 0' INT TERM
 
 redis-server "$RUN/conf/redis.conf" &
 pids+=($!)
-for _ in $(seq 100); do
-  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+# Redis answers as soon as it listens, but while it reads its AOF (the data of
+# earlier runs, any size) every command gets LOADING: httpd starts, and the
+# rooms are set up, only once PING says PONG.
+waited=0
+until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do
   kill -0 "${pids[0]}" 2>/dev/null || die "redis-server did not start: see $RUN/logs/redis.log"
+  if [ "$waited" = 50 ]; then
+    echo "demo: waiting for Redis to load its data ($RUN/redis)..."
+  fi
+  waited=$((waited + 1))
   sleep 0.1
 done
 
@@ -186,6 +221,12 @@ for u in alice bob; do
     || die "could not add $u to room lobby through the admin API: see $RUN/logs/error.log"
 done
 
+# A token for alice (a day), to show how token identity is used
+TOKEN=$(curl -fsS -X POST -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' \
+  -d '{"username": "alice", "ttl": 86400}' "http://127.0.0.1:$PORT/chat-admin/api/tokens" \
+  | sed -n 's/.*"token":"\([^"]*\)".*/\1/p') || true
+[ -n "$TOKEN" ] || die "could not mint a token through the admin API: see $RUN/logs/error.log"
+
 cat <<MSG
 
 mod_chat demo is running (event MPM, private Redis on port $REDIS_PORT).
@@ -195,6 +236,10 @@ mod_chat demo is running (event MPM, private Redis on port $REDIS_PORT).
   admin page:     http://127.0.0.1:$PORT/chat-admin/
   admin API:      http://127.0.0.1:$PORT/chat-admin/api/  (Authorization: Bearer $SECRET)
   admin secret:   $SECRET
+  chat with a token (alice, valid 24 h):
+                  http://127.0.0.1:$PORT/chat-token/lobby?token=$TOKEN
+                  (mint one for any member on the admin page, Token, then open
+                   http://127.0.0.1:$PORT/chat-token/ROOM?token=THE_TOKEN)
   AI:             $AI_STATE
   logs:           $RUN/logs/
 Press Ctrl-C to stop.

@@ -19,6 +19,9 @@ PACKAGES=(
   valgrind
   # browser tests: Debian's Chromium driven by playwright-core (npm)
   chromium
+  # the Debian package (debian/, dpkg-buildpackage; dh_apache2 comes with apache2-dev)
+  # and the Basic-auth recipe's htpasswd
+  debhelper devscripts lintian dpkg-dev fakeroot apache2-utils
 )
 
 missing=()

@@ -18,6 +18,7 @@ class Chat:
         if since is not None:
             q += f"&since={since}&epoch={epoch}"
         self.user = user
+        self.partials = []  # ai_partial updates skipped by expect(), in order
         self.ws = WS.connect(port, tls=tls, path=f"{prefix}/{room}?{q}")
         self.welcome = self.expect("welcome") if expect_welcome else None
 
@@ -39,6 +40,9 @@ class Chat:
                 return msg["payload"]
             if msg["type"] in ("user_join", "user_leave", "user_list_update"):
                 continue
+            if msg["type"] == "ai_partial":  # a streamed AI answer growing
+                self.partials.append(msg["payload"])
+                continue
             raise AssertionError(f"expected {type_}, got {msg}")
 
     def chats(self, n, timeout=10):
@@ -53,7 +57,7 @@ class Chat:
                 msg = self.recv(deadline - time.monotonic())
             except TimeoutError:
                 return True
-            assert msg["type"] in ("user_join", "user_leave", "user_list_update"), msg
+            assert msg["type"] in ("user_join", "user_leave", "user_list_update", "ai_partial"), msg
         return True
 
     def close(self):

@@ -350,6 +350,9 @@ DocumentRoot {self.dir}/htdocs
     Require all granted
 </Directory>
 Alias /chat-admin/ {ROOT}/htdocs/admin/
+# the page's relative asset URLs (client/chat.js) under every chat location
+ChatClientDir {self.dir}/htdocs
+AliasMatch "^/[^/]+/client/(.*)$" "{self.dir}/htdocs/$1"
 <Directory {ROOT}/htdocs/admin>
     Require all granted
 </Directory>

@@ -179,3 +179,66 @@ def test_icons_keyboard_axe_and_layout(redis_server, fake_ai):
         assert "chat a11y: ok" in out
     finally:
         h.cleanup()
+
+
+def test_replies_search_captions_and_resized_images(httpd, redis_server, tmp_path):
+    """chat_conv.mjs: a reply 200 messages after its original jumps to it,
+    search finds a word 500 messages back, a caption typed with an image is
+    stored as its caption, and a 4000x3000 image is stored at
+    ChatImageMaxDimension (2048) unless "Original" is ticked."""
+    import io
+
+    import requests
+    from PIL import Image, ImageDraw
+
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob", "carol")
+    carol = Chat(httpd.port, room, "carol")
+    carol.say("where the Quokka lives")
+    found = carol.chats(1)[0]
+    for i in range(300):
+        carol.say(f"filler a{i}")
+    carol.say("the original, two hundred back")
+    msgs = carol.chats(301, timeout=30)
+    original = msgs[-1]
+    for i in range(199):
+        carol.say(f"filler b{i}")
+    carol.chats(199, timeout=30)
+    bob = Chat(httpd.port, room, "bob")
+    bob.send("chat", type="text", text="replying to the old one", replyTo=original["id"])
+    assert bob.expect("chat")["reply"]["id"] == original["id"]
+    bob.close()
+    carol.close()
+
+    im = Image.new("RGB", (4000, 3000), (30, 90, 160))
+    draw = ImageDraw.Draw(im)
+    for i in range(12):
+        draw.rectangle([i * 300, i * 200, i * 300 + 600, i * 200 + 500], fill=(200, i * 20, 60))
+    draw.ellipse([1500, 1000, 2800, 2400], fill=(250, 220, 40))
+    big = tmp_path / "big.png"
+    im.save(big, "PNG", optimize=True)
+
+    artifacts = ROOT / "test-artifacts" / "chat"
+    out = run_page("chat_conv.mjs", httpd.port, room, artifacts, original["id"], found["id"], big)
+    assert "chat conv: ok" in out
+    urls = dict(line.split(" ", 1) for line in out.splitlines()
+                if line.startswith(("RESIZED ", "ORIGINAL ")))
+
+    def stored(url):
+        r = requests.get(f"http://127.0.0.1:{httpd.port}{url}", timeout=10)
+        assert r.status_code == 200
+        return Image.open(io.BytesIO(r.content))
+    assert stored(urls["RESIZED"]).size == (2048, 1536)
+    assert stored(urls["ORIGINAL"]).size == (4000, 3000)
+    assert stored(urls["ORIGINAL"]).format == "PNG"
+    # the caption is stored with the image, as its caption
+    a = Chat(httpd.port, room, "alice")
+    a.send("history", beforeSeq=0, limit=10)
+    images = [m for m in a.expect("history")["messages"] if m["type"] == "image"]
+    a.close()
+    assert [m["imageUrl"] for m in images] == [urls["RESIZED"], urls["ORIGINAL"]]
+    assert images[0]["caption"] == "a caption typed with the image"
+    assert images[1].get("caption", "") == ""
+    for name in ("conv-reply-jump.png", "conv-search-hits.png", "conv-search-jump.png",
+                 "conv-replying-bob.png", "conv-image-caption.png"):
+        assert (artifacts / name).stat().st_size > 1000

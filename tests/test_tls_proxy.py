@@ -135,9 +135,9 @@ def test_wss_sockets_through_haproxy_hold_no_worker_and_get_every_message(proxie
 
 def test_haproxy_health_checks_reach_httpd(proxied):
     h, hp = proxied
-    wait_for(lambda: [l for l in access_log(h) if l[2] == "HEAD /index.html HTTP/1.1"
+    wait_for(lambda: [l for l in access_log(h) if l[2] == "HEAD /chat/client/index.html HTTP/1.1"
                       and l[0] == "127.0.0.1" and l[3] == "200"], 10,
-             "haproxy's HEAD /index.html in httpd's log")
+             "haproxy's HEAD /chat/client/index.html in httpd's log")
 
 
 def _upgrade(port, ssl, headers):

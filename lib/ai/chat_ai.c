@@ -117,6 +117,11 @@ static json_object *gemini_content(json_object *m)
     return o;
 }
 
+int chat_ai_call_streams(const chat_ai_call *call)
+{
+    return call->progress && !call->prov->no_stream;
+}
+
 json_object *chat_ai_request_body(const chat_ai_call *call, const char *model)
 {
     json_object *body = json_object_new_object(), *list = json_object_new_array();
@@ -146,7 +151,13 @@ json_object *chat_ai_request_body(const chat_ai_call *call, const char *model)
             }
             json_object_object_add(body, "tools", tools);
         }
-        json_object_object_add(body, "stream", json_object_new_boolean(0));
+        json_object_object_add(body, "stream", json_object_new_boolean(chat_ai_call_streams(call)));
+        if (chat_ai_call_streams(call)) {
+            /* the token counts come on a last chunk only when asked */
+            json_object *so = json_object_new_object();
+            json_object_object_add(so, "include_usage", json_object_new_boolean(1));
+            json_object_object_add(body, "stream_options", so);
+        }
         return body;
     }
     for (i = 0; i < n; i++) {
@@ -315,6 +326,7 @@ const char *chat_ai_complete(apr_pool_t *p, const chat_ai_call *call, chat_ai_re
     const char *model = chat_ai_pick_model(prov, call->now);
     json_object *body = chat_ai_request_body(call, model);
     int round, rounds = call->max_rounds > 0 ? call->max_rounds : 4, fell_back = 0;
+    int streams = chat_ai_call_streams(call);
 
     memset(res, 0, sizeof(*res));
     if (!model) {
@@ -336,7 +348,8 @@ const char *chat_ai_complete(apr_pool_t *p, const chat_ai_call *call, chat_ai_re
     for (round = 0; round <= rounds;) {
         chat_fetch_reply r;
         json_object *reply;
-        const char *url;
+        const char *url, *text;
+        chat_ai_stream st;
         int got;
 
         if (prov->kind == CHAT_AI_OPENAI) {
@@ -345,13 +358,27 @@ const char *chat_ai_complete(apr_pool_t *p, const chat_ai_call *call, chat_ai_re
         }
         else {
             url =
-                apr_pstrcat(p, prov->base_url, "/v1beta/models/", model, ":generateContent", NULL);
+                apr_pstrcat(p, prov->base_url, "/v1beta/models/", model,
+                            streams ? ":streamGenerateContent?alt=sse" : ":generateContent", NULL);
         }
-        chat_fetch_request(p, url, hdrs,
-                           json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-                                                                    JSON_C_TO_STRING_NOSLASHESCAPE),
-                           call->timeout, AI_MAX_REPLY, &r);
+        text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (streams) {
+            chat_ai_stream_init(&st, p, prov->kind, AI_MAX_REPLY, call->progress,
+                                call->progress_ctx);
+            chat_fetch_stream(p, url, hdrs, text, call->timeout, AI_MAX_REPLY, chat_ai_stream_feed,
+                              &st, &r);
+            reply = chat_ai_stream_reply(&st); /* also frees what the stream held */
+            if (st.error && r.status == 200 && !r.timed_out && !r.too_large) {
+                r.error = apr_pstrcat(p, "a broken stream: ", st.error, NULL);
+            }
+        }
+        else {
+            chat_fetch_request(p, url, hdrs, text, call->timeout, AI_MAX_REPLY, &r);
+            reply = NULL;
+        }
         if (r.error || r.status != 200) {
+            json_object_put(reply);
             /* quota, overload or a stuck model: the fallback model gets one try */
             if ((r.timed_out || r.status == 429 || r.status >= 500) && prov->fallback &&
                 !fell_back && strcmp(prov->fallback, model)) {
@@ -365,7 +392,9 @@ const char *chat_ai_complete(apr_pool_t *p, const chat_ai_call *call, chat_ai_re
             res->model = model;
             break;
         }
-        reply = json_tokener_parse(r.body);
+        if (!streams) {
+            reply = json_tokener_parse(r.body);
+        }
         got = reply ? take_reply(p, call, body, reply, res) : -1;
         json_object_put(reply);
         if (got < 0) {

@@ -17,6 +17,9 @@
 #define CHAT_AI_DEFAULT_ROUNDS    4     /* tool-call rounds per answer */
 #define CHAT_AI_DEFAULT_ROWS      60    /* rows in one tool result */
 #define CHAT_AI_DEFAULT_BYTES     16384 /* bytes of one tool result */
+#define CHAT_AI_DEFAULT_STREAM_MS 300   /* ChatAIStreamInterval: room updates of a streamed answer \
+                                         */
+#define CHAT_AI_PARTIAL_MAX 65536 /* bytes of answer an update carries; longer: the end only */
 
 /* What a ChatAITool KIND names a source for. */
 typedef enum {
@@ -45,6 +48,7 @@ typedef struct chat_ai_conf {
     const chat_source *tool_src[CHAT_AI_TOOL_KINDS]; /* ChatAITool, NULL = no such tool */
     int tool_rounds, tool_rows;                      /* -1 = unset */
     apr_int64_t tool_bytes;                          /* -1 = unset */
+    int stream_ms;                                   /* ChatAIStreamInterval, -1 = unset */
 } chat_ai_conf;
 
 /* A server's AI settings (as written: -1 = unset); never NULL. */
@@ -52,6 +56,17 @@ const chat_ai_conf *chat_ai_settings_of(const chat_srv_conf *sc);
 const chat_ai_provider *chat_ai_provider_find(const chat_ai_conf *ac, const char *name);
 const chat_ai_provider *chat_ai_provider_for_explain(const chat_ai_conf *ac);
 const chat_ai_provider *chat_ai_provider_for_describe(const chat_ai_conf *ac);
+
+/* The provider "@alias" names (alias without the @, len bytes; any case):
+ * ChatAIAlias lines first, then each provider without one by its name and
+ * its first letter (unless another provider's name starts with that
+ * letter). NULL when none. */
+const chat_ai_provider *chat_ai_provider_by_alias(const chat_ai_conf *ac, const char *alias,
+                                                  apr_size_t len);
+
+/* The aliases of pr in force (const char *), for the page's @ pop-up. */
+apr_array_header_t *chat_ai_provider_aliases(apr_pool_t *p, const chat_ai_conf *ac,
+                                             const chat_ai_provider *pr);
 
 /* The ChatDataSource named name, or NULL. */
 const chat_source *chat_ai_source_find(const chat_ai_conf *ac, const char *name);

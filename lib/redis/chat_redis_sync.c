@@ -159,21 +159,21 @@ static redisReply *run(redisContext *c, int argc, const char **argv, const size_
 
 /* chat_lua_post under ChatRedisWaitReplicas (see chat_sentinel.h): NULL,
  * as for a Redis failure, when the replicas did not confirm it in time. */
-static redisReply *post_held(redisContext *c, const char **argv, const size_t *lens)
+static redisReply *post_held(redisContext *c, int argc, const char **argv, const size_t *lens)
 {
-    const char *held[11], *next[7];
-    size_t l[11];
+    const char *held[13], *next[7];
+    size_t l[13];
     redisReply *rep, *w, *r;
     char seq[32];
     int i, ok;
 
-    for (i = 0; i < 11; i++) {
+    for (i = 0; i < argc; i++) {
         held[i] = argv[i];
         l[i] = lens ? lens[i] : strlen(argv[i]);
     }
     held[5] = CHAT_SENTINEL_HELD;
     l[5] = strlen(CHAT_SENTINEL_HELD);
-    rep = run(c, 11, held, l);
+    rep = run(c, argc, held, l);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
         rep->element[0]->type != REDIS_REPLY_INTEGER) {
         return rep; /* an error: the caller's to see */
@@ -201,8 +201,8 @@ static redisReply *post_held(redisContext *c, const char **argv, const size_t *l
 redisReply *chat_redis_sync_command(redisContext *c, int argc, const char **argv,
                                     const size_t *lens)
 {
-    if (argc == 11 && argv[1] == chat_lua_post && wait_n > 0) {
-        return post_held(c, argv, lens);
+    if ((argc == 11 || argc == 13) && argv[1] == chat_lua_post && wait_n > 0) {
+        return post_held(c, argc, argv, lens);
     }
     return run(c, argc, argv, lens);
 }
@@ -349,4 +349,11 @@ const char **chat_redis_args_keep(int argc, const char **argv, const size_t *len
     }
     *lens_out = l;
     return v;
+}
+
+int chat_redis_transient(const redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR &&
+           (!strncmp(reply->str, "LOADING", 7) || !strncmp(reply->str, "BUSY", 4) ||
+            !strncmp(reply->str, "MASTERDOWN", 10) || !strncmp(reply->str, "READONLY", 8));
 }

@@ -36,4 +36,12 @@ void chat_redis_keepalive(int fd, apr_interval_time_t timeout);
 const char **chat_redis_args_keep(int argc, const char **argv, const size_t *lens,
                                   size_t **lens_out);
 
+/* LOADING (reading its data at startup), BUSY (a script runs too long),
+ * MASTERDOWN (a replica without its primary), READONLY (a demoted primary,
+ * under Sentinel): nothing ran, and it passes. The reactor's connections
+ * treat it as Redis being away: the connection goes down (and, under
+ * Sentinel, asks for the primary again) and comes up once its setup PING is
+ * answered, so joins and posts get `unavailable` meanwhile. */
+int chat_redis_transient(const redisReply *reply);
+
 #endif

@@ -35,6 +35,20 @@ int chat_sentinel_switch_is_ours(const redisReply *m, const char *master)
            !memcmp(m->element[2]->str, master, n) && m->element[2]->str[n] == ' ';
 }
 
+int chat_sentinel_auth_args(const chat_srv_conf *sc, const char *argv[3])
+{
+    int n = 0;
+
+    if (sc->sentinel_password) {
+        argv[n++] = "AUTH";
+        if (sc->sentinel_user) {
+            argv[n++] = sc->sentinel_user;
+        }
+        argv[n++] = sc->sentinel_password;
+    }
+    return n;
+}
+
 int chat_sentinel_checks_promotion(const chat_srv_conf *sc)
 {
     int timeout;
@@ -108,7 +122,7 @@ const char chat_lua_unpost[] = "local pub = tonumber(redis.call('HGET', KEYS[1],
                                "if pub >= tonumber(ARGV[1]) then return 0 end\n"
                                "return redis.call('XDEL', KEYS[2], ARGV[1] .. '-0')\n";
 
-void chat_sentinel_held_args(const char *argv[7], const char *const post[11], const char *seq,
+void chat_sentinel_held_args(const char *argv[7], const char *const *post, const char *seq,
                              int confirmed)
 {
     argv[0] = "EVAL";

@@ -20,6 +20,9 @@ int chat_sentinel_role_is_master(const redisReply *r);
  * NEW-PORT) about master. */
 int chat_sentinel_switch_is_ours(const redisReply *m, const char *master);
 
+/* AUTH to a sentinel (ChatRedisSentinelAuth) in argv: its length, 0 = none. */
+int chat_sentinel_auth_args(const chat_srv_conf *sc, const char *argv[3]);
+
 /* Does a connection of sc run chat_lua_failover once it is verified? Under
  * Sentinel without ChatRedisWaitReplicas: a promoted replica may lack posts
  * that clients saw, and would give their seqs to new posts. */
@@ -43,8 +46,8 @@ void chat_sentinel_failover_args(apr_pool_t *p, const char *argv[6], const char 
 extern const char chat_lua_publish_upto[];
 extern const char chat_lua_unpost[];
 /* Their EVAL arguments (6 for unpost, 7 for publish) from the post's own
- * chat_lua_post arguments and the seq it got. */
-void chat_sentinel_held_args(const char *argv[7], const char *const post[11], const char *seq,
+ * chat_lua_post arguments (its keys and channel) and the seq it got. */
+void chat_sentinel_held_args(const char *argv[7], const char *const *post, const char *seq,
                              int confirmed);
 
 #endif

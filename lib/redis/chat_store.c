@@ -159,7 +159,25 @@ const char chat_lua_join[] = LUA_HELPERS
     "redis.call('PUBLISH', ARGV[9], payload)\n"
     "return {'ok', seq, epoch, history, more, jarr(list), mode, replay}\n";
 
+/* ARGV[7] (optional): the id a reply answers, found at seq ARGV[8]: its
+ * author and an excerpt come from the stored original, never the client. */
 const char chat_lua_post[] =
+    "local reply = ''\n"
+    "if ARGV[7] and ARGV[7] ~= '' then\n"
+    "  local o, om = redis.call('XRANGE', KEYS[2], ARGV[8] .. '-0', ARGV[8] .. '-0')[1], nil\n"
+    "  for i = 1, o and #o[2] or 0, 2 do if o[2][i] == 'm' then om = o[2][i + 1] end end\n"
+    "  local head = '{\"id\":\"' .. ARGV[7] .. '\"'\n"
+    "  if not om or string.sub(om, 1, #head) ~= head then return 'not_found' end\n"
+    "  local d = cjson.decode(om)\n"
+    "  local s = type(d.text) == 'string' and d.text ~= '' and d.text or tostring(d.type)\n"
+    "  local i, n = 1, 0\n"
+    "  while i <= #s and n < 140 do\n"
+    "    local b = string.byte(s, i)\n"
+    "    i = i + (b >= 240 and 4 or b >= 224 and 3 or b >= 192 and 2 or 1); n = n + 1\n"
+    "  end\n"
+    "  if i <= #s then s = string.sub(s, 1, i - 1) .. '\xe2\x80\xa6' end\n"
+    "  reply = ',\"reply\":' .. cjson.encode({id = ARGV[7], username = d.username, excerpt = s})\n"
+    "end\n"
     "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
     "if not epoch then\n"
     "  epoch = ARGV[5]\n"
@@ -168,10 +186,24 @@ const char chat_lua_post[] =
     "end\n"
     "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "redis.call('HSET', KEYS[1], 'last_ts', ARGV[6])\n"
-    "local m = '{\"id\":\"' .. seq .. '\",\"seq\":' .. seq .. ',' .. string.sub(ARGV[3], 2)\n"
+    "local m = '{\"id\":\"' .. seq .. '\",\"seq\":' .. seq .. ',' .. string.sub(ARGV[3], 2, -2) "
+    ".. reply .. '}'\n"
     "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'u', ARGV[4], 'm', m)\n"
     "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. "
     "'\",\"m\":' .. m .. '}')\n"
+    /* messages per hour for the admin chart: P room:R:hours, field = hour
+     * number (ms / 3600000), the last 168 hours kept, gone 8 days after the
+     * last post */
+    "local hk = string.sub(KEYS[1], 1, -5) .. 'hours'\n"
+    "local hour = math.floor(tonumber(ARGV[6]) / 3600000)\n"
+    "redis.call('HINCRBY', hk, string.format('%d', hour), 1)\n"
+    "redis.call('PEXPIRE', hk, 691200000)\n"
+    "if redis.call('HLEN', hk) > 168 then\n"
+    "  for _, f in ipairs(redis.call('HKEYS', hk)) do\n"
+    "    local h = tonumber(f)\n"
+    "    if not h or h <= hour - 168 or h > hour + 1 then redis.call('HDEL', hk, f) end\n"
+    "  end\n"
+    "end\n"
     "return {seq, epoch, m}\n";
 
 /* An AI answer takes the place of its "thinking…" message: same id, a new
@@ -186,6 +218,43 @@ const char chat_lua_replace[] =
     "redis.call('PUBLISH', ARGV[1], '{\"t\":\"chat\",\"seq\":' .. seq .. ',\"e\":\"' .. epoch .. "
     "'\",\"m\":' .. m .. '}')\n"
     "return seq\n";
+
+/* Newest first; the JSON of each message is matched (plain, ASCII case
+ * folded) before it is decoded, unless the query has characters JSON may
+ * escape. */
+const char chat_lua_search[] =
+    "if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {'denied'} end\n"
+    "local rate = tonumber(ARGV[4])\n"
+    "if rate > 0 then\n"
+    "  local n = redis.call('INCR', KEYS[3])\n"
+    "  if n == 1 then redis.call('PEXPIRE', KEYS[3], 60000) end\n"
+    "  if n > rate then return {'limited', redis.call('PTTL', KEYS[3])} end\n"
+    "end\n"
+    "local q, limit, out, more, hi = ARGV[2], tonumber(ARGV[3]), {}, 0, '+'\n"
+    "local scan, read, partial = tonumber(ARGV[5]), 0, 0\n"
+    "local pre = not string.find(q, '[%c\"\\\\/\\128-\\255]')\n"
+    "while more == 0 do\n"
+    "  if read >= scan then partial = 1 break end\n"
+    "  local e = redis.call('XREVRANGE', KEYS[1], hi, '-', 'COUNT', math.min(200, scan - read))\n"
+    "  read = read + #e\n"
+    "  for _, x in ipairs(e) do\n"
+    "    local f = x[2]\n"
+    "    for i = 1, #f, 2 do\n"
+    "      local m = f[i + 1]\n"
+    "      if f[i] == 'm' and (not pre or string.find(string.lower(m), q, 1, true)) then\n"
+    "        local ok, d = pcall(cjson.decode, m)\n"
+    "        if ok and type(d) == 'table' and type(d.text) == 'string' and\n"
+    "           string.find(string.lower(d.text), q, 1, true) then\n"
+    "          if #out >= limit then more = 1 else out[#out + 1] = m end\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "    if more == 1 then break end\n"
+    "  end\n"
+    "  if #e == 0 or (#e < 200 and read < scan) then break end\n"
+    "  hi = '(' .. e[#e][1]\n"
+    "end\n"
+    "return {'ok', '[' .. table.concat(out, ',') .. ']', more, partial}\n";
 
 const char chat_lua_history[] =
     LUA_HELPERS "local m, more = page(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
@@ -248,9 +317,23 @@ const char chat_lua_reset[] =
     "redis.call('PUBLISH', ARGV[1], cjson.encode({t = 'reset', epoch = ARGV[2], seq = seq}))\n"
     "return seq\n";
 
+/* Per-session records for the admin page: written at join and with each
+ * presence refresh, pruned of entries no longer present, expiring with the
+ * newest presence (so bounded by the room's live sessions). */
+const char chat_lua_sessions[] =
+    "for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+    "local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])\n"
+    "if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end\n"
+    "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
+    "  local s = redis.call('ZSCORE', KEYS[2], f)\n"
+    "  if not s or tonumber(s) <= tonumber(ARGV[1]) then redis.call('HDEL', KEYS[1], f) end\n"
+    "end\n"
+    "return 1\n";
+
 static const char *const scripts[] = {chat_lua_join,     chat_lua_post,   chat_lua_history,
                                       chat_lua_replace,  chat_lua_delete, chat_lua_leave,
-                                      chat_lua_presence, chat_lua_reset,  chat_lua_debug};
+                                      chat_lua_presence, chat_lua_reset,  chat_lua_debug,
+                                      chat_lua_sessions, chat_lua_search};
 #define NSCRIPTS (int)(sizeof(scripts) / sizeof(scripts[0]))
 static char shas[NSCRIPTS][41];
 static pthread_once_t shas_once = PTHREAD_ONCE_INIT;

@@ -11,7 +11,10 @@
  *   P room:R:log       STREAM entries "SEQ-0" {u: username, m: message JSON}
  *   P room:R:presence  ZSET  "user\nsession" scored by expiry (ms)
  *   P user:U:sessions  ZSET  the user's sessions on any room and server, by expiry
+ *   P user:U:searches  STRING the user's history searches this minute (expires)
  *   P room:R:debug     LIST  recent events (JSON, newest first), capped
+ *   P room:R:hours     HASH  messages posted per hour (field: ms / 3600000), last 168 hours
+ *   P room:R:sessions  HASH  presence entry -> {"since","seen","node","pid"} (ms), live ones
  *   P rooms            SET   every room that ever had a member
  *   P node:N           HASH  figures of process N (a hub), expiring with its presence
  *   P nodes            ZSET  the names N of those hashes, scored by their expiry (ms): the
@@ -30,12 +33,23 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
  *    users, mode ("welcome"|"replay"|"reset"), replay} (JSON strings) */
 extern const char chat_lua_join[];
 
-/* KEYS meta log; ARGV channel maxlen body user new_epoch now_ms
- * body is the message JSON without id and seq: '{"username":...}'.
- * -> {seq, epoch, message JSON} */
+/* KEYS meta log; ARGV channel maxlen body user new_epoch now_ms [reply_id reply_seq]
+ * body is the message JSON without id and seq: '{"username":...}'. With
+ * reply_id, the message gets reply: {id, username, excerpt (<= 140 characters
+ * of the original's text, or its type)} from the original stored at
+ * reply_seq (an AI answer's seq differs from its id).
+ * Also counts the post in room:R:hours (derived from the meta key).
+ * -> {seq, epoch, message JSON} | "not_found" (no message reply_id there) */
 extern const char chat_lua_post[];
 
 /* KEYS log; ARGV before_seq (0 = newest) limit -> {messages JSON, hasMore} */
+
+/* KEYS log members rate-key (P user:U:searches); ARGV user query (lower-cased)
+ * limit rate (per minute, 0 = any) scan: the newest `limit` messages whose
+ * text (an image's caption) holds query, newest first, reading at most the
+ * newest `scan` messages of the log (ChatSearchScan).
+ * -> {"denied"} | {"limited", ms_left} | {"ok", messages JSON, hasMore, partial} */
+extern const char chat_lua_search[];
 extern const char chat_lua_history[];
 
 /* KEYS meta, log; ARGV channel, history size, message id, message JSON
@@ -67,6 +81,10 @@ extern const char chat_lua_presence[];
 /* KEYS meta log; ARGV channel new_epoch: clear the history under a new epoch,
  * seq keeps counting; connected clients get history_reset. -> seq */
 extern const char chat_lua_reset[];
+
+/* KEYS sessions presence; ARGV now_ms expiry_ms (entry record-JSON)...: write
+ * these records, drop those whose entry is no longer present. */
+extern const char chat_lua_sessions[];
 
 /* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
 extern const char chat_lua_debug[];

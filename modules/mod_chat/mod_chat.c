@@ -21,6 +21,7 @@
 #include "chat_reactor.h"
 #include "chat_room.h"
 #include "chat_room_handler.h"
+#include "chat_startup.h"
 #include "chat_status.h"
 #include "chat_upload.h"
 #include "chat_ws_upgrade.h"
@@ -131,6 +132,7 @@ static void chat_register_hooks(apr_pool_t *p)
     chat_handover_app(&chat_echo_app);
     ap_hook_post_config(chat_capacity_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(chat_ai_config_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(chat_startup_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_child_init(chat_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(chat_access_mask_token, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(chat_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

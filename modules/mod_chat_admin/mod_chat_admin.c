@@ -81,6 +81,12 @@ static int route(admin_req *a, const char *path)
         if (n == 3 && !strcmp(seg[2], "log")) {
             return admin_room_log(a, seg[1]);
         }
+        if (n == 3 && !strcmp(seg[2], "sessions")) {
+            return admin_room_sessions(a, seg[1]);
+        }
+        if (n == 3 && !strcmp(seg[2], "hours")) {
+            return admin_room_hours(a, seg[1]);
+        }
     }
     if (n == 1 && !strcmp(seg[0], "tokens")) {
         return admin_tokens(a);
@@ -155,9 +161,21 @@ static int admin_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
 
 static int admin_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
+    server_rec *v;
+
     (void)plog;
     (void)ptemp;
     chat_jobs_post_config(pconf, s);
+    /* said once, not on the first of httpd's two config passes; a virtual
+     * host that inherits the main server's (missing) secret is not repeated */
+    for (v = s; ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG && v; v = v->next) {
+        if (!admin_config_get(v)->secret && (v == s || admin_config_get(s)->secret)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
+                         "chat-admin: no ChatAdminSecret (or ChatAdminSecretFile) for %s: the "
+                         "admin API answers 503 until one is set",
+                         v == s ? "the main server" : v->server_hostname);
+        }
+    }
     return OK;
 }
 

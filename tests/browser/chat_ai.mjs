@@ -28,6 +28,8 @@ try {
     await p.waitForSelector('#banner:has-text("not configured")');
     check(await p.isHidden('#mode'), 'the AI menu shows without AI');
   } else {
+    // several providers: a menu offers them, the ChatAIExplainProvider first
+    await p.click('.ai-menu button[data-provider="deepseek"]:first-child');
     const ans = await p.waitForSelector('.msg:has-text("贴水扩大") .ai-answer');
     check((await ans.textContent()).includes('fake-openai'), 'no explanation shown');
     const options = await p.$$eval('#mode option', (os) => os.map((o) => o.value));

@@ -16,8 +16,8 @@
 
 static chat_ai_provider deepseek(void)
 {
-    chat_ai_provider p = {"deepseek",      CHAT_AI_OPENAI, "http://x/v1", "k",
-                          "deepseek-chat", NULL,           NULL,          8 * 3600};
+    chat_ai_provider p = {"deepseek", CHAT_AI_OPENAI, "http://x/v1", "k", "deepseek-chat",
+                          NULL,       NULL,           8 * 3600,      0,   NULL};
     chat_ai_window *w;
 
     p.windows = apr_array_make(test_pool, 1, sizeof(chat_ai_window));
@@ -173,7 +173,7 @@ START_TEST(openai_body)
 {
     chat_ai_provider p = deepseek();
     json_object *msgs = conversation(), *tools = all_tools();
-    chat_ai_call c = {&p, "be brief", msgs, tools, NULL, NULL, 0, 0, 0};
+    chat_ai_call c = {&p, "be brief", msgs, tools, NULL, NULL, 0, 0, 0, NULL, NULL};
     json_object *b = chat_ai_request_body(&c, "deepseek-chat");
     const char *s =
         json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -195,7 +195,7 @@ START_TEST(gemini_body)
 {
     chat_ai_provider p = deepseek();
     json_object *msgs = conversation(), *tools = all_tools();
-    chat_ai_call c = {&p, "be brief", msgs, tools, NULL, NULL, 0, 0, 0};
+    chat_ai_call c = {&p, "be brief", msgs, tools, NULL, NULL, 0, 0, 0, NULL, NULL};
     json_object *b;
     const char *s;
 

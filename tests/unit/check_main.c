@@ -23,6 +23,7 @@ int main(void)
     srunner_add_suite(sr, suite_identity());
     srunner_add_suite(sr, suite_cron());
     srunner_add_suite(sr, suite_ai());
+    srunner_add_suite(sr, suite_ai_sse());
     srunner_add_suite(sr, suite_wire());
     srunner_add_suite(sr, suite_products());
     srunner_add_suite(sr, suite_calendar());

@@ -21,6 +21,7 @@ Suite *suite_config(void);
 Suite *suite_identity(void);
 Suite *suite_cron(void);
 Suite *suite_ai(void);
+Suite *suite_ai_sse(void);
 Suite *suite_wire(void);
 Suite *suite_products(void);
 Suite *suite_calendar(void);

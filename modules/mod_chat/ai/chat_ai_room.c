@@ -1,6 +1,7 @@
-/* AI in the room: a gemini_chat / deepseek_chat message becomes the user's
- * question plus a bot message "thinking…", then the answer replaces the bot
- * message (same id). The provider call runs on a per-process thread pool, so
+/* AI in the room: a gemini_chat / deepseek_chat message (or "@d question")
+ * becomes the user's question plus a bot message "thinking…"; a streamed
+ * answer grows it through not-stored ai_partial events, then the answer
+ * replaces the bot message (same id), stored once. The provider call runs on a per-process thread pool, so
  * the connection's thread (the reactor under the event MPM) never waits; the
  * job talks to Redis only, and the room's normal fan-out carries the result
  * to every member on every server. No connection is touched from here. */
@@ -222,6 +223,44 @@ static void replace(ai_job *j, redisContext *c, const char *id, json_object *m)
     }
 }
 
+/* A streamed answer's room updates: at most one per ChatAIStreamInterval,
+ * published on the room's channel and never stored (the whole answer is
+ * stored once, by replace()). Each update is built in a scratch pool
+ * cleared after it, so a long answer does not grow the job's pool. */
+typedef struct ai_partial {
+    ai_job *j;
+    redisContext *c;
+    const char *id;
+    apr_pool_t *scratch;
+    apr_time_t last;
+    apr_interval_time_t every;
+} ai_partial;
+
+static void ai_partial_publish(void *data, const char *text)
+{
+    ai_partial *pa = data;
+    apr_time_t now = apr_time_now();
+    json_object *ev;
+    redisReply *r;
+
+    if ((pa->last && now - pa->last < pa->every) || strlen(text) > CHAT_AI_PARTIAL_MAX) {
+        return;
+    }
+    pa->last = now;
+    ev = json_object_new_object();
+    json_object_object_add(ev, "t", json_object_new_string("ai_partial"));
+    json_object_object_add(ev, "id", json_object_new_string(pa->id));
+    json_object_object_add(ev, "text", json_object_new_string(text));
+    r = redisCommand(
+        pa->c, "PUBLISH %s %s",
+        chat_store_channel(pa->scratch, chat_settings_key_prefix(pa->j->sc), pa->j->room),
+        to_json(pa->scratch, ev));
+    if (r) {
+        freeReplyObject(r);
+    }
+    apr_pool_clear(pa->scratch);
+}
+
 void chat_ai_room_log_tools(apr_pool_t *p, redisContext *c, const chat_srv_conf *sc,
                             const char *room, const char *bot, const chat_ai_tools *kit)
 {
@@ -244,6 +283,7 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
     chat_ai_chart chart;
     chat_ai_call call;
     chat_ai_result res;
+    ai_partial partial;
     json_object *conv, *tools = NULL, *answer;
     int ok;
 
@@ -297,6 +337,15 @@ static void *APR_THREAD_FUNC ai_job_run(apr_thread_t *t, void *data)
     chat_ai_chart_offer(&chart, j->ac, &tools, &call);
     call.timeout = apr_time_from_sec(j->ac->timeout > 0 ? j->ac->timeout : CHAT_AI_DEFAULT_TIMEOUT);
     call.now = apr_time_now();
+    partial.j = j;
+    partial.c = c;
+    partial.id = id;
+    partial.last = 0;
+    partial.every =
+        apr_time_from_msec(j->ac->stream_ms > 0 ? j->ac->stream_ms : CHAT_AI_DEFAULT_STREAM_MS);
+    apr_pool_create(&partial.scratch, j->p);
+    call.progress = ai_partial_publish;
+    call.progress_ctx = &partial;
     chat_ai_complete(j->p, &call, &res);
     chat_ai_room_log_tools(j->p, c, j->sc, j->room, j->prov->name, &kit);
     if (res.error) {
@@ -369,6 +418,13 @@ static int ai_room_known(const chat_srv_conf *sc, const char *name)
     return chat_ai_provider_find(chat_ai_settings_of(sc), name) != NULL;
 }
 
+static const char *ai_room_alias(const chat_srv_conf *sc, const char *word, apr_size_t len)
+{
+    const chat_ai_provider *pr = chat_ai_provider_by_alias(chat_ai_settings_of(sc), word, len);
+
+    return pr ? pr->name : NULL;
+}
+
 static const char *ai_room_bot_ask(const chat_srv_conf *sc, const char *name, const char *room,
                                    const char *user, const char *text, int history_size)
 {
@@ -377,4 +433,4 @@ static const char *ai_room_bot_ask(const chat_srv_conf *sc, const char *name, co
     return ai_room_ask(sc, ac, chat_ai_provider_find(ac, name), room, user, text, history_size);
 }
 
-const chat_protocol_bot chat_ai_room_bot = {ai_room_known, ai_room_bot_ask};
+const chat_protocol_bot chat_ai_room_bot = {ai_room_known, ai_room_bot_ask, ai_room_alias};

@@ -26,6 +26,7 @@ chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot)
         ac->tool_rounds = -1;
         ac->tool_rows = -1;
         ac->tool_bytes = -1;
+        ac->stream_ms = -1;
         *slot = ac;
     }
     return *slot;
@@ -62,6 +63,42 @@ static const char *provider_arg(cmd_parms *cmd, chat_ai_conf *ac, const char **a
     return NULL;
 }
 
+/* ChatAIAlias NAME ALIAS...: replaces NAME's aliases; an alias may belong
+ * to one provider only and may not be another provider's name. */
+static const char *alias_directive(cmd_parms *cmd, chat_ai_conf *ac, chat_ai_provider *pr,
+                                   const char *args)
+{
+    const char *a;
+    int i;
+
+    pr->aliases = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    while (*(a = ap_getword_conf(cmd->pool, &args))) {
+        if (*a == '@') {
+            a++;
+        }
+        if (!chat_room_name_valid(a) || strlen(a) > 32) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not an alias of 1 to 32 [A-Za-z0-9_-]",
+                                cmd->cmd->name, a);
+        }
+        for (i = 0; i < ac->providers->nelts; i++) {
+            const chat_ai_provider *q = APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *);
+            int k, taken = q != pr && !strcasecmp(q->name, a);
+            for (k = 0; q != pr && q->aliases && !taken && k < q->aliases->nelts; k++) {
+                taken = !strcasecmp(APR_ARRAY_IDX(q->aliases, k, const char *), a);
+            }
+            if (taken) {
+                return apr_psprintf(cmd->pool, "%s %s: '%s' is already %s's", cmd->cmd->name,
+                                    pr->name, a, q->name);
+            }
+        }
+        APR_ARRAY_PUSH(pr->aliases, const char *) = a;
+    }
+    if (!pr->aliases->nelts) {
+        return apr_psprintf(cmd->pool, "%s: takes NAME ALIAS...", cmd->cmd->name);
+    }
+    return NULL;
+}
+
 const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *args)
 {
     chat_ai_conf *ac = chat_ai_config_of(cmd, slot);
@@ -76,8 +113,12 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
     if (what >= CHAT_DATA_FIRST) {
         return chat_data_directive(cmd, ac, args);
     }
-    if (what >= 2 && what <= 7 && (err = provider_arg(cmd, ac, &args, &pr))) {
+    if (((what >= 2 && what <= 7) || what == 16 || what == 17) &&
+        (err = provider_arg(cmd, ac, &args, &pr))) {
         return err;
+    }
+    if (what == 17) {
+        return alias_directive(cmd, ac, pr, args);
     }
     a = ap_getword_conf(cmd->pool, &args);
     b = ap_getword_conf(cmd->pool, &args);
@@ -202,6 +243,14 @@ const char *chat_ai_directive(cmd_parms *cmd, chat_ai_conf **slot, const char *a
         err = chat_products_load(cmd->temp_pool, ac->products_path, &t);
         return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
     }
+    case 16:
+        if ((strcasecmp(a, "on") && strcasecmp(a, "off")) || *b) {
+            return apr_psprintf(cmd->pool, "%s: takes NAME on|off", cmd->cmd->name);
+        }
+        pr->no_stream = !strcasecmp(a, "off");
+        return NULL;
+    case 18:
+        return number(cmd, a, 50, 10000, &ac->stream_ms);
     default:
         if (!http_url(a) || *b) {
             return apr_psprintf(cmd->pool, "%s: '%s' is not an http(s) URL", cmd->cmd->name, a);

@@ -55,6 +55,12 @@ chat_ai_conf *chat_ai_config_of(cmd_parms *cmd, chat_ai_conf **slot);
         CHAT_AI_DIRECTIVE("ChatAIMarketData", 14,                                                  \
                           "Base URL of the market-data JSON source the AI tools query"),           \
         CHAT_AI_DIRECTIVE("ChatAIProducts", 15,                                                    \
-                          "PATH: the futures product table (default: the installed one)")
+                          "PATH: the futures product table (default: the installed one)"),         \
+        CHAT_AI_DIRECTIVE("ChatAIStream", 16,                                                      \
+                          "NAME on|off: stream the provider's answers in rooms (default on)"),     \
+        CHAT_AI_DIRECTIVE("ChatAIAlias", 17,                                                       \
+                          "NAME ALIAS...: @ALIAS question asks NAME (default: name, 1st letter)"), \
+        CHAT_AI_DIRECTIVE("ChatAIStreamInterval", 18,                                              \
+                          "Milliseconds between a streamed answer's room updates (default 300)")
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "chat_config.h"
 #include "chat_ai_config.h"
+#include "chat_client_config.h"
+#include "chat_conv_config.h"
 #include "chat_data_config.h"
 #include "chat_redis_config.h"
 #include "chat_mime.h"
@@ -38,6 +40,8 @@ void *chat_config_dir_create(apr_pool_t *p, char *dir)
     dc->burst = -1;
     dc->max_conns = -1;
     dc->upload_max = -1;
+    chat_conv_config_dir_init(dc);
+    chat_client_config_dir_init(dc);
     return dc;
 }
 
@@ -70,6 +74,8 @@ void *chat_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     dc->upload_url = add->upload_url ? add->upload_url : base->upload_url;
     dc->upload_types = add->upload_types ? add->upload_types : base->upload_types;
     dc->media_allow = add->media_allow ? add->media_allow : base->media_allow;
+    chat_conv_config_dir_merge(dc, base, add);
+    chat_client_config_dir_merge(dc, base, add);
     if (add->origins_set) {
         dc->origins_set = 1;
         dc->origins_any = add->origins_any;
@@ -662,6 +668,8 @@ const command_rec chat_cmds[] = {
     CHAT_AI_COMMANDS,
     CHAT_DATA_COMMANDS,
     CHAT_REDIS_HA_COMMANDS,
+    CHAT_CONV_COMMANDS,
+    CHAT_CLIENT_COMMANDS,
     AP_INIT_TAKE1("ChatMaxFrameSize", set_bytes, (void *)0, RSRC_CONF | ACCESS_CONF,
                   "Largest WebSocket frame payload accepted from a client (bytes, K/M/G)"),
     AP_INIT_TAKE1("ChatMaxMessageSize", set_bytes, (void *)1, RSRC_CONF | ACCESS_CONF,

@@ -376,7 +376,7 @@ static void parked_drop(chat_ws_session *s)
 }
 
 /* Until the socket is ours, a parked session queues and polls nothing. */
-static const chat_ws_owner parked_owner = {parked_update, parked_drop};
+static const chat_ws_owner parked_owner = {parked_update, parked_drop, NULL};
 
 void chat_handover_move_park(chat_reactor *r, void *arg)
 {

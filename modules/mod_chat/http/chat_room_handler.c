@@ -6,11 +6,13 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <apr_file_io.h>
 #include <json.h>
 
 #include "chat_room_handler.h"
 #include "chat_access.h"
 #include "chat_capacity.h"
+#include "chat_client_config.h"
 #include "chat_ai_settings.h"
 #include "chat_reply.h"
 #include "chat_room.h"
@@ -55,6 +57,9 @@ static int room_info(request_rec *r, const char *room)
         json_object_new_int64(
             dc->upload_dir ? (dc->upload_max >= 0 ? dc->upload_max : CHAT_DEFAULT_UPLOAD_MAX) : 0));
     json_object_object_add(o, "maxText", json_object_new_int(lim.max_text));
+    /* the page resizes larger images itself before uploading them */
+    json_object_object_add(o, "imageMaxDimension", json_object_new_int(lim.image_max_dim));
+    json_object_object_add(o, "imageQuality", json_object_new_double(lim.image_quality / 1000.0));
     {
         /* which AI features the page should offer */
         const chat_ai_conf *ac = chat_ai_settings_of(sc);
@@ -63,12 +68,27 @@ static int room_info(request_rec *r, const char *room)
                                json_object_new_boolean(chat_ai_provider_for_explain(ac) != NULL));
         json_object_object_add(ai, "describe",
                                json_object_new_boolean(chat_ai_provider_for_describe(ac) != NULL));
+        json_object *aliases = json_object_new_object();
         for (i = 0; ac->providers && i < ac->providers->nelts; i++) {
-            json_object_array_add(
-                chat,
-                json_object_new_string(APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *)->name));
+            const chat_ai_provider *pr = APR_ARRAY_IDX(ac->providers, i, chat_ai_provider *);
+            apr_array_header_t *al = chat_ai_provider_aliases(r->pool, ac, pr);
+            json_object *list = json_object_new_array();
+            int k;
+            json_object_array_add(chat, json_object_new_string(pr->name));
+            for (k = 0; k < al->nelts; k++) {
+                json_object_array_add(list,
+                                      json_object_new_string(APR_ARRAY_IDX(al, k, const char *)));
+            }
+            json_object_object_add(aliases, pr->name, list); /* "@d question" asks deepseek */
         }
         json_object_object_add(ai, "chat", chat);
+        json_object_object_add(ai, "aliases", aliases);
+        if (chat_ai_provider_for_explain(ac)) { /* the providers the page preselects */
+            json_object_object_add(ai, "explainProvider",
+                                   json_object_new_string(chat_ai_provider_for_explain(ac)->name));
+            json_object_object_add(ai, "describeProvider",
+                                   json_object_new_string(chat_ai_provider_for_describe(ac)->name));
+        }
         json_object_object_add(o, "ai", ai);
     }
     ap_set_content_type(r, "application/json");
@@ -78,6 +98,44 @@ static int room_info(request_rec *r, const char *room)
         r);
     json_object_put(o);
     return OK;
+}
+
+/* GET /chat/{room}: index.html of ChatClientDir, whatever the vhost's
+ * DocumentRoot holds. Its asset URLs are relative (client/chat.js), served by
+ * the Alias of conf/chat.conf. Revalidated on every load: a new version of the
+ * client must reach browsers at once. */
+static int room_page(request_rec *r)
+{
+    const chat_dir_conf *dc = ap_get_module_config(r->per_dir_config, &chat_module);
+    const char *path = apr_pstrcat(r->pool, chat_client_dir(dc), "/index.html", NULL);
+    apr_bucket_brigade *bb;
+    apr_file_t *fd;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    int status;
+
+    if ((rv = apr_file_open(&fd, path, APR_READ | APR_BINARY, 0, r->pool)) != APR_SUCCESS ||
+        (rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_TYPE, fd)) !=
+            APR_SUCCESS ||
+        (fi.filetype != APR_REG && (rv = APR_EGENERAL))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "chat: cannot read the client page %s (ChatClientDir)", path);
+        return HTTP_NOT_FOUND;
+    }
+    r->finfo = fi;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_update_mtime(r, fi.mtime);
+    ap_set_last_modified(r);
+    ap_set_etag(r);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    if ((status = ap_meets_conditions(r)) != OK) {
+        return status;
+    }
+    ap_set_content_length(r, fi.size);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, fd, 0, fi.size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
 }
 
 int chat_room_handler(request_rec *r)
@@ -110,8 +168,7 @@ int chat_room_handler(request_rec *r)
         if (r->args && !strcmp(r->args, "capacity")) {
             return chat_capacity_probe(r); /* the client asks after a failed connect */
         }
-        ap_internal_redirect_handler("/index.html", r);
-        return OK;
+        return room_page(r);
     }
     chat_settings_room_limits(ap_get_module_config(r->per_dir_config, &chat_module), &lim);
     if (!(user = chat_identify(r, &lim, &status))) {

@@ -148,15 +148,20 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
 static void deliver_to_joined(chat_room *room, const char *type, const char *payload,
                               const char *skip_entry, const char *only_user)
 {
+    chat_outbuf *b = NULL; /* encoded once, shared: a join's list goes to every member */
     chat_member *m;
 
     for (m = room->members; m; m = m->next) {
         if (!m->joined || (skip_entry && !strcmp(m->entry, skip_entry)) ||
-            (only_user && strcmp(m->username, only_user))) {
+            (only_user && strcmp(m->username, only_user)) || !m->s || m->s->state != CHAT_WS_OPEN) {
             continue;
         }
-        chat_member_send(m, type, payload);
+        if (!b && !(b = chat_member_frame(type, payload))) {
+            return;
+        }
+        chat_ws_session_send(m->s, b);
     }
+    chat_outbuf_release(b);
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -205,6 +210,14 @@ void chat_fanout_event(chat_room *room, const char *payload)
                                : "[]",
                          n),
             jstr(ev, "entry"), NULL); /* the joiner had its list with the welcome */
+    }
+    else if (!strcmp(t, "ai_partial") && jstr(ev, "id") && jstr(ev, "text")) {
+        /* a streamed AI answer so far: not stored, not sequenced */
+        deliver_to_joined(room, "ai_partial",
+                          apr_psprintf(pool, "{\"id\":%s,\"text\":%s}",
+                                       chat_json_quote(pool, jstr(ev, "id")),
+                                       chat_json_quote(pool, jstr(ev, "text"))),
+                          NULL, NULL);
     }
     else if (!strcmp(t, "delete") && jstr(ev, "id")) {
         deliver_to_joined(

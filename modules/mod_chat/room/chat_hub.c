@@ -430,6 +430,7 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
             m->last_seq = seq;
         }
         m->joined = 1;
+        chat_presence_enter(m);
         if (m->room) {
             chat_fanout_send_recent(m->room, m);
         }

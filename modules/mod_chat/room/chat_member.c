@@ -92,23 +92,31 @@ void chat_member_release(chat_member *m)
     free(m);
 }
 
+chat_outbuf *chat_member_frame(const char *type, const char *payload_json)
+{
+    apr_size_t len = strlen(type) + strlen(payload_json) + 32;
+    char *text = malloc(len);
+    chat_outbuf *b;
+
+    if (!text) {
+        return NULL;
+    }
+    len =
+        (apr_size_t)apr_snprintf(text, len, "{\"type\":\"%s\",\"payload\":%s}", type, payload_json);
+    b = chat_outbuf_frame(CHAT_WS_OP_TEXT, text, len);
+    free(text);
+    return b;
+}
+
 void chat_member_send(chat_member *m, const char *type, const char *payload_json)
 {
-    char *frame;
-    apr_size_t len;
+    chat_outbuf *b;
 
-    if (!m->s || m->s->state != CHAT_WS_OPEN) {
+    if (!m->s || m->s->state != CHAT_WS_OPEN || !(b = chat_member_frame(type, payload_json))) {
         return;
     }
-    len = strlen(type) + strlen(payload_json) + 32;
-    frame = malloc(len);
-    if (!frame) {
-        return;
-    }
-    len = (apr_size_t)apr_snprintf(frame, len, "{\"type\":\"%s\",\"payload\":%s}", type,
-                                   payload_json);
-    chat_ws_session_send_text(m->s, frame, len);
-    free(frame);
+    chat_ws_session_send(m->s, b);
+    chat_outbuf_release(b);
 }
 
 /* One event in the room's debug log (chat_lua_debug), readable through the

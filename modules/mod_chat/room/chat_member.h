@@ -16,6 +16,9 @@ void chat_member_release(chat_member *m);
 
 /* Send {"type":type,"payload":payload_json} to one member. */
 void chat_member_send(chat_member *m, const char *type, const char *payload_json);
+/* The same frame, encoded once for many members (one reference, the
+ * caller's: chat_outbuf_release it); NULL when out of memory. */
+chat_outbuf *chat_member_frame(const char *type, const char *payload_json);
 void chat_member_error(chat_member *m, const char *code, const char *message);
 /* auth_failed with message, then close 1008. */
 void chat_member_refuse(chat_member *m, const char *message);

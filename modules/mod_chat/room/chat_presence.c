@@ -9,6 +9,7 @@
 #include "chat_member.h"
 #include "chat_presence.h"
 #include "chat_store.h"
+#include "chat_util.h"
 
 /* This process's figures for the admin API's /stats and /server-status,
  * expiring with it, and its entry in the registry of such hashes (readers
@@ -52,6 +53,52 @@ static void presence_write_stats(chat_hub *hub, apr_time_t now, apr_pool_t *p)
     chat_redis_command(hub->cmd, NULL, NULL, 4, argv, NULL);
     hub->posts = 0;
     hub->last_stats = now;
+}
+
+/* The admin page's record of m's session: since when, last seen, which
+ * process holds it now (after a handover, not the one its entry names). */
+static const char *presence_record(chat_member *m, apr_time_t now, apr_pool_t *p)
+{
+    return apr_psprintf(
+        p, "{\"since\":%" APR_TIME_T_FMT ",\"seen\":%" APR_TIME_T_FMT ",\"node\":%s,\"pid\":%d}",
+        apr_time_as_msec(m->opened_at), apr_time_as_msec(now), chat_json_quote(p, m->hub->node),
+        (int)getpid());
+}
+
+/* chat_lua_sessions for a room: one member (only) or all joined ones. */
+static void presence_write_sessions(chat_hub *hub, chat_room *room, const char *room_name,
+                                    chat_member *only, apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *argv = apr_array_make(p, 8, sizeof(const char *));
+    chat_member *m;
+
+    APR_ARRAY_PUSH(argv, const char *) = "EVAL";
+    APR_ARRAY_PUSH(argv, const char *) = chat_lua_sessions;
+    APR_ARRAY_PUSH(argv, const char *) = "2";
+    APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room_name, "sessions");
+    APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room_name, "presence");
+    APR_ARRAY_PUSH(argv, const char *) = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
+    APR_ARRAY_PUSH(argv, const char *) =
+        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
+    for (m = only ? only : room->members; m; m = only ? NULL : m->next) {
+        if (m->joined) {
+            APR_ARRAY_PUSH(argv, const char *) = m->entry;
+            APR_ARRAY_PUSH(argv, const char *) = presence_record(m, now, p);
+        }
+    }
+    chat_redis_command(hub->cmd, NULL, NULL, argv->nelts, (const char **)argv->elts, NULL);
+}
+
+void chat_presence_enter(chat_member *m)
+{
+    apr_pool_t *p;
+
+    if (!m->hub || !chat_redis_is_up(m->hub->cmd)) {
+        return; /* the next refresh writes it */
+    }
+    apr_pool_create(&p, NULL);
+    presence_write_sessions(m->hub, NULL, m->room_name, m, apr_time_now(), p);
+    apr_pool_destroy(p);
 }
 
 typedef struct presence_ctx {
@@ -156,6 +203,7 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
                                (const char **)argv->elts, NULL) != 0) {
             free(ctx);
         }
+        presence_write_sessions(hub, room, room->name, NULL, now, p);
     }
     apr_pool_destroy(p);
 }
@@ -180,5 +228,9 @@ void chat_presence_leave(chat_member *m)
     argv[7] = m->username;
     argv[8] = hub->prefix;
     chat_redis_command(hub->cmd, NULL, NULL, 9, argv, NULL);
+    argv[0] = "HDEL";
+    argv[1] = chat_store_key(p, hub->prefix, m->room_name, "sessions");
+    argv[2] = m->entry;
+    chat_redis_command(hub->cmd, NULL, NULL, 3, argv, NULL);
     apr_pool_destroy(p);
 }

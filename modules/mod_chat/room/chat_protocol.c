@@ -99,12 +99,62 @@ static int blank(const char *s)
     return 1;
 }
 
+/* A message id or seq as the store writes them: 1 to 19 digits. */
+static int id_valid(const char *id)
+{
+    const char *c;
+
+    for (c = id; c && apr_isdigit(*c); c++) {
+    }
+    return id && *id && !*c && c - id <= 19;
+}
+
+/* An id field of payload as a string: NULL when absent (or null), "" when
+ * present but no number or string. */
+static const char *id_field(json_object *payload, const char *key, apr_pool_t *p)
+{
+    json_object *v;
+    apr_int64_t n;
+
+    if (!json_object_object_get_ex(payload, key, &v) || !v) {
+        return NULL;
+    }
+    if (get_int(payload, key, &n)) {
+        return n > 0 ? apr_psprintf(p, "%" APR_INT64_T_FMT, n) : "";
+    }
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+/* replyTo (and the original's seq, when not its id: an AI answer) for the
+ * post script ("" = no reply); 0 after answering a bad one. */
+static int reply_args(chat_member *m, json_object *payload, apr_pool_t *p, const char **id,
+                      const char **seq)
+{
+    *id = id_field(payload, "replyTo", p);
+    *seq = id_field(payload, "replySeq", p);
+    if (!*id && !*seq) {
+        *id = *seq = "";
+        return 1;
+    }
+    if (!*seq) {
+        *seq = *id;
+    }
+    if (!id_valid(*id) || !id_valid(*seq)) {
+        chat_member_error(m, "invalid", "replyTo must be a message id (digits)");
+        return 0;
+    }
+    return 1;
+}
+
 static void on_post_reply(chat_redis *rc, redisReply *reply, void *data)
 {
     chat_member *m = data;
 
     (void)rc;
-    if (m->s && (!reply || reply->type == REDIS_REPLY_ERROR)) {
+    if (m->s && reply && reply->type == REDIS_REPLY_STRING && !strcmp(reply->str, "not_found")) {
+        chat_member_error(m, "not_found", "the message replied to is not in the room's history");
+    }
+    else if (m->s && (!reply || reply->type == REDIS_REPLY_ERROR)) {
         chat_member_error(m, "not_stored",
                           reply ? "message not stored: storage error"
                                 : "message not stored: chat storage unavailable");
@@ -119,7 +169,7 @@ typedef struct held_post {
     int step; /* 0: stored?, 1: WAIT answered, 2: published or taken back */
     int replicas;
     int timeout;
-    const char *post[11];
+    const char *post[13];
     char seq[32];
 } held_post;
 
@@ -130,12 +180,16 @@ static void on_held(chat_redis *rc, redisReply *reply, void *data)
     char n[16], ms[16];
     int ok;
 
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        why = h->step ? "message not confirmed: chat storage unavailable, try again"
-                      : "message not stored: chat storage unavailable, try again";
+    if (h->step == 0 && !(reply && reply->type == REDIS_REPLY_ARRAY && reply->elements &&
+                          reply->element[0]->type == REDIS_REPLY_INTEGER)) {
+        on_post_reply(rc, reply, h->m); /* not stored: as without WAIT */
+        free(h);
+        return;
     }
-    else if (h->step == 0 && reply->type == REDIS_REPLY_ARRAY && reply->elements &&
-             reply->element[0]->type == REDIS_REPLY_INTEGER) {
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        why = "message not confirmed: chat storage unavailable, try again";
+    }
+    else if (h->step == 0) {
         apr_snprintf(h->seq, sizeof(h->seq), "%" APR_INT64_T_FMT,
                      (apr_int64_t)reply->element[0]->integer);
         apr_snprintf(n, sizeof(n), "%d", h->replicas);
@@ -173,20 +227,20 @@ static void on_held(chat_redis *rc, redisReply *reply, void *data)
  * -1 when it could not be sent. */
 static int post_held(chat_member *m, const char **all, int replicas, int timeout)
 {
-    apr_size_t len[11], total = 0;
+    apr_size_t len[13], total = 0;
     const char *channel;
     held_post *h;
     char *at;
     int i;
 
-    for (i = 3; i < 11; i++) {
+    for (i = 3; i < 13; i++) {
         total += (len[i] = strlen(all[i]) + 1);
     }
     if (!(h = calloc(1, sizeof(*h) + total))) {
         return -1;
     }
     at = (char *)(h + 1);
-    for (i = 0; i < 11; i++) {
+    for (i = 0; i < 13; i++) {
         h->post[i] = all[i];
         if (i >= 3) {
             h->post[i] = memcpy(at, all[i], len[i]);
@@ -198,7 +252,7 @@ static int post_held(chat_member *m, const char **all, int replicas, int timeout
     h->timeout = timeout;
     channel = h->post[5]; /* (copied) for the publication */
     h->post[5] = CHAT_SENTINEL_HELD;
-    if (chat_redis_command(chat_hub_cmd(m->hub), on_held, h, 11, h->post, NULL) != 0) {
+    if (chat_redis_command(chat_hub_cmd(m->hub), on_held, h, 13, h->post, NULL) != 0) {
         free(h);
         return -1;
     }
@@ -206,16 +260,21 @@ static int post_held(chat_member *m, const char **all, int replicas, int timeout
     return 0;
 }
 
+static int bot_by_alias(chat_member *m, const char *text, apr_pool_t *p);
+
 static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
 {
     const char *kind = get_str(payload, "type");
     json_object *body;
-    const char *argv[10];
+    const char *argv[10], *reply_id, *reply_seq;
     char epoch[17];
     apr_int64_t size = 0;
 
     if (!kind) {
         kind = "text";
+    }
+    if (!reply_args(m, payload, p, &reply_id, &reply_seq)) {
+        return;
     }
     body = json_object_new_object();
     json_object_object_add(body, "username", json_object_new_string(m->username));
@@ -224,6 +283,9 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     json_object_object_add(body, "type", json_object_new_string(kind));
     if (!strcmp(kind, "text")) {
         const char *text = get_str(payload, "text");
+        if (text && *text == '@' && bot_by_alias(m, text, p)) {
+            goto out; /* "@d question": asked as deepseek_chat */
+        }
         if (!text || blank(text)) {
             chat_member_error(m, "invalid", "a text message needs non-empty text");
             goto out;
@@ -293,14 +355,16 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     argv[8] = m->username;
     argv[9] = epoch;
     {
-        const char *all[11];
+        const char *all[13];
+        int timeout, replicas = chat_settings_wait_replicas(m->hub->sc, &timeout), rv;
         memcpy(all, argv, sizeof(argv));
         all[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
-        int timeout, replicas = chat_settings_wait_replicas(m->hub->sc, &timeout), rv;
+        all[11] = reply_id;
+        all[12] = reply_seq;
         chat_hub_count_post(m->hub);
         chat_member_hold(m);
         rv = replicas ? post_held(m, all, replicas, timeout)
-                      : chat_redis_command(chat_hub_cmd(m->hub), on_post_reply, m, 11, all, NULL);
+                      : chat_redis_command(chat_hub_cmd(m->hub), on_post_reply, m, 13, all, NULL);
         if (rv != 0) {
             chat_member_release(m);
             chat_member_error(m, "unavailable",
@@ -340,17 +404,11 @@ static void handle_delete(chat_member *m, json_object *payload, apr_pool_t *p)
     const char *id = get_str(payload, "messageId");
     apr_int64_t num;
     const char *argv[7];
-    const char *c;
 
     if (!id && get_int(payload, "messageId", &num) && num > 0) {
         id = apr_psprintf(p, "%" APR_INT64_T_FMT, num);
     }
-    for (c = id; c && *c; c++) {
-        if (!apr_isdigit(*c)) {
-            break;
-        }
-    }
-    if (!id || !*id || *c || strlen(id) > 19) {
+    if (!id_valid(id)) {
         chat_member_error(m, "not_found", "no such message");
         return;
     }
@@ -420,6 +478,97 @@ static void handle_history(chat_member *m, json_object *payload, apr_pool_t *p)
     }
 }
 
+#define SEARCH_MAX_QUERY   100 /* characters */
+#define SEARCH_MAX_RESULTS 50
+
+/* The search script's answer, to a member whose socket is still open. */
+static void search_answer(chat_member *m, const redisReply *reply)
+{
+    redisReply **e = reply && reply->type == REDIS_REPLY_ARRAY ? reply->element : NULL;
+    const char *kind =
+        e && reply->elements >= 1 && e[0]->type == REDIS_REPLY_STRING ? e[0]->str : "";
+    apr_pool_t *p;
+
+    if (!strcmp(kind, "denied")) {
+        chat_member_error(m, "forbidden", "only members of this room may search it");
+        return;
+    }
+    apr_pool_create(&p, NULL);
+    if (!strcmp(kind, "ok") && reply->elements == 4 && e[1]->type == REDIS_REPLY_STRING &&
+        e[2]->type == REDIS_REPLY_INTEGER && e[3]->type == REDIS_REPLY_INTEGER) {
+        /* partial: the scan stopped at ChatSearchScan messages, older ones unread */
+        chat_member_send(m, "search_results",
+                         apr_psprintf(p, "{\"messages\":%s,\"hasMore\":%s,\"partial\":%s}",
+                                      e[1]->str, e[2]->integer ? "true" : "false",
+                                      e[3]->integer ? "true" : "false"));
+    }
+    else if (!strcmp(kind, "limited") && reply->elements == 2 &&
+             e[1]->type == REDIS_REPLY_INTEGER) {
+        chat_member_error(m, "rate_limited",
+                          apr_psprintf(p,
+                                       "too many searches: at most %d a minute (ChatSearchRate); "
+                                       "try again in %lld s",
+                                       m->lim.search_rate, (e[1]->integer + 999) / 1000));
+    }
+    else {
+        chat_member_error(m, "unavailable", "search unavailable: chat storage error");
+    }
+    apr_pool_destroy(p);
+}
+
+static void on_search_reply(chat_redis *rc, redisReply *reply, void *data)
+{
+    chat_member *m = data;
+
+    (void)rc;
+    if (m->s) {
+        search_answer(m, reply);
+    }
+    chat_member_release(m);
+}
+
+/* search {query, limit?}: the room's kept history, newest first. The
+ * script checks membership and the user's per-minute allowance in Redis, so
+ * every server counts against one limit. */
+static void handle_search(chat_member *m, json_object *payload, apr_pool_t *p)
+{
+    const char *query = get_str(payload, "query");
+    apr_int64_t limit = 20;
+    const char *argv[11];
+    char *folded, *q;
+
+    if (!query || blank(query) || utf8_chars(query) > SEARCH_MAX_QUERY) {
+        chat_member_error(
+            m, "invalid",
+            apr_psprintf(p, "a search needs a query of 1 to %d characters", SEARCH_MAX_QUERY));
+        return;
+    }
+    if (get_int(payload, "limit", &limit) && (limit < 1 || limit > SEARCH_MAX_RESULTS)) {
+        chat_member_error(m, "invalid",
+                          apr_psprintf(p, "limit must be 1 to %d", SEARCH_MAX_RESULTS));
+        return;
+    }
+    for (q = folded = apr_pstrdup(p, query); *q; q++) {
+        *q = (char)apr_tolower(*q); /* ASCII only, as the script folds */
+    }
+    argv[0] = "EVAL";
+    argv[1] = chat_lua_search;
+    argv[2] = "3";
+    argv[3] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "log");
+    argv[4] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "members");
+    argv[5] = apr_pstrcat(p, chat_hub_prefix(m->hub), "user:", m->username, ":searches", NULL);
+    argv[6] = m->username;
+    argv[7] = folded;
+    argv[8] = apr_psprintf(p, "%" APR_INT64_T_FMT, limit);
+    argv[9] = apr_itoa(p, m->lim.search_rate);
+    argv[10] = apr_itoa(p, m->lim.search_scan);
+    chat_member_hold(m);
+    if (chat_redis_command(chat_hub_cmd(m->hub), on_search_reply, m, 11, argv, NULL) != 0) {
+        chat_member_release(m);
+        chat_member_error(m, "unavailable", "search unavailable: chat storage unavailable");
+    }
+}
+
 /* WebRTC signaling: forwarded to every session of target in the room, on any
  * server, with from added; never stored. */
 static void handle_signal(chat_member *m, const char *type, json_object *payload)
@@ -450,10 +599,12 @@ void chat_protocol_set_bot(const chat_protocol_bot *b)
     bot = b;
 }
 
-/* NAME_chat {text}: ask bot NAME in the room (gemini_chat, deepseek_chat). */
-static void handle_bot(chat_member *m, const char *name, json_object *payload, apr_pool_t *p)
+/* Ask bot NAME the question; text (the question, or all of "@d question")
+ * is what the room stores as the user's message. */
+static void ask_bot(chat_member *m, const char *name, const char *question, const char *text,
+                    apr_pool_t *p)
 {
-    const char *text = get_str(payload, "text"), *err;
+    const char *err;
 
     if (!bot || !bot->known(m->sc, name)) {
         chat_member_error(
@@ -461,7 +612,7 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
             apr_psprintf(p, "AI is not configured on this server (no ChatAIProvider %s)", name));
         return;
     }
-    if (!text || blank(text)) {
+    if (!question || blank(question)) {
         chat_member_error(m, "invalid", "an AI question needs non-empty text");
         return;
     }
@@ -475,15 +626,42 @@ static void handle_bot(chat_member *m, const char *name, json_object *payload, a
     }
 }
 
+/* NAME_chat {text}: ask bot NAME in the room (gemini_chat, deepseek_chat). */
+static void handle_bot(chat_member *m, const char *name, json_object *payload, apr_pool_t *p)
+{
+    ask_bot(m, name, get_str(payload, "text"), get_str(payload, "text"), p);
+}
+
 /* What a message costs of its connection's ChatMessageBudget: reading
  * history and deleting cost Redis more than a post; a signal is published to
  * every server, so its size counts; a bad message costs what a post does. */
 #define COST_CHAT      1.0
 #define COST_DELETE    2.0
 #define COST_HISTORY   5.0
+#define COST_SEARCH    5.0
 #define COST_BOT       5.0
 #define COST_HEARTBEAT 0.2
 #define COST_BAD       1.0
+
+/* "@alias question" (text starts with '@'): 1 when alias names a bot, which
+ * is then asked as NAME_chat would; 0 for any other "@word" (a mention). */
+static int bot_by_alias(chat_member *m, const char *text, apr_pool_t *p)
+{
+    apr_size_t n = 1;
+    const char *name;
+
+    while (text[n] && !apr_isspace(text[n])) {
+        n++;
+    }
+    if (n == 1 || !text[n] || !bot || !bot->alias || !(name = bot->alias(m->sc, text + 1, n - 1))) {
+        return 0;
+    }
+    /* a question costs what NAME_chat does; the post's share is taken */
+    if (chat_member_budget_take(m, COST_BOT - COST_CHAT)) {
+        ask_bot(m, name, text + n, text, p);
+    }
+    return 1;
+}
 
 static double signal_cost(apr_size_t len)
 {
@@ -551,6 +729,11 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
     else if (!strcmp(type, "history")) {
         if (chat_member_budget_take(m, COST_HISTORY)) {
             handle_history(m, payload, p);
+        }
+    }
+    else if (!strcmp(type, "search")) {
+        if (chat_member_budget_take(m, COST_SEARCH)) {
+            handle_search(m, payload, p);
         }
     }
     else if (!strcmp(type, "heartbeat")) {

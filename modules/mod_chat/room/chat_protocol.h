@@ -18,6 +18,9 @@ typedef struct chat_protocol_bot {
     /* queue a question; NULL, or why it cannot be asked */
     const char *(*ask)(const chat_srv_conf *sc, const char *name, const char *room,
                        const char *user, const char *text, int history_size);
+    /* the bot an "@word" at the start of a chat text names (word is len
+     * bytes, without the @), or NULL: then it is an ordinary message */
+    const char *(*alias)(const chat_srv_conf *sc, const char *word, apr_size_t len);
 } chat_protocol_bot;
 
 void chat_protocol_set_bot(const chat_protocol_bot *bot);

@@ -233,13 +233,6 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     (void)ac;
     rc->last_progress = apr_time_now();
-    if (reply && reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "READONLY", 8) &&
-        rc->ac) {
-        /* a demoted primary: find the new one (freed once this callback returns) */
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
-                     "chat: Redis (%s connection) is a replica now; reconnecting", rc->name);
-        redisAsyncFree(rc->ac);
-    }
     if (pc->script && !pc->resent && reply && reply->type == REDIS_REPLY_ERROR &&
         !strncmp(reply->str, "NOSCRIPT", 8)) {
         pc->resent = 1;
@@ -258,6 +251,19 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (resent) {
         return;
+    }
+    if (chat_redis_transient(reply)) { /* see chat_redis_sync.h */
+        if (rc->ac && !(rc->ac->c.flags & REDIS_DISCONNECTING)) {
+            if (rc->up || !rc->logged_down) { /* once, not every second of a long load */
+                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                             "chat: Redis (%s connection) not ready: %s; chat answers "
+                             "`unavailable` until it is",
+                             rc->name, reply->str);
+            }
+            rc->logged_down = 1;
+            redisAsyncDisconnect(rc->ac);
+        }
+        reply = NULL; /* as if the connection was lost before the answer */
     }
     if (pc != rc->first) {
         pc->answered = 1;
@@ -516,14 +522,9 @@ static const char *endpoint(chat_redis *rc, int *port)
 static void setup_sentinel(chat_redis *rc)
 {
     const char *argv[3];
-    int n = 0;
+    int n = chat_sentinel_auth_args(rc->conf, argv);
 
-    if (rc->conf->sentinel_password) {
-        argv[n++] = "AUTH";
-        if (rc->conf->sentinel_user) {
-            argv[n++] = rc->conf->sentinel_user;
-        }
-        argv[n++] = rc->conf->sentinel_password;
+    if (n) {
         send_raw(rc, on_ready, NULL, n, argv, NULL);
     }
     if (rc->asking) {

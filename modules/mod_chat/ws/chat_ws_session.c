@@ -299,8 +299,21 @@ int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b)
         return -1;
     }
     enqueue(s, b);
+    if (s->owner && s->owner->defer) {
+        if (!s->flush_due) {
+            s->flush_due = 1;
+            s->owner->defer(s);
+        }
+        return 0;
+    }
     flush_output(s);
     return 0;
+}
+
+void chat_ws_session_flush(chat_ws_session *s)
+{
+    s->flush_due = 0;
+    flush_output(s);
 }
 
 int chat_ws_session_send_text(chat_ws_session *s, const char *text, apr_size_t len)

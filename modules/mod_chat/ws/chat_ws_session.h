@@ -21,6 +21,10 @@ typedef struct chat_reactor chat_reactor;
 typedef struct chat_ws_owner {
     void (*update)(chat_ws_session *s); /* re-derive the events from state and queue */
     void (*drop)(chat_ws_session *s);   /* no more I/O: out of the poll set */
+    /* NULL: chat_ws_session_send writes at once. Else it queues and calls
+     * this once; the owner calls chat_ws_session_flush before it next waits,
+     * so all frames of one loop turn leave in one writev per socket. */
+    void (*defer)(chat_ws_session *s);
 } chat_ws_owner;
 
 /* What runs on top of the socket (echo, a chat room). All calls happen on the
@@ -85,6 +89,8 @@ struct chat_ws_session {
     unsigned int poll_events; /* EPOLL* bits the reactor watches now */
     chat_reactor *reactor;
     const chat_ws_owner *owner;
+    chat_ws_session *flush_next; /* the owner's list of sessions to flush */
+    int flush_due;
 
     apr_uint64_t id;
     chat_transport tr;
@@ -136,6 +142,8 @@ void chat_ws_session_free(chat_ws_session *s);
  * closing or its queue went over ChatSendQueueLimit (it is then closed with
  * 1008). */
 int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b);
+/* Write what is queued (the owner's deferred flush; chat_ws_owner). */
+void chat_ws_session_flush(chat_ws_session *s);
 int chat_ws_session_send_text(chat_ws_session *s, const char *text, apr_size_t len);
 
 /* Start the close handshake (no-op if already closing). */

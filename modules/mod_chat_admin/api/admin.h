@@ -40,6 +40,14 @@ int admin_room_members(admin_req *a, const char *room);
 int admin_room_messages(admin_req *a, const char *room, const char *id);
 int admin_room_reset(admin_req *a, const char *room);
 int admin_room_log(admin_req *a, const char *room);
+/* admin_room_view.c: the room view of the admin page */
+int admin_room_sessions(admin_req *a, const char *room);
+int admin_room_hours(admin_req *a, const char *room);
+int admin_room_log_clear(admin_req *a, const char *room);
+int admin_room_members_clear(admin_req *a, const char *room);
+/* qsort comparators of json_object* arrays: strings; objects by "username" */
+int admin_by_string(const void *x, const void *y);
+int admin_by_username(const void *x, const void *y);
 int admin_tokens(admin_req *a);
 int admin_stats(admin_req *a);
 int admin_jobs(admin_req *a, const char *name, const char *action);

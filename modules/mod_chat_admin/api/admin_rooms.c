@@ -29,7 +29,8 @@ static json_object *parse(const char *text)
     return o ? o : json_object_new_array();
 }
 
-static int online_users(admin_req *a, const char *room, int *status)
+/* The number of users online in room, their names added to names. */
+static int online_users(admin_req *a, const char *room, int *status, json_object *names)
 {
     const char *argv[] = {"ZRANGEBYSCORE", key(a, room, "presence"), now_ms(a), "+inf"};
     redisReply *rep = admin_cmd(a, status, 4, argv);
@@ -46,6 +47,7 @@ static int online_users(admin_req *a, const char *room, int *status)
         apr_size_t len = nl ? (apr_size_t)(nl - e) : strlen(e);
         if (!apr_hash_get(seen, e, (apr_ssize_t)len)) {
             apr_hash_set(seen, apr_pstrmemdup(a->r->pool, e, len), (apr_ssize_t)len, "");
+            json_object_array_add(names, json_object_new_string_len(e, (int)len));
             n++;
         }
     }
@@ -74,7 +76,7 @@ int admin_rooms_list(admin_req *a)
     }
     for (i = 0; i < rooms->elements; i++) {
         const char *name = rooms->element[i]->str;
-        json_object *o = json_object_new_object();
+        json_object *o = json_object_new_object(), *names;
         redisReply *rep;
         int online;
 
@@ -85,8 +87,14 @@ int admin_rooms_list(admin_req *a)
             json_object_object_add(o, "members", json_object_new_int64(rep->integer));
             freeReplyObject(rep);
         }
-        if ((online = online_users(a, name, &status)) >= 0) {
+        names = json_object_new_array();
+        if ((online = online_users(a, name, &status, names)) >= 0) {
             json_object_object_add(o, "online", json_object_new_int(online));
+            json_object_array_sort(names, admin_by_string);
+            json_object_object_add(o, "users", names);
+        }
+        else {
+            json_object_put(names);
         }
         argv[0] = "HMGET";
         argv[1] = key(a, name, "meta");
@@ -114,12 +122,6 @@ int admin_rooms_list(admin_req *a)
     return admin_reply(a, HTTP_OK, out);
 }
 
-static int by_string(const void *x, const void *y)
-{
-    return strcmp(json_object_get_string(*(json_object *const *)x),
-                  json_object_get_string(*(json_object *const *)y));
-}
-
 int admin_room_members(admin_req *a, const char *room)
 {
     request_rec *r = a->r;
@@ -141,7 +143,7 @@ int admin_room_members(admin_req *a, const char *room)
             json_object_array_add(list, json_object_new_string(rep->element[i]->str));
         }
         freeReplyObject(rep);
-        json_object_array_sort(list, by_string);
+        json_object_array_sort(list, admin_by_string);
         out = json_object_new_object();
         json_object_object_add(out, "room", json_object_new_string(room));
         json_object_object_add(out, "members", list);
@@ -188,6 +190,10 @@ int admin_room_members(admin_req *a, const char *room)
     if (r->method_number == M_DELETE) {
         const char *user = chat_query_param(r->pool, r->args, "username");
         json_object *ev;
+        const char *all = chat_query_param(r->pool, r->args, "all");
+        if (all && !strcmp(all, "1") && !user) {
+            return admin_room_members_clear(a, room);
+        }
         if (!user || !chat_username_valid(user)) {
             return admin_error(a, HTTP_BAD_REQUEST, "invalid_username",
                                "give ?username= of the member to remove");
@@ -405,8 +411,11 @@ int admin_room_log(admin_req *a, const char *room)
     size_t i;
     int status;
 
+    if (a->r->method_number == M_DELETE) {
+        return admin_room_log_clear(a, room);
+    }
     if (a->r->method_number != M_GET) {
-        return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
+        return admin_error(a, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET or DELETE");
     }
     if (!get_int_arg(a, "limit", &limit, 1, 100000)) {
         return admin_error(a, HTTP_BAD_REQUEST, "invalid_parameter", "limit: 1 to 100000");
