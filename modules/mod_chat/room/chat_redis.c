@@ -47,10 +47,8 @@ struct chat_redis {
     apr_time_t probe_at; /* a probe waits for an answer since, or 0 */
     chat_redis_state_fn on_state;
     void *state_data;
-    /* ChatRedisSentinel: a data connection first asks a sentinel (asking)
-     * for the primary, then connects there; the watcher stays on a sentinel */
-    int watch;
-    int asking;
+    int watch;         /* ChatRedisSentinel: on a sentinel for +switch-master, or: */
+    int asking;        /* on a sentinel to ask for the primary, then there */
     int sentinel_next; /* the sentinel to ask or watch next */
     int tries;         /* sentinels that failed in this round */
     char primary[256];
@@ -488,14 +486,15 @@ static void on_master(chat_redis *rc, redisReply *reply, void *data)
 }
 
 /* ROLE of the sentinels' primary: during a promotion it may still be a
- * replica (or a demoted primary); then ask again. */
+ * replica (or a demoted primary); then ask again. (NOPERM: +role missing.) */
 static void on_role(chat_redis *rc, redisReply *reply, void *data)
 {
     (void)data;
     if (reply && !chat_sentinel_role_is_master(reply) && rc->ac) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf,
-                     "chat: Redis (%s connection): %s:%d is not a master; asking again", rc->name,
-                     rc->primary, rc->primary_port);
+                     "chat: Redis (%s connection): %s:%d is not a master (%s); asking again",
+                     rc->name, rc->primary, rc->primary_port,
+                     reply->type == REDIS_REPLY_ERROR ? reply->str : "ROLE says replica");
         redisAsyncFree(rc->ac);
     }
 }
