@@ -386,3 +386,48 @@ def test_wait_replicas_refuses_what_no_replica_confirmed(sentinel_setup):
     assert texts == ["confirmed", "admin confirmed", "confirmed again"]
     ann.close()
     bob.close()
+
+
+def test_a_failover_in_a_jobs_minute_runs_it_exactly_once(sentinel_setup):
+    """A minute's lock must reach the replica before its job runs. With the
+    replica stopped the job waits (it posts nothing on the primary alone);
+    the primary dies, the replica is promoted without the lock, and the job
+    runs there: once, neither twice nor never. Two servers' schedulers, the
+    clock shifted so the minute begins a few seconds after start."""
+    primary, replicas, sentinels, start = sentinel_setup
+    room = unique_room("hajob")
+    primary.client().sadd(f"chat:room:{room}:members", "watcher")
+    lead = 8
+    now = time.time()
+    offset = ((60 - lead) - now % 60) % 60
+    minute = int((now + offset) // 60) + 1  # in scheduler time
+    hh, mm = time.gmtime(minute * 60)[3:5]
+    os.environ["CHAT_CLOCK_OFFSET"] = f"{offset:.3f}"
+    try:
+        servers = start(f'ChatJobTimeZone UTC\nChatJob hatick "{mm} {hh} * * *" post {room} '
+                        f'"tick once"\n')
+    finally:
+        del os.environ["CHAT_CLOCK_OFFSET"]
+    replica = replicas[0]
+    os.kill(replica.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: any("the minute's lock is not on the replicas yet" in h.log()
+                             for h in servers), 60, "the job to wait for the replica")
+        assert primary.client().xrange(f"chat:room:{room}:log") == []  # nothing ran yet
+        os.kill(primary.proc.pid, signal.SIGKILL)
+        primary.proc.wait()
+    finally:
+        os.kill(replica.proc.pid, signal.SIGCONT)
+    wait_for(lambda: all(s.primary_port() == replica.port for s in sentinels), 60,
+             "the sentinels to promote the replica")
+    new = replica.client()
+    log_key = f"chat:room:{room}:log"
+    wait_for(lambda: new.xrange(log_key), 30, "the job's post on the new primary")
+    assert new.get(f"chat:job:hatick:at:{minute}")  # the lock, now where it counts
+    assert [json.loads(f[1]["m"])["text"] for f in new.xrange(log_key)] == ["tick once"]
+    logs = "".join(h.log() for h in servers)
+    assert logs.count(f"job hatick minute {minute}: starts") == 1, logs[-3000:]
+    # a new watcher sees it once in the history too
+    w = Chat(servers[1].port, room, "watcher")
+    assert [m["text"] for m in w.welcome["history"]] == ["tick once"]
+    w.close()

@@ -7,10 +7,13 @@
  * is not followed by a second run of the same minute elsewhere. "Run now"
  * requests arrive on a Redis list that every scheduler pops from. A job on
  * the trading calendar (ChatJobCalendar) skips minutes outside its session
- * without taking the lock; run-now ignores the calendar. */
+ * without taking the lock; run-now ignores the calendar. Under Sentinel a
+ * job runs only once its lock is on the primary's replicas (lock_replicated),
+ * so a failover neither repeats nor loses the minute. */
 #include <httpd.h>
 #include <gd.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
@@ -81,6 +84,45 @@ static void history_push(redisContext *c, apr_pool_t *p, const char *prefix, con
 
 /* minute: the scheduled minute (its first second), or 0 for "run now".
  * 1 ran, 0 another process has the minute, -1 Redis failed (try again). */
+/* Under Sentinel a minute's lock must be on every connected replica before
+ * the job runs: a lock only the primary had would be gone after a failover,
+ * and the promoted replica's schedulers would run the minute again, or
+ * nobody would (its posts died with the primary). 1 = safe to run. */
+static int lock_replicated(redisContext *c, const chat_srv_conf *sc, const chat_job *job)
+{
+    int timeout_ms, replicas = 0, ok;
+    redisReply *r;
+
+    if (!sc->sentinels) {
+        return 1;
+    }
+    chat_settings_wait_replicas(sc, &timeout_ms);
+    /* ROLE of a primary: {"master", offset, {{ip, port, offset}, ...}} */
+    if ((r = redisCommand(c, "ROLE")) && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+        r->element[2]->type == REDIS_REPLY_ARRAY) {
+        replicas = (int)r->element[2]->elements;
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    if (!replicas) {
+        return 1; /* no replica to promote: the lock cannot be lost to a failover */
+    }
+    r = redisCommand(c, "WAIT %d %d", replicas, timeout_ms);
+    ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= replicas;
+    if (!ok) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sched.s,
+                     "chat: job %s: the minute's lock is not on the replicas yet (%lld of %d "
+                     "within %d ms): waiting, so that a failover cannot run it twice",
+                     job->name, r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0LL, replicas,
+                     timeout_ms);
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return ok;
+}
+
 static int run_once(redisContext *c, const chat_job *job, apr_time_t minute)
 {
     const chat_srv_conf *sc = admin_config_chat(sched.s);
@@ -106,6 +148,19 @@ static int run_once(redisContext *c, const chat_job *job, apr_time_t minute)
         }
         won = r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
+        if (!won && sc->sentinels) {
+            /* ours from an earlier look that waited for the replicas? */
+            r = redisCommand(c, "GET %sjob:%s:at:%" APR_TIME_T_FMT, prefix, job->name,
+                             apr_time_sec(minute) / 60);
+            won = r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, sched.node);
+            if (r) {
+                freeReplyObject(r);
+            }
+        }
+        if (won && !lock_replicated(c, sc, job)) {
+            apr_pool_destroy(p);
+            return -1; /* look at this minute again, reconnected (maybe to a new primary) */
+        }
     }
     if (!won) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, sched.s,
