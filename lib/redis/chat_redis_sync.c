@@ -165,7 +165,7 @@ static redisReply *post_held(redisContext *c, int argc, const char **argv, const
     size_t l[13];
     redisReply *rep, *w, *r;
     char seq[32];
-    int i, ok;
+    int i, ok, n;
 
     for (i = 0; i < argc; i++) {
         held[i] = argv[i];
@@ -179,8 +179,13 @@ static redisReply *post_held(redisContext *c, int argc, const char **argv, const
         return rep; /* an error: the caller's to see */
     }
     apr_snprintf(seq, sizeof(seq), "%" APR_INT64_T_FMT, (apr_int64_t)rep->element[0]->integer);
-    w = redisCommand(c, "WAIT %d %d", wait_n, wait_ms);
-    ok = w && w->type == REDIS_REPLY_INTEGER && w->integer >= wait_n;
+    w = redisCommand(c, "ROLE"); /* a primary left alone has no replica to wait for */
+    n = chat_sentinel_wait_count(w, wait_n);
+    if (w) {
+        freeReplyObject(w);
+    }
+    w = n ? redisCommand(c, "WAIT %d %d", n, wait_ms) : NULL;
+    ok = !n || (w && w->type == REDIS_REPLY_INTEGER && w->integer >= n);
     if (w) {
         freeReplyObject(w);
     }

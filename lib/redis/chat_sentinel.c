@@ -25,6 +25,21 @@ int chat_sentinel_role_is_master(const redisReply *r)
            r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, "master");
 }
 
+int chat_sentinel_role_replicas(const redisReply *r)
+{
+    return chat_sentinel_role_is_master(r) && r->elements >= 3 &&
+                   r->element[2]->type == REDIS_REPLY_ARRAY
+               ? (int)r->element[2]->elements
+               : -1;
+}
+
+int chat_sentinel_wait_count(const redisReply *role, int wanted)
+{
+    int have = chat_sentinel_role_replicas(role);
+
+    return have >= 0 && have < wanted ? have : wanted;
+}
+
 int chat_sentinel_switch_is_ours(const redisReply *m, const char *master)
 {
     size_t n = strlen(master);

@@ -16,6 +16,14 @@ int chat_sentinel_master_addr(const redisReply *r, char *host, size_t n, int *po
 /* 1 when a ROLE answer says "master". */
 int chat_sentinel_role_is_master(const redisReply *r);
 
+/* The replicas a primary's ROLE reply lists, -1 when r is not such a reply. */
+int chat_sentinel_role_replicas(const redisReply *r);
+
+/* The replicas a post waits for under ChatRedisWaitReplicas wanted: wanted,
+ * or the replicas the primary has when fewer (role: its ROLE reply); 0 = none
+ * to wait for (a primary left alone after a failover goes on accepting). */
+int chat_sentinel_wait_count(const redisReply *role, int wanted);
+
 /* 1 when m is a +switch-master message (NAME OLD-IP OLD-PORT NEW-IP
  * NEW-PORT) about master. */
 int chat_sentinel_switch_is_ours(const redisReply *m, const char *master);

@@ -166,7 +166,7 @@ static void on_post_reply(chat_redis *rc, redisReply *reply, void *data)
  * or taken back (chat_sentinel.h); one malloc'd block for the whole chain. */
 typedef struct held_post {
     chat_member *m;
-    int step; /* 0: stored?, 1: WAIT answered, 2: published or taken back */
+    int step; /* 0: stored?, 4: ROLE answered, 1: WAIT answered, 2: published or taken back */
     int replicas;
     int timeout;
     const char *post[13];
@@ -186,12 +186,30 @@ static void on_held(chat_redis *rc, redisReply *reply, void *data)
         free(h);
         return;
     }
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+    if (!reply || (reply->type == REDIS_REPLY_ERROR && h->step != 4)) {
         why = "message not confirmed: chat storage unavailable, try again";
     }
     else if (h->step == 0) {
+        /* how many replicas the primary has: a primary left alone after a
+         * failover has none to wait for (a ROLE refused: wait for them all) */
         apr_snprintf(h->seq, sizeof(h->seq), "%" APR_INT64_T_FMT,
                      (apr_int64_t)reply->element[0]->integer);
+        argv[0] = "ROLE";
+        h->step = 4;
+        if (chat_redis_command(rc, on_held, h, 1, argv, NULL) == 0) {
+            return;
+        }
+        why = "message not confirmed: chat storage unavailable, try again";
+    }
+    else if (h->step == 4 && !(h->replicas = chat_sentinel_wait_count(reply, h->replicas))) {
+        chat_sentinel_held_args(argv, h->post, h->seq, 1);
+        h->step = 3;
+        if (chat_redis_command(rc, on_held, h, 7, argv, NULL) == 0) {
+            return;
+        }
+        why = "message not confirmed: chat storage unavailable, try again";
+    }
+    else if (h->step == 4) {
         apr_snprintf(n, sizeof(n), "%d", h->replicas);
         apr_snprintf(ms, sizeof(ms), "%d", h->timeout);
         argv[0] = "WAIT";
