@@ -70,6 +70,40 @@ START_TEST(test_role_and_switch)
 }
 END_TEST
 
+static redisReply *integer(long long v)
+{
+    redisReply *r = calloc(1, sizeof(*r));
+    r->type = REDIS_REPLY_INTEGER;
+    r->integer = v;
+    return r;
+}
+
+/* ROLE {"master", offset, {replica...}}: WAIT asks for min(wanted, replicas);
+ * anything else (a replica's ROLE, an error, nothing) keeps wanted. */
+START_TEST(test_wait_count)
+{
+    redisReply *none = arr(0, NULL, NULL, NULL), *two = arr(2, str("a"), str("b"), NULL);
+    redisReply *r = arr(3, str("master"), integer(42), none), *err;
+
+    ck_assert_int_eq(chat_sentinel_role_replicas(r), 0);
+    ck_assert_int_eq(chat_sentinel_wait_count(r, 1), 0); /* alone after a failover */
+    freeReplyObject(r);
+    r = arr(3, str("master"), integer(42), two);
+    ck_assert_int_eq(chat_sentinel_wait_count(r, 1), 1);
+    ck_assert_int_eq(chat_sentinel_wait_count(r, 3), 2);
+    freeReplyObject(r);
+    r = arr(3, str("slave"), str("10.0.0.1"), integer(6379));
+    ck_assert_int_eq(chat_sentinel_role_replicas(r), -1);
+    ck_assert_int_eq(chat_sentinel_wait_count(r, 2), 2);
+    freeReplyObject(r);
+    err = str("NOPERM this user has no permissions to run the 'role' command");
+    err->type = REDIS_REPLY_ERROR;
+    ck_assert_int_eq(chat_sentinel_wait_count(err, 1), 1);
+    freeReplyObject(err);
+    ck_assert_int_eq(chat_sentinel_wait_count(NULL, 1), 1);
+}
+END_TEST
+
 Suite *suite_sentinel(void)
 {
     Suite *s = suite_create("sentinel");
@@ -77,6 +111,7 @@ Suite *suite_sentinel(void)
 
     tcase_add_test(tc, test_master_addr);
     tcase_add_test(tc, test_role_and_switch);
+    tcase_add_test(tc, test_wait_count);
     suite_add_tcase(s, tc);
     return s;
 }
