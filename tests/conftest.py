@@ -14,6 +14,27 @@ def pytest_report_header(config):
     return f"mod_chat: MPM={MPM} valgrind={'on' if VALGRIND else 'off'}"
 
 
+# Modules whose subject does not depend on the MPM: configuration and packaging,
+# the data/chart/AI-tool paths (request and AI threads), the Sentinel client
+# logic, and the demo (which runs the event MPM whatever CHAT_MPM says). The
+# event stage runs them; the prefork stage deselects them (pytest reports how
+# many), which keeps the whole suite within its time budget.
+MPM_AGNOSTIC = {"test_layers", "test_install", "test_redis_loading", "test_shipped_conf",
+                "test_charts", "test_data_sources", "test_job_calendar", "test_fake_ai",
+                "test_sentinel"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if MPM != "prefork":
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.module.__name__.split(".")[-1] in MPM_AGNOSTIC else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="module")
 def redis_server():
     r = RedisServer().start()
