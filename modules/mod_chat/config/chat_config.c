@@ -351,24 +351,6 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_redis_auth(cmd_parms *cmd, void *dummy, const char *a1, const char *a2)
-{
-    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    if (!*a1 || (a2 && !*a2)) {
-        return apr_psprintf(cmd->pool, "%s: empty user or password", cmd->cmd->name);
-    }
-    /* a later ChatRedisAuth replaces an earlier one, user included */
-    sc->redis_user = a2 ? a1 : NULL;
-    sc->redis_password = a2 ? a2 : a1;
-    return NULL;
-}
-
 static const char *set_redis_number(cmd_parms *cmd, void *dummy, const char *arg)
 {
     chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
@@ -695,7 +677,7 @@ const command_rec chat_cmds[] = {
                   "auto (event MPM: an I/O thread per child holds idle sockets) or thread"),
     AP_INIT_TAKE1("ChatRedis", set_redis, NULL, RSRC_CONF,
                   "Redis server: host:port or unix:/path (default 127.0.0.1:6379)"),
-    AP_INIT_TAKE12("ChatRedisAuth", set_redis_auth, NULL, RSRC_CONF,
+    AP_INIT_TAKE12("ChatRedisAuth", chat_redis_config_auth, &chat_module, RSRC_CONF,
                    "Redis password, or ACL user and password"),
     AP_INIT_TAKE1("ChatRedisDatabase", set_redis_number, (void *)0, RSRC_CONF,
                   "Redis database number (0-15, default 0)"),

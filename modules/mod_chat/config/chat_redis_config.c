@@ -69,22 +69,39 @@ const char *chat_redis_config_sentinel(cmd_parms *cmd, void *dummy, const char *
     return NULL;
 }
 
-const char *chat_redis_config_sentinel_auth(cmd_parms *cmd, void *dummy, const char *a1,
-                                            const char *a2)
+/* "password" or "user password" into *user, *password; a later line
+ * replaces an earlier one, user included. */
+static const char *auth_pair(cmd_parms *cmd, const char *a1, const char *a2, const char **user,
+                             const char **password)
 {
-    chat_srv_conf *sc = srv_conf(cmd);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
 
-    (void)dummy;
     if (err) {
         return err;
     }
     if (!*a1 || (a2 && !*a2)) {
         return apr_psprintf(cmd->pool, "%s: empty user or password", cmd->cmd->name);
     }
-    sc->sentinel_user = a2 ? a1 : NULL;
-    sc->sentinel_password = a2 ? a2 : a1;
+    *user = a2 ? a1 : NULL;
+    *password = a2 ? a2 : a1;
     return NULL;
+}
+
+const char *chat_redis_config_auth(cmd_parms *cmd, void *dummy, const char *a1, const char *a2)
+{
+    chat_srv_conf *sc = srv_conf(cmd);
+
+    (void)dummy;
+    return auth_pair(cmd, a1, a2, &sc->redis_user, &sc->redis_password);
+}
+
+const char *chat_redis_config_sentinel_auth(cmd_parms *cmd, void *dummy, const char *a1,
+                                            const char *a2)
+{
+    chat_srv_conf *sc = srv_conf(cmd);
+
+    (void)dummy;
+    return auth_pair(cmd, a1, a2, &sc->sentinel_user, &sc->sentinel_password);
 }
 
 static const char *number(cmd_parms *cmd, const char *arg, int lo, int hi, int *out)

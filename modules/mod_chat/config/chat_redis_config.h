@@ -11,6 +11,8 @@
 #include "chat_settings.h"
 
 const char *chat_redis_config_sentinel(cmd_parms *cmd, void *dummy, const char *args);
+/* ChatRedisAuth; cmd->info must be mod_chat's module, as for the others. */
+const char *chat_redis_config_auth(cmd_parms *cmd, void *dummy, const char *a1, const char *a2);
 const char *chat_redis_config_sentinel_auth(cmd_parms *cmd, void *dummy, const char *a1,
                                             const char *a2);
 const char *chat_redis_config_wait(cmd_parms *cmd, void *dummy, const char *a1, const char *a2);
