@@ -51,10 +51,21 @@ MaxConnectionsPerChild 0""",
 }
 
 
+_issued_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on now and that this run never handed out
+    before: the kernel may give the same ephemeral port to two binds in a row
+    (seen as httpd's "Cannot define multiple Listeners on the same IP:port"
+    when its plain and TLS ports came out equal)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _issued_ports:
+            _issued_ports.add(port)
+            return port
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):
