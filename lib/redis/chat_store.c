@@ -157,6 +157,16 @@ const char chat_lua_join[] = LUA_HELPERS
     "local payload = cjson.encode(ev)\n"
     "if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
     "redis.call('PUBLISH', ARGV[9], payload)\n"
+    "redis.call('HSET', KEYS[5], ARGV[2], ARGV[12])\n"
+    "if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[3]) - tonumber(ARGV[4]) then\n"
+    "  redis.call('PEXPIREAT', KEYS[5], ARGV[3])\n"
+    "end\n"
+    "if tonumber(ARGV[13]) > 0 then\n"
+    "  local d = {ts = tonumber(ARGV[4]), event = 'join', username = ARGV[1], node = ARGV[14]}\n"
+    "  if since >= 0 then d.detail = 'since ' .. ARGV[5] .. ' (' .. mode .. ')' end\n"
+    "  redis.call('LPUSH', KEYS[6], cjson.encode(d))\n"
+    "  redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[13]) - 1)\n"
+    "end\n"
     "return {'ok', seq, epoch, history, more, jarr(list), mode, replay}\n";
 
 /* ARGV[7] (optional): the id a reply answers, found at seq ARGV[8]: its
@@ -272,6 +282,7 @@ const char chat_lua_delete[] =
 
 const char chat_lua_leave[] = LUA_HELPERS
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', ARGV[5] .. 'user:' .. ARGV[4] .. ':sessions', ARGV[1])\n"
     "local list, seen = users(KEYS[1], ARGV[2])\n"
     "local ev = {t = 'users', users = list}\n"

@@ -27,8 +27,11 @@ const char *chat_store_nodes_key(apr_pool_t *p, const char *prefix);
 void chat_store_new_epoch(char out[17]);
 const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *room);
 
-/* KEYS members meta log presence; ARGV user entry expiry_ms now_ms since
- * epoch_hint limit new_epoch channel prefix max_sessions_of_user (0 = any).
+/* KEYS members meta log presence sessions debug; ARGV user entry expiry_ms
+ * now_ms since epoch_hint limit new_epoch channel prefix max_sessions_of_user
+ * (0 = any) session_record debug_cap (0 = no debug entry) node. One round
+ * trip: on "ok" it also writes the admin page's session record and the
+ * room's debug-log "join" entry.
  * -> {"inactive"} | {"denied"} | {"toomany"} | {"ok", seq, epoch, history, hasMore(0/1),
  *    users, mode ("welcome"|"replay"|"reset"), replay} (JSON strings) */
 extern const char chat_lua_join[];
@@ -70,7 +73,7 @@ void chat_store_post_args(apr_pool_t *p, const char *argv[11], const char *prefi
 /* KEYS log; ARGV id user ("" = anyone) channel -> "ok" | "notfound" | "forbidden" */
 extern const char chat_lua_delete[];
 
-/* KEYS presence; ARGV entry now_ms channel user prefix -> users JSON */
+/* KEYS presence sessions; ARGV entry now_ms channel user prefix -> users JSON */
 extern const char chat_lua_leave[];
 
 /* KEYS presence members; ARGV now_ms expiry_ms channel prefix entry... (refresh these,

@@ -139,14 +139,12 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
             m->last_seq = seq;
         }
         m->joined = 1;
-        chat_presence_enter(m);
         if (m->room) {
             chat_fanout_send_recent(m->room, m);
         }
-        chat_member_debug(m, "join",
-                          m->has_since
-                              ? apr_psprintf(p, "since %" APR_UINT64_T_FMT " (%s)", m->since, mode)
-                              : NULL);
+        /* the script wrote the debug log's entry; this is httpd's log line */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf, "chat: room %s: join %s (%s)",
+                     m->room_name, m->username, mode);
         chat_member_replay_early(m); /* what it sent before the welcome */
     }
     apr_pool_destroy(p);
@@ -157,32 +155,37 @@ void chat_join_run(chat_member *m)
 {
     chat_hub *hub = m->hub;
     apr_pool_t *p;
-    const char *argv[18];
+    const char *argv[23];
     char epoch[17];
+    apr_time_t now = apr_time_now();
 
     apr_pool_create(&p, NULL);
     chat_store_new_epoch(epoch);
     argv[0] = "EVAL";
     argv[1] = chat_lua_join;
-    argv[2] = "4";
+    argv[2] = "6";
     argv[3] = chat_store_key(p, hub->prefix, m->room_name, "members");
     argv[4] = chat_store_key(p, hub->prefix, m->room_name, "meta");
     argv[5] = chat_store_key(p, hub->prefix, m->room_name, "log");
     argv[6] = chat_store_key(p, hub->prefix, m->room_name, "presence");
-    argv[7] = m->username;
-    argv[8] = m->entry;
-    argv[9] =
-        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now() + hub->presence_ttl));
-    argv[10] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
-    argv[11] = m->has_since ? apr_psprintf(p, "%" APR_UINT64_T_FMT, m->since) : "-1";
-    argv[12] = m->epoch_hint;
-    argv[13] = "20";
-    argv[14] = epoch;
-    argv[15] = chat_store_channel(p, hub->prefix, m->room_name);
-    argv[16] = hub->prefix;
-    argv[17] = apr_itoa(p, m->lim.max_conns);
+    argv[7] = chat_store_key(p, hub->prefix, m->room_name, "sessions");
+    argv[8] = chat_store_key(p, hub->prefix, m->room_name, "debug");
+    argv[9] = m->username;
+    argv[10] = m->entry;
+    argv[11] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
+    argv[12] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
+    argv[13] = m->has_since ? apr_psprintf(p, "%" APR_UINT64_T_FMT, m->since) : "-1";
+    argv[14] = m->epoch_hint;
+    argv[15] = "20";
+    argv[16] = epoch;
+    argv[17] = chat_store_channel(p, hub->prefix, m->room_name);
+    argv[18] = hub->prefix;
+    argv[19] = apr_itoa(p, m->lim.max_conns);
+    argv[20] = chat_presence_record(m, now, p); /* the admin page's, in the same round trip */
+    argv[21] = apr_itoa(p, chat_settings_debug_cap(m->sc)); /* and the debug log's "join" */
+    argv[22] = hub->node;
     chat_member_hold(m);
-    if (chat_redis_command(hub->cmd, on_join_reply, m, 18, argv, NULL) != 0) {
+    if (chat_redis_command(hub->cmd, on_join_reply, m, 23, argv, NULL) != 0) {
         chat_member_release(m);
         chat_member_error(m, "unavailable", "chat storage unavailable, try again");
         chat_ws_session_close(m->s, CHAT_WS_CLOSE_INTERNAL, "storage unavailable");

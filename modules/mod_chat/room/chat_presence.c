@@ -57,7 +57,7 @@ static void presence_write_stats(chat_hub *hub, apr_time_t now, apr_pool_t *p)
 
 /* The admin page's record of m's session: since when, last seen, which
  * process holds it now (after a handover, not the one its entry names). */
-static const char *presence_record(chat_member *m, apr_time_t now, apr_pool_t *p)
+const char *chat_presence_record(chat_member *m, apr_time_t now, apr_pool_t *p)
 {
     return apr_psprintf(
         p, "{\"since\":%" APR_TIME_T_FMT ",\"seen\":%" APR_TIME_T_FMT ",\"node\":%s,\"pid\":%d}",
@@ -83,7 +83,7 @@ static void presence_write_sessions(chat_hub *hub, chat_room *room, const char *
     for (m = only ? only : room->members; m; m = only ? NULL : m->next) {
         if (m->joined) {
             APR_ARRAY_PUSH(argv, const char *) = m->entry;
-            APR_ARRAY_PUSH(argv, const char *) = presence_record(m, now, p);
+            APR_ARRAY_PUSH(argv, const char *) = chat_presence_record(m, now, p);
         }
     }
     chat_redis_command(hub->cmd, NULL, NULL, argv->nelts, (const char **)argv->elts, NULL);
@@ -212,7 +212,7 @@ void chat_presence_leave(chat_member *m)
 {
     chat_hub *hub = m->hub;
     apr_pool_t *p;
-    const char *argv[9];
+    const char *argv[10];
 
     if (!chat_redis_is_up(hub->cmd)) {
         return; /* the entry expires by itself */
@@ -220,17 +220,14 @@ void chat_presence_leave(chat_member *m)
     apr_pool_create(&p, NULL);
     argv[0] = "EVAL";
     argv[1] = chat_lua_leave;
-    argv[2] = "1";
+    argv[2] = "2";
     argv[3] = chat_store_key(p, hub->prefix, m->room_name, "presence");
-    argv[4] = m->entry;
-    argv[5] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
-    argv[6] = chat_store_channel(p, hub->prefix, m->room_name);
-    argv[7] = m->username;
-    argv[8] = hub->prefix;
-    chat_redis_command(hub->cmd, NULL, NULL, 9, argv, NULL);
-    argv[0] = "HDEL";
-    argv[1] = chat_store_key(p, hub->prefix, m->room_name, "sessions");
-    argv[2] = m->entry;
-    chat_redis_command(hub->cmd, NULL, NULL, 3, argv, NULL);
+    argv[4] = chat_store_key(p, hub->prefix, m->room_name, "sessions");
+    argv[5] = m->entry;
+    argv[6] = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(apr_time_now()));
+    argv[7] = chat_store_channel(p, hub->prefix, m->room_name);
+    argv[8] = m->username;
+    argv[9] = hub->prefix;
+    chat_redis_command(hub->cmd, NULL, NULL, 10, argv, NULL);
     apr_pool_destroy(p);
 }

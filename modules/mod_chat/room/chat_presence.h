@@ -10,9 +10,10 @@
 
 /* The reactor tick of a hub (data). */
 void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data);
-/* Record m's session (since, last seen, process) for the admin API once its
- * join is stored; presence refreshes keep it, chat_presence_leave drops it. */
-void chat_presence_enter(chat_member *m);
+/* The admin API's record of m's session (since, last seen, process), JSON:
+ * written by the join script, kept by presence refreshes, dropped by
+ * chat_presence_leave. */
+const char *chat_presence_record(chat_member *m, apr_time_t now, apr_pool_t *p);
 /* Remove m's entry (it expires by itself when Redis is away). */
 void chat_presence_leave(chat_member *m);
 
