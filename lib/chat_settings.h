@@ -94,29 +94,30 @@ typedef struct chat_srv_conf {
     const char *redis_host; /* NULL = unset */
     int redis_port;
     const char *redis_socket;
-    const char *redis_user;              /* Redis 6 ACL user, NULL = default */
-    const char *redis_password;          /* NULL = no AUTH */
-    int redis_db;                        /* -1 = unset (0) */
-    int redis_timeout;                   /* seconds, -1 = unset */
-    int redis_max_pending;               /* commands awaiting replies per connection, -1 = unset */
-    apr_array_header_t *sentinels;       /* chat_redis_addr: ChatRedisSentinel, NULL = ChatRedis */
-    const char *sentinel_master;         /* the master name the sentinels monitor */
-    const char *sentinel_user;           /* ChatRedisSentinelAuth, NULL = default user */
-    const char *sentinel_password;       /* NULL = no AUTH to sentinels */
-    int wait_replicas;                   /* ChatRedisWaitReplicas, -1 = unset (0: off) */
-    int wait_timeout;                    /* its timeout in ms, -1 = unset */
-    const char *key_prefix;              /* NULL = "chat:" */
-    const char *token_secret;            /* NULL = token identity unusable */
-    int presence_ttl;                    /* seconds, -1 = unset */
-    int debug_log_size;                  /* events kept per room, -1 = unset, 0 = off */
-    int room_linger;                     /* seconds an empty room stays subscribed, -1 = unset */
-    int handover;                        /* live hand-over of sockets: 1/0, -1 = unset (on) */
-    int handover_wait;                   /* seconds, -1 = unset */
-    int thread_sockets;                  /* ChatThreadSockets cap, -1 = auto (from the share) */
-    int thread_share;                    /* ChatThreadSocketsShare percent, -1 = unset */
-    int thread_retry_after;              /* ChatThreadSocketsRetryAfter seconds, -1 = unset */
-    int reconnect_spread;                /* ChatReconnectSpread seconds, -1 = unset */
-    apr_array_header_t *ice_servers;     /* chat_ice_server: STUN/TURN for browser calls */
+    const char *redis_user;          /* Redis 6 ACL user, NULL = default */
+    const char *redis_password;      /* NULL = no AUTH */
+    int redis_db;                    /* -1 = unset (0) */
+    int redis_timeout;               /* seconds, -1 = unset */
+    int redis_max_pending;           /* commands awaiting replies per connection, -1 = unset */
+    apr_array_header_t *sentinels;   /* chat_redis_addr: ChatRedisSentinel, NULL = ChatRedis */
+    const char *sentinel_master;     /* the master name the sentinels monitor */
+    const char *sentinel_user;       /* ChatRedisSentinelAuth, NULL = default user */
+    const char *sentinel_password;   /* NULL = no AUTH to sentinels */
+    int wait_replicas;               /* ChatRedisWaitReplicas, -1 = unset (0: off) */
+    int wait_timeout;                /* its timeout in ms, -1 = unset */
+    const char *key_prefix;          /* NULL = "chat:" */
+    const char *token_secret;        /* NULL = token identity unusable */
+    int presence_ttl;                /* seconds, -1 = unset */
+    int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
+    int room_linger;                 /* seconds an empty room stays subscribed, -1 = unset */
+    int presence_batch;              /* presence held to the reactor tick: 1/0, -1 = unset (on) */
+    int handover;                    /* live hand-over of sockets: 1/0, -1 = unset (on) */
+    int handover_wait;               /* seconds, -1 = unset */
+    int thread_sockets;              /* ChatThreadSockets cap, -1 = auto (from the share) */
+    int thread_share;                /* ChatThreadSocketsShare percent, -1 = unset */
+    int thread_retry_after;          /* ChatThreadSocketsRetryAfter seconds, -1 = unset */
+    int reconnect_spread;            /* ChatReconnectSpread seconds, -1 = unset */
+    apr_array_header_t *ice_servers; /* chat_ice_server: STUN/TURN for browser calls */
     apr_array_header_t *trusted_proxies; /* apr_ipsubnet_t *: ChatTrustedProxy, NULL = none */
     struct chat_ai_conf *ai;             /* ChatAI* directives, NULL = none */
 } chat_srv_conf;
@@ -174,6 +175,11 @@ static APR_INLINE const char *chat_settings_key_prefix(const chat_srv_conf *sc)
 }
 
 /* Events kept in a room's debug log: ChatDebugLogSize, 0 = the log is off. */
+static APR_INLINE int chat_settings_presence_batch(const chat_srv_conf *sc)
+{
+    return sc->presence_batch != 0;
+}
+
 static APR_INLINE int chat_settings_debug_cap(const chat_srv_conf *sc)
 {
     return sc->debug_log_size >= 0 ? sc->debug_log_size : CHAT_DEFAULT_DEBUG_LOG;

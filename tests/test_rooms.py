@@ -7,6 +7,7 @@ import time
 import pytest
 
 from chatclient import Chat, closed_with, token, unique_room
+from harness import Httpd
 from wsclient import WS, HandshakeRefused
 
 
@@ -324,3 +325,59 @@ def test_removed_member_is_closed_with_1008(httpd, redis_server, room):
     c = Chat(httpd.port, room, "bob", expect_welcome=False)
     assert c.expect("auth_failed")
     a.close()
+
+
+def _presence_burst(port, room, users):
+    """alice, then users joining at once; alice's frames until her list has them all,
+    then a chat from the last joiner."""
+    from concurrent.futures import ThreadPoolExecutor
+    a = Chat(port, room, "alice")
+    assert a.recv()["type"] == "user_list_update"  # her own, with the welcome
+    with ThreadPoolExecutor(len(users)) as pool:
+        joined = list(pool.map(lambda u: Chat(port, room, u), users))
+    joined[-1].say("after the burst")
+    frames = []
+    while True:
+        f = a.recv()
+        frames.append(f)
+        if f["type"] == "chat":
+            break
+    for c in joined + [a]:
+        c.close()
+    return frames
+
+
+def test_presence_burst_reaches_members_merged_and_in_order(httpd, redis_server):
+    """ChatPresenceBatch (default On): a burst of joins reaches a member as every
+    user_join, in order, but not one whole list per join; and all of it before the
+    chat message that followed the burst."""
+    room, users = unique_room(), [f"u{i:02d}" for i in range(20)]
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", *users)
+    frames = _presence_burst(httpd.port, room, users)
+    assert frames[-1]["type"] == "chat" and frames[-1]["payload"]["text"] == "after the burst"
+    joins = [f["payload"]["username"] for f in frames if f["type"] == "user_join"]
+    lists = [f["payload"]["users"] for f in frames if f["type"] == "user_list_update"]
+    assert sorted(joins) == users and len(joins) == 20
+    assert lists[-1] == sorted(["alice"] + users)  # the newest list, before the chat
+    assert len(lists) < len(users), "one list per join: presence was not batched"
+    # each list goes after the joins it contains
+    for k, f in enumerate(frames):
+        if f["type"] == "user_list_update":
+            before = {g["payload"]["username"] for g in frames[:k] if g["type"] == "user_join"}
+            assert set(f["payload"]["users"]) - {"alice"} == before
+
+
+def test_presence_batch_off_sends_a_list_per_join(redis_server):
+    room, users = unique_room(), [f"v{i}" for i in range(5)]
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", *users)
+    h = Httpd(redis_server, extra_conf="ChatPresenceBatch Off", name="presence_off").start()
+    try:
+        frames = _presence_burst(h.port, room, users)
+        lists = [f for f in frames if f["type"] == "user_list_update"]
+        assert len(lists) == len(users)
+        assert frames[-1]["type"] == "chat"
+        h.assert_configtest_refuses("ChatPresenceBatch maybe", "ChatPresenceBatch")
+        h.assert_configtest_refuses("<Location /x>\nChatPresenceBatch On\n</Location>",
+                                    "ChatPresenceBatch")
+    finally:
+        h.close()

@@ -103,6 +103,7 @@ void *chat_config_srv_create(apr_pool_t *p, server_rec *s)
     sc->debug_log_size = -1;
     sc->room_linger = -1;
     sc->handover = -1;
+    sc->presence_batch = -1;
     sc->handover_wait = -1;
     sc->thread_sockets = -1;
     sc->thread_share = -1;
@@ -140,6 +141,7 @@ void *chat_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     sc->debug_log_size = MERGE(debug_log_size, -1);
     sc->room_linger = MERGE(room_linger, -1);
     sc->handover = MERGE(handover, -1);
+    sc->presence_batch = MERGE(presence_batch, -1);
     sc->handover_wait = MERGE(handover_wait, -1);
     sc->thread_sockets = MERGE(thread_sockets, -1);
     sc->thread_share = MERGE(thread_share, -1);
@@ -518,16 +520,17 @@ static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg
     return parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
 }
 
-static const char *set_handover(cmd_parms *cmd, void *dummy, int on)
+/* ChatHandover (info NULL, main server only) and ChatPresenceBatch. */
+static const char *set_server_flag(cmd_parms *cmd, void *dummy, int on)
 {
     chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = ap_check_cmd_context(cmd, cmd->info ? NOT_IN_DIR_LOC_FILE : GLOBAL_ONLY);
 
     (void)dummy;
     if (err) {
         return err;
     }
-    sc->handover = on;
+    *(cmd->info ? &sc->presence_batch : &sc->handover) = on;
     return NULL;
 }
 
@@ -728,9 +731,12 @@ const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatDebugLogSize", set_presence_ttl, (void *)1, RSRC_CONF,
                   "Recent events kept per room for the admin API's debug log (default 200; "
                   "0 = off)"),
-    AP_INIT_FLAG("ChatHandover", set_handover, NULL, RSRC_CONF,
+    AP_INIT_FLAG("ChatHandover", set_server_flag, NULL, RSRC_CONF,
                  "On: a child that retires or restarts gracefully hands its plain-TCP "
                  "WebSockets to a live child instead of closing them (default On)"),
+    AP_INIT_FLAG("ChatPresenceBatch", set_server_flag, (void *)1, RSRC_CONF,
+                 "On: joins and leaves reach a room's members at the next quarter second, "
+                 "merged, one user list per batch (default On)"),
     AP_INIT_TAKE1("ChatHandoverWait", set_presence_ttl, (void *)3, RSRC_CONF,
                   "Seconds a gracefully restarting child waits for a child of the new "
                   "generation to take its WebSockets (default 10)"),

@@ -120,6 +120,7 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
     if (!b) {
         return;
     }
+    chat_fanout_presence_flush(room);
     fanout_remember(room, seq, b);
     for (m = room->members; m; m = m->next) {
         if (!m->joined || m->catching_up) {
@@ -145,6 +146,12 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
     chat_outbuf_release(b);
 }
 
+static int deliverable(const chat_member *m, const char *skip_entry, const char *only_user)
+{
+    return m->joined && !(skip_entry && !strcmp(m->entry, skip_entry)) &&
+           !(only_user && strcmp(m->username, only_user)) && m->s && m->s->state == CHAT_WS_OPEN;
+}
+
 static void deliver_to_joined(chat_room *room, const char *type, const char *payload,
                               const char *skip_entry, const char *only_user)
 {
@@ -152,8 +159,7 @@ static void deliver_to_joined(chat_room *room, const char *type, const char *pay
     chat_member *m;
 
     for (m = room->members; m; m = m->next) {
-        if (!m->joined || (skip_entry && !strcmp(m->entry, skip_entry)) ||
-            (only_user && strcmp(m->username, only_user)) || !m->s || m->s->state != CHAT_WS_OPEN) {
+        if (!deliverable(m, skip_entry, only_user)) {
             continue;
         }
         if (!b && !(b = chat_member_frame(type, payload))) {
@@ -162,6 +168,103 @@ static void deliver_to_joined(chat_room *room, const char *type, const char *pay
         chat_ws_session_send(m->s, b);
     }
     chat_outbuf_release(b);
+}
+
+/* ---- presence held for the reactor tick (ChatPresenceBatch) ------------- */
+
+/* A burst of joins would cost every member one write and one whole user list
+ * per join (quadratic in the room's size). Presence frames wait for the hub's
+ * next tick instead, and leave as one write per member with the newest list
+ * only. Anything else the room delivers, a member's welcome and a hand-over
+ * marker flush them first, so every member sees the room's events in the
+ * order Redis published them; only the intermediate lists are dropped. */
+#define HELD_MAX 64 /* join/leave frames held per room; one more flushes first */
+
+typedef struct chat_presence_held {
+    int n;
+    chat_outbuf *frame[HELD_MAX];
+    char *skip[HELD_MAX]; /* the joiner's entry: it had the news with its welcome */
+    chat_outbuf *list;
+    char *list_skip;
+} chat_presence_held;
+
+void chat_fanout_presence_flush(chat_room *room)
+{
+    chat_presence_held *h = room->held;
+    chat_member *m;
+    int i;
+
+    if (!h) {
+        return;
+    }
+    room->held = NULL;
+    room->hub->rooms_held--;
+    for (m = room->members; m; m = m->next) {
+        for (i = 0; i < h->n; i++) {
+            if (deliverable(m, h->skip[i], NULL)) {
+                chat_ws_session_send(m->s, h->frame[i]);
+            }
+        }
+        if (h->list && deliverable(m, h->list_skip, NULL)) {
+            chat_ws_session_send(m->s, h->list);
+        }
+    }
+    for (i = 0; i < h->n; i++) {
+        chat_outbuf_release(h->frame[i]);
+        free(h->skip[i]);
+    }
+    chat_outbuf_release(h->list);
+    free(h->list_skip);
+    free(h);
+}
+
+/* Hold one presence frame (list: the room's user list, replacing the one
+ * held); 0 when held, -1 when it must go now (batching off, or no memory). */
+static int presence_hold(chat_room *room, const char *type, const char *payload,
+                         const char *skip_entry, int list)
+{
+    chat_presence_held *h = room->held;
+    chat_outbuf *b;
+    char *skip = NULL;
+
+    if (!chat_settings_presence_batch(room->hub->sc)) {
+        return -1;
+    }
+    if (h && !list && h->n == HELD_MAX) {
+        chat_fanout_presence_flush(room);
+        h = NULL;
+    }
+    if (!h) {
+        if (!(h = calloc(1, sizeof(*h)))) {
+            return -1;
+        }
+        room->held = h;
+        room->hub->rooms_held++;
+    }
+    if (!(b = chat_member_frame(type, payload)) || (skip_entry && !(skip = strdup(skip_entry)))) {
+        chat_outbuf_release(b);
+        chat_fanout_presence_flush(room); /* what is held goes first */
+        return -1;
+    }
+    if (list) {
+        chat_outbuf_release(h->list);
+        free(h->list_skip);
+        h->list = b;
+        h->list_skip = skip;
+    }
+    else {
+        h->frame[h->n] = b;
+        h->skip[h->n++] = skip;
+    }
+    return 0;
+}
+
+static void presence_deliver(chat_room *room, const char *type, const char *payload,
+                             const char *skip_entry, int list)
+{
+    if (presence_hold(room, type, payload, skip_entry, list) != 0) {
+        deliver_to_joined(room, type, payload, skip_entry, NULL);
+    }
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -191,27 +294,31 @@ void chat_fanout_event(chat_room *room, const char *payload)
                     : 0;
         const char *user = jstr(ev, "username");
         if (user && !strcmp(t, "join")) {
-            deliver_to_joined(room, "user_join",
-                              apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
-                                           chat_json_quote(pool, user), n),
-                              jstr(ev, "entry"), NULL);
+            presence_deliver(room, "user_join",
+                             apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
+                                          chat_json_quote(pool, user), n),
+                             jstr(ev, "entry"), 0);
         }
         else if (user && !strcmp(t, "leave")) {
-            deliver_to_joined(room, "user_leave",
-                              apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
-                                           chat_json_quote(pool, user), n),
-                              NULL, NULL);
+            presence_deliver(room, "user_leave",
+                             apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
+                                          chat_json_quote(pool, user), n),
+                             NULL, 0);
         }
-        deliver_to_joined(
+        presence_deliver(
             room, "user_list_update",
             apr_psprintf(pool, "{\"users\":%s,\"userCount\":%d}",
                          users ? json_object_to_json_string_ext(
                                      users, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                                : "[]",
                          n),
-            jstr(ev, "entry"), NULL); /* the joiner had its list with the welcome */
+            jstr(ev, "entry"), 1); /* the joiner had its list with the welcome */
+        json_object_put(ev);
+        apr_pool_destroy(pool);
+        return;
     }
-    else if (!strcmp(t, "ai_partial") && jstr(ev, "id") && jstr(ev, "text")) {
+    chat_fanout_presence_flush(room); /* held presence goes before any other event */
+    if (!strcmp(t, "ai_partial") && jstr(ev, "id") && jstr(ev, "text")) {
         /* a streamed AI answer so far: not stored, not sequenced */
         deliver_to_joined(room, "ai_partial",
                           apr_psprintf(pool, "{\"id\":%s,\"text\":%s}",
@@ -292,6 +399,7 @@ int chat_fanout_marker(chat_room *room, const char *payload)
     }
     memcpy(id, rest, (apr_size_t)(q - rest));
     id[q - rest] = '\0';
+    chat_fanout_presence_flush(room); /* the leaving members' last, not the taker's */
     for (m = room->members; m; m = next) {
         next = m->next; /* a cut takes m out of the list */
         if (!m->marker[0] || strcmp(m->marker, id)) {

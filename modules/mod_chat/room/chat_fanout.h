@@ -13,6 +13,10 @@ void chat_fanout_event(chat_room *room, const char *payload);
 /* Give m every remembered frame above what it has, oldest first. */
 void chat_fanout_send_recent(chat_room *room, chat_member *m);
 void chat_fanout_forget(chat_room *room);
+/* Deliver the presence frames the room holds for the tick (ChatPresenceBatch):
+ * by the hub's tick, before a member's welcome, and by this file before any
+ * other room event. */
+void chat_fanout_presence_flush(chat_room *room);
 /* A JSON array of stored messages, those above m's last seq sent as chat. */
 void chat_fanout_send_messages(chat_member *m, const char *array_json);
 

@@ -80,14 +80,18 @@ int chat_hub_rate_take(chat_hub *hub, const char *user, int rate, int burst)
 
 static void rooms_sweep(chat_hub *hub, apr_time_t now);
 
-/* Once a second: rooms empty for ChatRoomLinger let go of their channel; every
- * BUCKET_SWEEP: forget the buckets that are full again. */
+/* Every tick: held presence goes out. Once a second: rooms empty for ChatRoomLinger let go of their
+ * channel; every BUCKET_SWEEP: forget the buckets that are full again. */
 static void hub_tick(chat_reactor *r, apr_time_t now, void *data)
 {
     chat_hub *hub = data;
     apr_hash_index_t *hi;
 
     (void)r;
+    for (hi = hub->rooms_held ? apr_hash_first(NULL, hub->rooms) : NULL; hi;
+         hi = apr_hash_next(hi)) {
+        chat_fanout_presence_flush(apr_hash_this_val(hi));
+    }
     if (now >= hub->next_room_sweep) {
         hub->next_room_sweep = now + apr_time_from_sec(1);
         rooms_sweep(hub, now);
@@ -125,6 +129,7 @@ static void sub_state(chat_redis *rc, int up, void *data)
         }
         if (!up) {
             room->needs_catchup = 1;
+            chat_fanout_presence_flush(room);
             chat_fanout_forget(room); /* all delivered; may be of an epoch that goes */
             for (m = room->members; m; m = m->next) {
                 if (m->parked && m->marker[0]) {
@@ -275,6 +280,7 @@ static void room_free(chat_room *room)
 
     apr_hash_set(hub->rooms, room->name, APR_HASH_KEY_STRING, NULL);
     apr_hash_set(hub->channels, room->channel, APR_HASH_KEY_STRING, NULL);
+    chat_fanout_presence_flush(room);
     chat_fanout_forget(room);
     free(room->name);
     free(room->channel);

@@ -42,6 +42,7 @@ struct chat_room {
     chat_outbuf *recent_buf[RECENT];
     unsigned int recent_next;
     unsigned int recent_n;
+    struct chat_presence_held *held; /* presence waiting for the tick (chat_fanout.c) */
 };
 
 struct chat_hub {
@@ -62,6 +63,7 @@ struct chat_hub {
     apr_time_t next_presence;
     apr_time_t last_stats;
     apr_uint64_t posts; /* since last_stats */
+    int rooms_held;     /* rooms holding presence for the tick */
 };
 
 /* A message that came before the welcome (chat_member_hold_early). */
