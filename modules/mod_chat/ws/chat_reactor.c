@@ -194,6 +194,8 @@ apr_status_t chat_reactor_create(apr_pool_t *parent, int private_loop, chat_reac
 
 static int reactor_held(chat_reactor *r);
 
+/* Only the first item into an empty inbox wakes the loop: it reads the
+ * eventfd before it takes the inbox, so later ones are taken with it. */
 static void wake(chat_reactor *r)
 {
     uint64_t one = 1;
@@ -211,6 +213,8 @@ static const chat_ws_owner reactor_owner = {reactor_update, reactor_drop, reacto
 
 apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s)
 {
+    int idle;
+
     apr_thread_mutex_lock(r->lock);
     if (r->shutdown_req) {
         /* the loop may be past its last look at the inbox: a session left
@@ -222,14 +226,18 @@ apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s)
     s->owner = &reactor_owner;
     s->next = r->inbox;
     r->inbox = s;
+    idle = !s->next && !r->tasks_head;
     apr_thread_mutex_unlock(r->lock);
-    wake(r);
+    if (idle) {
+        wake(r); /* else the wake of the first in the inbox is due */
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg)
 {
     chat_task *t = malloc(sizeof(*t));
+    int idle;
 
     if (!t) {
         return APR_ENOMEM;
@@ -238,6 +246,7 @@ apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg)
     t->arg = arg;
     t->next = NULL;
     apr_thread_mutex_lock(r->lock);
+    idle = !r->tasks_head && !r->inbox;
     if (r->tasks_tail) {
         r->tasks_tail->next = t;
     }
@@ -246,7 +255,9 @@ apr_status_t chat_reactor_post(chat_reactor *r, chat_reactor_fn fn, void *arg)
     }
     r->tasks_tail = t;
     apr_thread_mutex_unlock(r->lock);
-    wake(r);
+    if (idle) {
+        wake(r);
+    }
     return APR_SUCCESS;
 }
 
