@@ -17,7 +17,7 @@ static void echo_message(chat_ws_session *s, int opcode, const char *data, apr_s
     }
 }
 
-const chat_ws_app chat_echo_app = {"echo", NULL, echo_message, NULL, NULL, 0};
+const chat_ws_app chat_echo_app = {"echo", NULL, echo_message, NULL, NULL, 0, 0};
 
 int chat_echo_handler(request_rec *r)
 {

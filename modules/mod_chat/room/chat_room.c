@@ -40,5 +40,6 @@ static void room_on_limit(chat_ws_session *s, const char *why)
     chat_member_debug(s->app_data, "closed", why);
 }
 
-const chat_ws_app chat_room_app = {"chat",        room_on_open,  room_on_message,
-                                   room_on_close, room_on_limit, CHAT_ROOM_MAX_MESSAGE};
+const chat_ws_app chat_room_app = {
+    "chat", room_on_open, room_on_message, room_on_close, room_on_limit, CHAT_ROOM_MAX_MESSAGE,
+    1 /* the welcome */};

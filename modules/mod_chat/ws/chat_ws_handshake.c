@@ -204,3 +204,17 @@ apr_status_t chat_ws_handshake_accept(request_rec *r)
     ap_send_interim_response(r, 1);
     return r->connection->aborted ? APR_ECONNABORTED : APR_SUCCESS;
 }
+
+const char *chat_ws_handshake_response(request_rec *r, apr_size_t *len)
+{
+    char accept[29];
+    const char *out;
+
+    chat_ws_accept_key(apr_table_get(r->headers_in, "Sec-WebSocket-Key"), accept);
+    /* what ap_send_interim_response writes for chat_ws_handshake_accept */
+    out = apr_pstrcat(r->pool, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n",
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: ", accept, "\r\n\r\n", NULL);
+    r->status = HTTP_SWITCHING_PROTOCOLS; /* for the access log */
+    *len = strlen(out);
+    return out;
+}

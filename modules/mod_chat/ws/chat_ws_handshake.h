@@ -16,6 +16,9 @@ int chat_ws_handshake_check(request_rec *r, const chat_dir_conf *dc);
 
 /* Sends the 101 response and flushes it. */
 apr_status_t chat_ws_handshake_accept(request_rec *r);
+/* The same 101 as bytes, for a socket leaving httpd's filters (a detached
+ * session writes it itself, with its first frames). */
+const char *chat_ws_handshake_response(request_rec *r, apr_size_t *len);
 
 /* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)); 29 bytes incl. NUL. */
 void chat_ws_accept_key(const char *key, char out[29]);

@@ -134,6 +134,7 @@ static void flush_output(chat_ws_session *s)
     if (s->state == CHAT_WS_DEAD || s->parked) {
         return; /* parked: the socket is not ours yet */
     }
+    s->holding = 0;
     if ((rv = chat_transport_flush(&s->tr)) != APR_SUCCESS) {
         chat_ws_session_abort(s);
         return;
@@ -310,6 +311,31 @@ int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b)
     return 0;
 }
 
+int chat_ws_session_send_raw(chat_ws_session *s, const char *data, apr_size_t len)
+{
+    chat_outbuf *b = malloc(sizeof(*b) + len);
+
+    if (!b) {
+        return -1;
+    }
+    b->refs = 1;
+    b->len = len;
+    memcpy(b->data, data, len);
+    if (!enqueue(s, b)) {
+        chat_outbuf_release(b);
+        return -1;
+    }
+    chat_outbuf_release(b);
+    s->holding = s->app->answers_open;
+    return 0;
+}
+
+void chat_ws_session_unqueue(chat_ws_session *s)
+{
+    queue_clear(s);
+    s->holding = 0;
+}
+
 void chat_ws_session_flush(chat_ws_session *s)
 {
     s->flush_due = 0;
@@ -428,7 +454,9 @@ void chat_ws_session_start(chat_ws_session *s)
     free(s->pre); /* fed: the decoder holds what it needs */
     s->pre = NULL;
     s->pre_len = 0;
-    flush_output(s);
+    if (!s->holding) {
+        flush_output(s); /* else the 101 leaves with the welcome, or at the tick */
+    }
 }
 
 void chat_ws_session_readable(chat_ws_session *s, int *more)
@@ -483,6 +511,9 @@ void chat_ws_session_writable(chat_ws_session *s)
 
 void chat_ws_session_tick(chat_ws_session *s, apr_time_t now)
 {
+    if (s->holding) {
+        flush_output(s); /* the app's first frames did not come within a tick */
+    }
     switch (s->state) {
     case CHAT_WS_OPEN:
         if (s->lim.idle_timeout && now - s->last_rx >= s->lim.idle_timeout) {

@@ -41,6 +41,10 @@ typedef struct chat_ws_app {
     /* Largest frame and message the app needs when the location sets none
      * (0: the engine's default, 1 MiB). */
     apr_uint64_t max_message;
+    /* 1: the app's first frames follow its open shortly (a room's welcome):
+     * a detached session's 101 waits for them, at most one reactor tick, so
+     * they leave in one write. */
+    int answers_open;
 } chat_ws_app;
 
 /* An encoded frame, shareable between sessions (a broadcast is encoded once).
@@ -107,6 +111,7 @@ struct chat_ws_session {
     apr_size_t q_bytes;
     chat_outq_item *pong; /* the last pong queued since bytes last went out */
     int pongs_waiting;    /* pongs queued since bytes last went out */
+    int holding;          /* the 101 waits for the app's first frames (answers_open) */
 
     double ctl_tokens; /* control-frame budget (ChatControlFrameRate) */
     apr_time_t ctl_at;
@@ -145,6 +150,10 @@ int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b);
 /* Write what is queued (the owner's deferred flush; chat_ws_owner). */
 void chat_ws_session_flush(chat_ws_session *s);
 int chat_ws_session_send_text(chat_ws_session *s, const char *text, apr_size_t len);
+/* Before a detached session is adopted: bytes that go first (the 101). */
+int chat_ws_session_send_raw(chat_ws_session *s, const char *data, apr_size_t len);
+/* Take back what was queued and never written (the adoption failed). */
+void chat_ws_session_unqueue(chat_ws_session *s);
 
 /* Start the close handshake (no-op if already closing). */
 void chat_ws_session_close(chat_ws_session *s, int code, const char *reason);

@@ -91,11 +91,16 @@ static int take_buffered_input(conn_rec *c, chat_ws_session *s)
     return ok;
 }
 
+/* The session writes the 101 itself, first thing on its socket: with the
+ * app's first frames when it answers its open (one write instead of two).
+ * 0 when the socket stays with httpd: the caller sends the 101 then. */
 static int detach_to_reactor(request_rec *r, chat_ws_session *s)
 {
     conn_rec *c = r->connection;
     apr_os_sock_t fd;
     apr_uint64_t id;
+    const char *resp;
+    apr_size_t len;
     int nfd;
 
     if (!take_buffered_input(c, s) || apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS ||
@@ -106,11 +111,17 @@ static int detach_to_reactor(request_rec *r, chat_ws_session *s)
         close(nfd);
         return 0;
     }
+    resp = chat_ws_handshake_response(r, &len);
+    if (chat_ws_session_send_raw(s, resp, len) != 0) {
+        close(nfd);
+        return 0;
+    }
     chat_transport_init_raw(&s->tr, nfd);
     id = s->id; /* once adopted, s is the reactor's: it may be gone already */
     if (chat_reactor_adopt(chat_child_reactor, s) != APR_SUCCESS) {
         /* the child is stopping: this thread says 1001 through the filters */
         chat_transport_close(&s->tr);
+        chat_ws_session_unqueue(s);
         return 0;
     }
     /* httpd now only closes its own descriptor: no lingering close, no
@@ -223,13 +234,13 @@ static int upgrade_begin(request_rec *r, const chat_ws_app *app, void *app_data,
     apr_cpystrn(s->remote_ip, r->useragent_ip ? r->useragent_ip : "-", sizeof(s->remote_ip));
     s->server = r->server;
     s->uri = strdup(r->uri ? r->uri : "/");
-    if (chat_ws_handshake_accept(r) != APR_SUCCESS) {
-        discard(s);
-        return OK;
-    }
     if (chat_child_reactor && mpm_is_async() && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
         filters_transparent(r->connection->input_filters) &&
         filters_transparent(r->connection->output_filters) && detach_to_reactor(r, s)) {
+        return OK;
+    }
+    if (chat_ws_handshake_accept(r) != APR_SUCCESS) {
+        discard(s);
         return OK;
     }
     *out = s;
