@@ -120,9 +120,12 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
     "end\n"
 
 const char chat_lua_join[] = LUA_HELPERS
-    "if redis.call('SCARD', KEYS[1]) == 0 then return {'inactive'} end\n"
-    "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {'denied'} end\n"
-    "local epoch = redis.call('HGET', KEYS[2], 'epoch')\n"
+    "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then\n"
+    "  if redis.call('SCARD', KEYS[1]) == 0 then return {'inactive'} end\n"
+    "  return {'denied'}\n"
+    "end\n"
+    "local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq')\n"
+    "local epoch = meta[1]\n"
     "if not epoch then\n"
     "  epoch = ARGV[8]\n"
     "  redis.call('HSET', KEYS[2], 'epoch', epoch)\n"
@@ -134,10 +137,10 @@ const char chat_lua_join[] = LUA_HELPERS
     "if limit > 0 and redis.call('ZCARD', ukey) >= limit then return {'toomany'} end\n"
     "redis.call('ZADD', ukey, ARGV[3], ARGV[2])\n"
     "redis.call('PEXPIREAT', ukey, ARGV[3])\n"
-    "local seq = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')\n"
-    "local _, before = users(KEYS[4], ARGV[4])\n"
+    "local seq = tonumber(meta[2] or '0')\n"
+    "local list, before = users(KEYS[4], ARGV[4])\n"
     "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])\n"
-    "local list = users(KEYS[4], ARGV[4])\n"
+    "if not before[ARGV[1]] then list[#list + 1] = ARGV[1]; table.sort(list) end\n"
     "local history, more = page(KEYS[3], 0, tonumber(ARGV[7]))\n"
     "local mode, replay = 'welcome', '[]'\n"
     "local since = tonumber(ARGV[5])\n"
@@ -158,14 +161,13 @@ const char chat_lua_join[] = LUA_HELPERS
     "if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
     "redis.call('PUBLISH', ARGV[9], payload)\n"
     "redis.call('HSET', KEYS[5], ARGV[2], ARGV[12])\n"
-    "if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[3]) - tonumber(ARGV[4]) then\n"
-    "  redis.call('PEXPIREAT', KEYS[5], ARGV[3])\n"
-    "end\n"
+    "redis.call('PEXPIREAT', KEYS[5], ARGV[3])\n" /* the newest presence: the latest expiry */
     "if tonumber(ARGV[13]) > 0 then\n"
     "  local d = {ts = tonumber(ARGV[4]), event = 'join', username = ARGV[1], node = ARGV[14]}\n"
     "  if since >= 0 then d.detail = 'since ' .. ARGV[5] .. ' (' .. mode .. ')' end\n"
-    "  redis.call('LPUSH', KEYS[6], cjson.encode(d))\n"
-    "  redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[13]) - 1)\n"
+    "  if redis.call('LPUSH', KEYS[6], cjson.encode(d)) > tonumber(ARGV[13]) then\n"
+    "    redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[13]) - 1)\n"
+    "  end\n"
     "end\n"
     "return {'ok', seq, epoch, history, more, jarr(list), mode, replay}\n";
 
@@ -203,15 +205,17 @@ const char chat_lua_post[] =
     "'\",\"m\":' .. m .. '}')\n"
     /* messages per hour for the admin chart: P room:R:hours, field = hour
      * number (ms / 3600000), the last 168 hours kept, gone 8 days after the
-     * last post */
+     * first post of the last hour with posts */
     "local hk = string.sub(KEYS[1], 1, -5) .. 'hours'\n"
     "local hour = math.floor(tonumber(ARGV[6]) / 3600000)\n"
-    "redis.call('HINCRBY', hk, string.format('%d', hour), 1)\n"
-    "redis.call('PEXPIRE', hk, 691200000)\n"
-    "if redis.call('HLEN', hk) > 168 then\n"
-    "  for _, f in ipairs(redis.call('HKEYS', hk)) do\n"
-    "    local h = tonumber(f)\n"
-    "    if not h or h <= hour - 168 or h > hour + 1 then redis.call('HDEL', hk, f) end\n"
+    "if redis.call('HINCRBY', hk, string.format('%d', hour), 1) == 1 then\n"
+    /* the hour's first post: the only one that can grow the hash */
+    "  redis.call('PEXPIRE', hk, 691200000)\n"
+    "  if redis.call('HLEN', hk) > 168 then\n"
+    "    for _, f in ipairs(redis.call('HKEYS', hk)) do\n"
+    "      local h = tonumber(f)\n"
+    "      if not h or h <= hour - 168 or h > hour + 1 then redis.call('HDEL', hk, f) end\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "return {seq, epoch, m}\n";
