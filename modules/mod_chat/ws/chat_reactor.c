@@ -583,6 +583,7 @@ void chat_reactor_run(chat_reactor *r)
 
     ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded_mpm);
     threaded_mpm = threaded_mpm != AP_MPMQ_NOT_SUPPORTED;
+    chat_ws_session_cache_begin();
 
     r->next_tick = apr_time_now() + apr_time_from_msec(TICK_MS);
     for (;;) {
@@ -715,6 +716,7 @@ void chat_reactor_run(chat_reactor *r)
         }
         chat_ws_session_free(s);
     }
+    chat_ws_session_cache_end();
 }
 
 static void *APR_THREAD_FUNC reactor_thread(apr_thread_t *thd, void *data)

@@ -20,6 +20,55 @@ APLOG_USE_MODULE(chat);
 /* Pongs that may wait unwritten before the newest replaces the last. */
 #define PONGS_WAITING 16
 
+/* Queue items are made and freed once per member per message: on a
+ * reactor's thread they come from a small per-thread free list instead of
+ * malloc (chat_ws_session_cache_begin/end bracket a reactor's run). */
+#define ITEM_CACHE_MAX 4096
+
+static __thread chat_outq_item *item_cache;
+static __thread int item_cached;
+static __thread int item_caching;
+
+static chat_outq_item *item_new(void)
+{
+    chat_outq_item *it = item_cache;
+
+    if (!it) {
+        return malloc(sizeof(*it));
+    }
+    item_cache = it->next;
+    item_cached--;
+    return it;
+}
+
+static void item_free(chat_outq_item *it)
+{
+    if (!item_caching || item_cached >= ITEM_CACHE_MAX) {
+        free(it);
+        return;
+    }
+    it->next = item_cache;
+    item_cache = it;
+    item_cached++;
+}
+
+void chat_ws_session_cache_begin(void)
+{
+    item_caching = 1;
+}
+
+void chat_ws_session_cache_end(void)
+{
+    chat_outq_item *it;
+
+    item_caching = 0;
+    while ((it = item_cache) != NULL) {
+        item_cache = it->next;
+        free(it);
+    }
+    item_cached = 0;
+}
+
 chat_outbuf *chat_outbuf_frame(int opcode, const char *payload, apr_size_t len)
 {
     unsigned char hdr[10];
@@ -87,7 +136,7 @@ static void queue_clear(chat_ws_session *s)
     while (it) {
         chat_outq_item *next = it->next;
         chat_outbuf_release(it->buf);
-        free(it);
+        item_free(it);
         it = next;
     }
     s->q_head = s->q_tail = NULL;
@@ -105,7 +154,7 @@ void chat_ws_session_free(chat_ws_session *s)
 
 static chat_outq_item *enqueue(chat_ws_session *s, chat_outbuf *b)
 {
-    chat_outq_item *it = malloc(sizeof(*it));
+    chat_outq_item *it = item_new();
 
     if (!it) {
         return NULL;
@@ -171,7 +220,7 @@ static void flush_output(chat_ws_session *s)
                 s->q_tail = NULL;
             }
             chat_outbuf_release(it->buf);
-            free(it);
+            item_free(it);
         }
     }
     if (s->state == CHAT_WS_FLUSHING && !s->q_head && !chat_transport_pending(&s->tr) &&

@@ -143,6 +143,11 @@ chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws
                                         void *app_data);
 void chat_ws_session_free(chat_ws_session *s);
 
+/* A reactor's thread keeps freed queue items for its next frames between
+ * these two calls (at the start and the end of its run). */
+void chat_ws_session_cache_begin(void);
+void chat_ws_session_cache_end(void);
+
 /* Queue a frame (takes a reference). Returns 0, or -1 when the session is
  * closing or its queue went over ChatSendQueueLimit (it is then closed with
  * 1008). */
