@@ -180,10 +180,14 @@ static void deliver_to_joined(chat_room *room, const char *type, const char *pay
  * order Redis published them; only the intermediate lists are dropped. */
 #define HELD_MAX 64 /* join/leave frames held per room; one more flushes first */
 
+typedef struct held_frame {
+    chat_outbuf *b;
+    char *skip; /* the joiner's entry: it had the news with its welcome */
+} held_frame;
+
 typedef struct chat_presence_held {
-    int n;
-    chat_outbuf *frame[HELD_MAX];
-    char *skip[HELD_MAX]; /* the joiner's entry: it had the news with its welcome */
+    int n, cap;
+    held_frame *f; /* grows by doubling, to HELD_MAX */
     chat_outbuf *list;
     char *list_skip;
 } chat_presence_held;
@@ -201,8 +205,8 @@ void chat_fanout_presence_flush(chat_room *room)
     room->hub->rooms_held--;
     for (m = room->members; m; m = m->next) {
         for (i = 0; i < h->n; i++) {
-            if (deliverable(m, h->skip[i], NULL)) {
-                chat_ws_session_send(m->s, h->frame[i]);
+            if (deliverable(m, h->f[i].skip, NULL)) {
+                chat_ws_session_send(m->s, h->f[i].b);
             }
         }
         if (h->list && deliverable(m, h->list_skip, NULL)) {
@@ -210,11 +214,12 @@ void chat_fanout_presence_flush(chat_room *room)
         }
     }
     for (i = 0; i < h->n; i++) {
-        chat_outbuf_release(h->frame[i]);
-        free(h->skip[i]);
+        chat_outbuf_release(h->f[i].b);
+        free(h->f[i].skip);
     }
     chat_outbuf_release(h->list);
     free(h->list_skip);
+    free(h->f);
     free(h);
 }
 
@@ -241,9 +246,19 @@ static int presence_hold(chat_room *room, const char *type, const char *payload,
         room->held = h;
         room->hub->rooms_held++;
     }
+    if (!list && h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 4;
+        held_frame *f = realloc(h->f, (size_t)cap * sizeof(*f));
+        if (!f) {
+            chat_fanout_presence_flush(room); /* what is held goes first */
+            return -1;
+        }
+        h->f = f;
+        h->cap = cap;
+    }
     if (!(b = chat_member_frame(type, payload)) || (skip_entry && !(skip = strdup(skip_entry)))) {
         chat_outbuf_release(b);
-        chat_fanout_presence_flush(room); /* what is held goes first */
+        chat_fanout_presence_flush(room);
         return -1;
     }
     if (list) {
@@ -253,8 +268,8 @@ static int presence_hold(chat_room *room, const char *type, const char *payload,
         h->list_skip = skip;
     }
     else {
-        h->frame[h->n] = b;
-        h->skip[h->n++] = skip;
+        h->f[h->n].b = b;
+        h->f[h->n++].skip = skip;
     }
     return 0;
 }
