@@ -90,11 +90,13 @@ def connect_test(side, args, rnd):
     base, base_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
     perf = None
     if args.perf_connect and side.proto == "chat":
-        perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_out, "-p",
+        perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("PERF_CG", "fp"), "-o", args.perf_out, "-p",
                                  ",".join(map(str, side.pids()))],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)  # perf attaches before the first connect
-    c = start_client(side, args, args.connect, args.connect_rooms, 0, 1, "0", args.hold, f"c{rnd}x")
+    extra = args.connect_extra if rnd == 0 else 0
+    c = start_client(side, args, args.connect, args.connect_rooms, 0, 1, "0",
+                     args.hold + (10 if extra else 0), f"c{rnd}x")
     line = c.stdout.readline()
     if perf:
         perf.send_signal(2)
@@ -104,6 +106,8 @@ def connect_test(side, args, rnd):
     for line in c.stdout:
         if line.startswith("hold_begin"):
             rss, rss_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
+            if extra:
+                marginal(side, args, extra, rss, rss_last)
     c.wait(120)
     ms = float(r.get("ms", "nan")) if r.get("failed") == "0" else float("nan")
     per = (rss - base) / args.connect if rss else float("nan")
@@ -116,6 +120,23 @@ def connect_test(side, args, rnd):
         side.result["connect_joined"] = r.get("joined")
     if rnd == 0:  # fresh servers: later rounds reuse what the first one grew
         side.result["kib_per_socket"] = per
+
+
+def marginal(side, args, n, rss, rss_last):
+    """With the connect test's sockets open (the servers warm): the RSS that n
+    more idle sockets add, per socket. Nothing was freed before, so no memory of
+    closed sockets is reused, and one-time growth (worker threads' stacks and
+    pools, hash tables) is already paid."""
+    c = start_client(side, args, n, max(1, n // 10), 0, 1, "0", 1, "c0y")
+    r = kv(c.stdout.readline())
+    for line in c.stdout:
+        if line.startswith("hold_begin"):
+            more, more_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
+            side.result["kib_per_extra_socket"] = (more - rss) / n
+            print(f"connect {side.name}: {n} more sockets with {args.connect} open: "
+                  f"failed={r.get('failed')} kib_per_socket={(more - rss) / n:.2f} "
+                  f"of_which_last_pid={(more_last - rss_last) / n:.2f}", flush=True)
+    c.wait(120)
 
 
 def step(s, client, rate):
@@ -160,7 +181,7 @@ def fanout(sides, args):
         # profile mod_chat's server side at one rate (bench/README.md: profiling)
         s = sides[0]
         pids = ",".join(map(str, s.pids()))
-        perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_out, "-p", pids],
+        perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("PERF_CG", "fp"), "-o", args.perf_out, "-p", pids],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         step(s, clients[s.name], args.perf_rate)
         perf.send_signal(2)
@@ -209,7 +230,10 @@ def table(sides, args):
     rows += [
         (f"connect+join {args.connect} sockets ({args.connect_rooms} rooms), ms",
          lambda s: s.result.get("connect_ms", nan), "%.0f"),
-        ("RSS KiB per idle socket", lambda s: s.result.get("kib_per_socket", nan), "%.2f"),
+        ("RSS KiB per idle socket (fresh servers)", lambda s: s.result.get("kib_per_socket", nan),
+         "%.2f"),
+        (f"RSS KiB per idle socket ({args.connect_extra} more, {args.connect} open)",
+         lambda s: s.result.get("kib_per_extra_socket", nan), "%.2f"),
     ]
     first = sides[0]
     print()
@@ -260,6 +284,8 @@ def main():
     ap.add_argument("--perf-connect", action="store_true",
                     help="only: perf record -g mod_chat's processes during one connect test")
     ap.add_argument("--connect-rounds", type=int, default=2)
+    ap.add_argument("--connect-extra", type=int, default=2000,
+                    help="round 0: this many more sockets while the first are open (0: none)")
     ap.add_argument("--bare-coalesce", action="store_true",
                     help="the bare server writes each member once per loop turn")
     ap.add_argument("--only", help="comma list of sides to measure (mod_chat,socketio,bare)")
@@ -271,7 +297,8 @@ def main():
         args.connect_rooms = 100
         args.retries, args.cost_rates = 1, "8"
         args.connect_rounds = 1
-    args.rates = [float(r) if "." in r else int(r) for r in args.rates.split(",")]
+        args.connect_extra = 200
+    args.rates = [float(r) if "." in r else int(r) for r in args.rates.split(",") if r]
     args.cost_rates = [float(r) if "." in r else int(r) for r in args.cost_rates.split(",") if r]
     print(f"layout: {args.clients} clients in {args.rooms} rooms, {args.senders} senders, "
           f"{args.seconds} s per step; connect test {args.connect} sockets in {args.connect_rooms} "
