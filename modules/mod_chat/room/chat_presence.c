@@ -55,10 +55,18 @@ static void presence_write_stats(chat_hub *hub, apr_time_t now, apr_pool_t *p)
     hub->last_stats = now;
 }
 
-/* The admin page's record of m's session: since when, last seen, which
- * process holds it now (after a handover, not the one its entry names). */
+/* The admin page's record of m's session: since when, last seen, and which
+ * process holds it when that is not the one its entry names (after a
+ * hand-over); the admin API reads the process from the entry otherwise. */
 const char *chat_presence_record(chat_member *m, apr_time_t now, apr_pool_t *p)
 {
+    const char *sid = strchr(m->entry, '\n');
+    apr_size_t n = strlen(m->hub->node);
+
+    if (sid && !strncmp(sid + 1, m->hub->node, n) && sid[1 + n] == ':') {
+        return apr_psprintf(p, "{\"since\":%" APR_TIME_T_FMT ",\"seen\":%" APR_TIME_T_FMT "}",
+                            apr_time_as_msec(m->opened_at), apr_time_as_msec(now));
+    }
     return apr_psprintf(
         p, "{\"since\":%" APR_TIME_T_FMT ",\"seen\":%" APR_TIME_T_FMT ",\"node\":%s,\"pid\":%d}",
         apr_time_as_msec(m->opened_at), apr_time_as_msec(now), chat_json_quote(p, m->hub->node),
