@@ -319,3 +319,37 @@ def test_new_settings_apply_to_handed_over_sockets(own):
 
     asyncio.run(run())
     assert handed_total(own) >= 2
+
+
+def test_admin_sessions_name_the_process_that_took_the_socket(redis_server):
+    """The session record names the holding process only after a hand-over (its
+    presence entry still names the first one); the admin API shows the holder."""
+    import json as _json
+    from harness import ADMIN_SECRET
+    h = Httpd(redis_server, extra_conf="ChatPresenceTTL 3", name="handover-admin").start()
+    try:
+        room = unique_room()
+        redis_server.client().sadd(f"chat:room:{room}:members", "alice")
+        w = WS.connect(h.port, f"/chat/{room}?username=alice")
+        welcome = _json.loads(w.recv_message()[1])
+        first_pid = int(welcome["payload"]["sessionId"].split(":")[1])
+        rec = redis_server.client().hgetall(f"chat:room:{room}:sessions")
+        assert len(rec) == 1 and set(_json.loads(next(iter(rec.values())))) == {"since", "seen"}
+        h.graceful()
+
+        def holder():
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{h.port}/chat-admin/api/rooms/{room}/sessions",
+                headers={"Authorization": f"Bearer {ADMIN_SECRET}"})
+            users = _json.loads(urllib.request.urlopen(req, timeout=5).read())["users"]
+            pids = [s["pid"] for u in users for s in u["sessions"]]
+            return pids if pids and pids[0] != first_pid else None
+        pids = wait_for(holder, 20, "the record of the process that took the socket")
+        assert pids[0] in children(h)
+        w.send_text(_json.dumps({"type": "chat", "payload": {"type": "text", "text": "still here"}}))
+        while (m := _json.loads(w.recv_message()[1]))["type"] != "chat":
+            assert m["type"] in ("user_join", "user_leave", "user_list_update"), m
+        assert m["payload"]["text"] == "still here"
+        w.close()
+    finally:
+        h.close()
