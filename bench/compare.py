@@ -22,7 +22,11 @@ SIO = os.path.join(HERE, "sio_server.js")
 TICK = os.sysconf("SC_CLK_TCK")
 # Throughput knobs only: the per-user rate limit (5/s) and the per-connection
 # budget (20/s) are abuse policy, not engine cost; Socket.IO has neither.
+# Every server listens with an accept queue of 4096 (bare_server's listen(),
+# sio_server.js, httpd's ListenBacklog: its default 511 overflows when 1,000
+# handshakes are in flight, and the dropped ones wait a second for TCP's retry).
 CHAT_CONF = """LogLevel warn
+ListenBacklog 4096
 ChatRateLimit 0
 ChatMessageBudget 100000 100000
 """

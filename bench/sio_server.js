@@ -26,7 +26,8 @@ async function main() {
     socket.emit("welcome", room);
     socket.on("chat", (text) => io.to(room).emit("chat", text));
   });
-  http.listen(port, "127.0.0.1", () => console.log(`listening ${port}`));
+  // the same accept queue as the other two servers (bench/compare.py)
+  http.listen(port, "127.0.0.1", 4096, () => console.log(`listening ${port}`));
 }
 main().catch((e) => {
   console.error(e);
