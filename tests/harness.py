@@ -357,6 +357,10 @@ LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
 CustomLog {self.dir}/logs/access.log common
 RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500
 DocumentRoot {self.dir}/htdocs
+# as Debian's apache2.conf: no .htaccess lookups up the path on every request
+<Directory />
+    AllowOverride None
+</Directory>
 <Directory {self.dir}/htdocs>
     Require all granted
 </Directory>
