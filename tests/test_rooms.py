@@ -381,3 +381,32 @@ def test_presence_batch_off_sends_a_list_per_join(redis_server):
                                     "ChatPresenceBatch")
     finally:
         h.close()
+
+
+def test_presence_of_names_that_json_escapes(httpd, redis_server):
+    """Presence events are read without a JSON parser (chat_fanout.c): names with
+    quotes, backslashes, slashes, commas, brackets and non-ASCII arrive intact."""
+    from urllib.parse import quote
+    room = unique_room()
+    odd = ['o"brien', 'back\\slash', 'a/b,c]', '张三 }{']
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", *odd)
+    a = Chat(httpd.port, room, "alice")
+    others = []
+    for name in odd:
+        others.append(Chat(httpd.port, room, name, query=f"username={quote(name)}"))
+        while (f := a.recv())["type"] != "user_join":
+            assert f["type"] == "user_list_update", f
+        assert f["payload"]["username"] == name
+    while (f := a.recv())["type"] != "user_list_update" or len(f["payload"]["users"]) < 5:
+        pass
+    assert f["payload"] == {"users": sorted(["alice"] + odd), "userCount": 5}
+    a.say("seen by all")
+    last = others[-1]  # never told of its own join: it had the list with its welcome
+    while (f := last.recv())["type"] != "chat":
+        assert f["type"] == "user_list_update", f
+    others[0].close()
+    while (f := a.recv())["type"] != "user_leave":
+        pass
+    assert f["payload"] == {"username": odd[0], "userCount": 4}
+    for c in others[1:] + [a]:
+        c.close()

@@ -90,6 +90,13 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
 /* Shared Lua helpers, prepended to the scripts that need them. */
 #define LUA_HELPERS                                                                                \
     "local function jarr(t) if #t == 0 then return '[]' end return cjson.encode(t) end\n"          \
+    "local function pevent(t, list, user, entry)\n"                                                \
+    "  local s = '{\"t\":\"' .. t .. '\",\"n\":' .. #list\n"                                       \
+    "  if user then s = s .. ',\"username\":' .. cjson.encode(user) end\n"                         \
+    "  if entry then s = s .. ',\"sid\":' .. cjson.encode(string.match(entry, '\\n(.*)$') or '') " \
+    "end\n"                                                                                        \
+    "  return s .. ',\"users\":' .. jarr(list) .. '}'\n"                                           \
+    "end\n"                                                                                        \
     "local function users(key, now)\n"                                                             \
     "  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)\n"                                         \
     "  local seen, list = {}, {}\n"                                                                \
@@ -155,11 +162,8 @@ const char chat_lua_join[] = LUA_HELPERS
     "'+')) end\n"
     "  else mode = 'replay' end\n"
     "end\n"
-    "local ev = {t = 'users', users = list, entry = ARGV[2]}\n"
-    "if not before[ARGV[1]] then ev.t = 'join'; ev.username = ARGV[1] end\n"
-    "local payload = cjson.encode(ev)\n"
-    "if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
-    "redis.call('PUBLISH', ARGV[9], payload)\n"
+    "if before[ARGV[1]] then redis.call('PUBLISH', ARGV[9], pevent('users', list, nil, ARGV[2]))\n"
+    "else redis.call('PUBLISH', ARGV[9], pevent('join', list, ARGV[1], ARGV[2])) end\n"
     "redis.call('HSET', KEYS[5], ARGV[2], ARGV[12])\n"
     "redis.call('PEXPIREAT', KEYS[5], ARGV[3])\n" /* the newest presence: the latest expiry */
     "if tonumber(ARGV[13]) > 0 then\n"
@@ -169,7 +173,7 @@ const char chat_lua_join[] = LUA_HELPERS
     "    redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[13]) - 1)\n"
     "  end\n"
     "end\n"
-    "return {'ok', seq, epoch, history, more, jarr(list), mode, replay}\n";
+    "return {'ok', seq, epoch, history, more, jarr(list), mode, replay, #list}\n";
 
 /* ARGV[7] (optional): the id a reply answers, found at seq ARGV[8]: its
  * author and an excerpt come from the stored original, never the client. */
@@ -284,17 +288,14 @@ const char chat_lua_delete[] =
     "redis.call('PUBLISH', ARGV[3], cjson.encode({t = 'delete', id = ARGV[1]}))\n"
     "return 'ok'\n";
 
-const char chat_lua_leave[] = LUA_HELPERS
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "redis.call('HDEL', KEYS[2], ARGV[1])\n"
-    "redis.call('ZREM', ARGV[5] .. 'user:' .. ARGV[4] .. ':sessions', ARGV[1])\n"
-    "local list, seen = users(KEYS[1], ARGV[2])\n"
-    "local ev = {t = 'users', users = list}\n"
-    "if not seen[ARGV[4]] then ev.t = 'leave'; ev.username = ARGV[4] end\n"
-    "local payload = cjson.encode(ev)\n"
-    "if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
-    "redis.call('PUBLISH', ARGV[3], payload)\n"
-    "return jarr(list)\n";
+const char chat_lua_leave[] =
+    LUA_HELPERS "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+                "redis.call('HDEL', KEYS[2], ARGV[1])\n"
+                "redis.call('ZREM', ARGV[5] .. 'user:' .. ARGV[4] .. ':sessions', ARGV[1])\n"
+                "local list, seen = users(KEYS[1], ARGV[2])\n"
+                "if seen[ARGV[4]] then redis.call('PUBLISH', ARGV[3], pevent('users', list))\n"
+                "else redis.call('PUBLISH', ARGV[3], pevent('leave', list, ARGV[4])) end\n"
+                "return jarr(list)\n";
 
 const char chat_lua_presence[] = LUA_HELPERS
     "local _, old = users(KEYS[1], '-inf')\n"
@@ -309,9 +310,7 @@ const char chat_lua_presence[] = LUA_HELPERS
     "for u, _ in pairs(old) do if not seen[u] then gone[#gone + 1] = u end end\n"
     "if #gone > 0 then\n"
     "  for _, u in ipairs(gone) do\n"
-    "    local payload = cjson.encode({t = 'leave', username = u, users = list})\n"
-    "    if #list == 0 then payload = string.gsub(payload, '\"users\":{}', '\"users\":[]') end\n"
-    "    redis.call('PUBLISH', ARGV[3], payload)\n"
+    "    redis.call('PUBLISH', ARGV[3], pevent('leave', list, u))\n"
     "  end\n"
     "end\n"
     "local removed = {}\n"

@@ -19,7 +19,10 @@
  *   P node:N           HASH  figures of process N (a hub), expiring with its presence
  *   P nodes            ZSET  the names N of those hashes, scored by their expiry (ms): the
  *                            registry readers use instead of KEYS (ACL users may lack it)
- * Channel P ch:R carries events as JSON {"t": kind, ...}. */
+ * Channel P ch:R carries events as JSON {"t": kind, ...}. Presence events
+ * have one fixed shape, read without a JSON parser by every process:
+ * {"t":"join"|"leave"|"users","n":COUNT[,"username":U][,"sid":S],"users":[...]}
+ * (S: the session part of the joiner's presence entry, after the newline). */
 const char *chat_store_key(apr_pool_t *p, const char *prefix, const char *room, const char *what);
 const char *chat_store_node_key(apr_pool_t *p, const char *prefix, const char *node);
 const char *chat_store_nodes_key(apr_pool_t *p, const char *prefix);
@@ -33,7 +36,7 @@ const char *chat_store_channel(apr_pool_t *p, const char *prefix, const char *ro
  * trip: on "ok" it also writes the admin page's session record and the
  * room's debug-log "join" entry.
  * -> {"inactive"} | {"denied"} | {"toomany"} | {"ok", seq, epoch, history, hasMore(0/1),
- *    users, mode ("welcome"|"replay"|"reset"), replay} (JSON strings) */
+ *    users, mode ("welcome"|"replay"|"reset"), replay, user count} (JSON strings) */
 extern const char chat_lua_join[];
 
 /* KEYS meta log; ARGV channel maxlen body user new_epoch now_ms [reply_id reply_seq]

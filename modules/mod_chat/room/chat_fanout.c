@@ -146,20 +146,24 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
     chat_outbuf_release(b);
 }
 
-static int deliverable(const chat_member *m, const char *skip_entry, const char *only_user)
+/* skip_sid: a session (its presence entry's part after the newline) that
+ * had the news already. */
+static int deliverable(const chat_member *m, const char *skip_sid, const char *only_user)
 {
-    return m->joined && !(skip_entry && !strcmp(m->entry, skip_entry)) &&
+    const char *sid = skip_sid ? strchr(m->entry, '\n') : NULL;
+
+    return m->joined && !(sid && !strcmp(sid + 1, skip_sid)) &&
            !(only_user && strcmp(m->username, only_user)) && m->s && m->s->state == CHAT_WS_OPEN;
 }
 
 static void deliver_to_joined(chat_room *room, const char *type, const char *payload,
-                              const char *skip_entry, const char *only_user)
+                              const char *skip_sid, const char *only_user)
 {
     chat_outbuf *b = NULL; /* encoded once, shared: a join's list goes to every member */
     chat_member *m;
 
     for (m = room->members; m; m = m->next) {
-        if (!deliverable(m, skip_entry, only_user)) {
+        if (!deliverable(m, skip_sid, only_user)) {
             continue;
         }
         if (!b && !(b = chat_member_frame(type, payload))) {
@@ -226,7 +230,7 @@ void chat_fanout_presence_flush(chat_room *room)
 /* Hold one presence frame (list: the room's user list, replacing the one
  * held); 0 when held, -1 when it must go now (batching off, or no memory). */
 static int presence_hold(chat_room *room, const char *type, const char *payload,
-                         const char *skip_entry, int list)
+                         const char *skip_sid, int list)
 {
     chat_presence_held *h = room->held;
     chat_outbuf *b;
@@ -256,7 +260,7 @@ static int presence_hold(chat_room *room, const char *type, const char *payload,
         h->f = f;
         h->cap = cap;
     }
-    if (!(b = chat_member_frame(type, payload)) || (skip_entry && !(skip = strdup(skip_entry)))) {
+    if (!(b = chat_member_frame(type, payload)) || (skip_sid && !(skip = strdup(skip_sid)))) {
         chat_outbuf_release(b);
         chat_fanout_presence_flush(room);
         return -1;
@@ -275,11 +279,100 @@ static int presence_hold(chat_room *room, const char *type, const char *payload,
 }
 
 static void presence_deliver(chat_room *room, const char *type, const char *payload,
-                             const char *skip_entry, int list)
+                             const char *skip_sid, int list)
 {
-    if (presence_hold(room, type, payload, skip_entry, list) != 0) {
-        deliver_to_joined(room, type, payload, skip_entry, NULL);
+    if (presence_hold(room, type, payload, skip_sid, list) != 0) {
+        deliver_to_joined(room, type, payload, skip_sid, NULL);
     }
+}
+
+/* A presence event (chat_store.h): its fields as raw JSON slices of the
+ * payload, or NULL when absent. */
+typedef struct presence_ev {
+    int kind; /* 'j'oin, 'l'eave, 'u'sers */
+    int n;
+    const char *user; /* a JSON string, quotes included */
+    apr_size_t user_len;
+    const char *sid; /* the joiner's session: between the quotes */
+    apr_size_t sid_len;
+    const char *users; /* a JSON array */
+    apr_size_t users_len;
+} presence_ev;
+
+/* Past the JSON string that starts at p (its opening quote); NULL if it
+ * does not end. */
+static const char *json_string_end(const char *p)
+{
+    for (p++; *p; p++) {
+        if (*p == '\\') {
+            if (!*++p) {
+                return NULL;
+            }
+        }
+        else if (*p == '"') {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* The fixed shape the scripts publish; 0 for anything else. */
+static int presence_parse(const char *payload, apr_size_t len, presence_ev *ev)
+{
+    static const char *const kinds[] = {"join\"", "leave\"", "users\""};
+    const char *p = payload + 6, *q;
+    char *end;
+    int i;
+
+    if (len < 8 || strncmp(payload, "{\"t\":\"", 6) || payload[len - 1] != '}') {
+        return 0;
+    }
+    for (i = 0; i < 3 && strncmp(p, kinds[i], strlen(kinds[i])); i++) {
+    }
+    if (i == 3 || strncmp(p += strlen(kinds[i]), ",\"n\":", 5)) {
+        return 0;
+    }
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = "jlu"[i];
+    ev->n = (int)strtol(p + 5, &end, 10);
+    p = end;
+    if (!strncmp(p, ",\"username\":\"", 13)) {
+        ev->user = p + 12;
+        if (!(p = json_string_end(ev->user))) {
+            return 0;
+        }
+        ev->user_len = (apr_size_t)(p - ev->user);
+    }
+    if (!strncmp(p, ",\"sid\":\"", 8)) {
+        if (!(q = json_string_end(p + 7))) {
+            return 0;
+        }
+        ev->sid = p + 8;
+        ev->sid_len = (apr_size_t)(q - 1 - ev->sid);
+        p = q;
+    }
+    if (strncmp(p, ",\"users\":[", 10)) {
+        return 0;
+    }
+    ev->users = p + 9;
+    ev->users_len = (apr_size_t)(payload + len - 1 - ev->users);
+    return 1;
+}
+
+static void presence_event(chat_room *room, const presence_ev *ev, apr_pool_t *pool)
+{
+    const char *sid = ev->sid ? apr_pstrndup(pool, ev->sid, ev->sid_len) : NULL;
+
+    if (ev->user && ev->kind != 'u') {
+        presence_deliver(room, ev->kind == 'j' ? "user_join" : "user_leave",
+                         apr_psprintf(pool, "{\"username\":%.*s,\"userCount\":%d}",
+                                      (int)ev->user_len, ev->user, ev->n),
+                         ev->kind == 'j' ? sid : NULL, 0);
+    }
+    presence_deliver(room, "user_list_update",
+                     apr_psprintf(pool, "{\"users\":%.*s,\"userCount\":%d}", (int)ev->users_len,
+                                  ev->users, ev->n),
+                     sid, 1); /* the joiner had its list with the welcome */
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -293,10 +386,19 @@ static const char *jstr(json_object *o, const char *key)
 
 void chat_fanout_event(chat_room *room, const char *payload)
 {
-    json_object *ev = json_tokener_parse(payload), *users = NULL, *p = NULL;
+    json_object *ev, *users = NULL, *p = NULL;
     const char *t;
     apr_pool_t *pool;
+    presence_ev pe;
 
+    if (presence_parse(payload, strlen(payload), &pe)) {
+        /* every join of every room on every process: no JSON parser */
+        apr_pool_create(&pool, NULL);
+        presence_event(room, &pe, pool);
+        apr_pool_destroy(pool);
+        return;
+    }
+    ev = json_tokener_parse(payload);
     if (!ev || !(t = jstr(ev, "t"))) {
         json_object_put(ev);
         return;
@@ -304,30 +406,29 @@ void chat_fanout_event(chat_room *room, const char *payload)
     apr_pool_create(&pool, NULL);
     json_object_object_get_ex(ev, "users", &users);
     if (!strcmp(t, "join") || !strcmp(t, "leave") || !strcmp(t, "users")) {
-        int n = users && json_object_is_type(users, json_type_array)
-                    ? (int)json_object_array_length(users)
-                    : 0;
-        const char *user = jstr(ev, "username");
-        if (user && !strcmp(t, "join")) {
-            presence_deliver(room, "user_join",
-                             apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
-                                          chat_json_quote(pool, user), n),
-                             jstr(ev, "entry"), 0);
-        }
-        else if (user && !strcmp(t, "leave")) {
-            presence_deliver(room, "user_leave",
-                             apr_psprintf(pool, "{\"username\":%s,\"userCount\":%d}",
-                                          chat_json_quote(pool, user), n),
-                             NULL, 0);
-        }
-        presence_deliver(
-            room, "user_list_update",
-            apr_psprintf(pool, "{\"users\":%s,\"userCount\":%d}",
-                         users ? json_object_to_json_string_ext(
+        /* another shape than the scripts' (a process of an older version) */
+        presence_ev pe;
+        const char *user = jstr(ev, "username"), *entry = jstr(ev, "entry");
+        const char *list = users
+                               ? json_object_to_json_string_ext(
                                      users, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-                               : "[]",
-                         n),
-            jstr(ev, "entry"), 1); /* the joiner had its list with the welcome */
+                               : "[]";
+        memset(&pe, 0, sizeof(pe));
+        pe.kind = *t;
+        pe.n = users && json_object_is_type(users, json_type_array)
+                   ? (int)json_object_array_length(users)
+                   : 0;
+        if (user) {
+            pe.user = chat_json_quote(pool, user);
+            pe.user_len = strlen(pe.user);
+        }
+        if (entry && (pe.sid = strchr(entry, '\n')) != NULL) {
+            pe.sid++;
+            pe.sid_len = strlen(pe.sid);
+        }
+        pe.users = list;
+        pe.users_len = strlen(list);
+        presence_event(room, &pe, pool);
         json_object_put(ev);
         apr_pool_destroy(pool);
         return;

@@ -17,18 +17,6 @@
 
 APLOG_USE_MODULE(chat);
 
-static int count_json_array(const char *json)
-{
-    json_object *o = json_tokener_parse(json);
-    int n = 0;
-
-    if (o && json_object_is_type(o, json_type_array)) {
-        n = (int)json_object_array_length(o);
-    }
-    json_object_put(o);
-    return n;
-}
-
 static const char *reply_str(redisReply *r, size_t i)
 {
     if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
@@ -103,6 +91,7 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         const char *users = reply_str(reply, 5);
         const char *mode = reply_str(reply, 6);
         const char *replay = reply_str(reply, 7);
+        int count = (int)reply_int(reply, 8);
 
         if (!epoch || !history || !users || !mode || !replay) {
             chat_member_error(m, "internal", "unexpected reply from storage");
@@ -119,12 +108,11 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
                          "\"room\":%s,\"history\":%s,\"hasMoreHistory\":%s,\"userCount\":%d,"
                          "\"seq\":%" APR_UINT64_T_FMT ",\"epoch\":%s}",
                          m->hub->node, m->s->id, chat_json_quote(p, m->username),
-                         chat_json_quote(p, m->room_name), history, more ? "true" : "false",
-                         count_json_array(users), seq, chat_json_quote(p, epoch)));
+                         chat_json_quote(p, m->room_name), history, more ? "true" : "false", count,
+                         seq, chat_json_quote(p, epoch)));
         /* the joiner's own list now, not whenever its join event comes back */
-        chat_member_send(
-            m, "user_list_update",
-            apr_psprintf(p, "{\"users\":%s,\"userCount\":%d}", users, count_json_array(users)));
+        chat_member_send(m, "user_list_update",
+                         apr_psprintf(p, "{\"users\":%s,\"userCount\":%d}", users, count));
         if (!strcmp(mode, "replay")) {
             m->last_seq = m->since;
             chat_fanout_send_messages(m, replay);
