@@ -277,7 +277,7 @@ def main():
     ap.add_argument("--rooms", type=int, default=10)
     ap.add_argument("--senders", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=5)
-    ap.add_argument("--rates", default="2,4,6,8,10,12,16,20,24,32,40,48,64")
+    ap.add_argument("--rates", default="2,4,8,16,32,48,64,80,96,112,128,160,192,256,320")
     ap.add_argument("--retries", type=int, default=2)
     ap.add_argument("--cost-rates", default="2,8",
                     help="fixed loads (msg/s per sender) for latency and CPU per delivery")
