@@ -299,11 +299,21 @@ const char chat_lua_leave[] =
 
 const char chat_lua_presence[] = LUA_HELPERS
     "local _, old = users(KEYS[1], '-inf')\n"
-    "for i = 5, #ARGV do\n"
+    "for i = 5, #ARGV, 2 do\n"
     "  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])\n"
     "  local ukey = ARGV[4] .. 'user:' .. string.match(ARGV[i], '^(.-)\\n') .. ':sessions'\n"
     "  redis.call('ZADD', ukey, ARGV[2], ARGV[i])\n"
     "  redis.call('PEXPIREAT', ukey, ARGV[2])\n"
+    "  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])\n"
+    "end\n"
+    /* the admin page's records: expiring with the newest presence, pruned of
+     * entries no longer present (so bounded by the room's live sessions) */
+    "if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[2]) - tonumber(ARGV[1]) then\n"
+    "  redis.call('PEXPIREAT', KEYS[3], ARGV[2])\n"
+    "end\n"
+    "for _, f in ipairs(redis.call('HKEYS', KEYS[3])) do\n"
+    "  local s = redis.call('ZSCORE', KEYS[1], f)\n"
+    "  if not s or tonumber(s) <= tonumber(ARGV[1]) then redis.call('HDEL', KEYS[3], f) end\n"
     "end\n"
     "local list, seen = users(KEYS[1], ARGV[1])\n"
     "local gone = {}\n"
@@ -314,7 +324,7 @@ const char chat_lua_presence[] = LUA_HELPERS
     "  end\n"
     "end\n"
     "local removed = {}\n"
-    "for i = 5, #ARGV do\n"
+    "for i = 5, #ARGV, 2 do\n"
     "  local u = string.match(ARGV[i], '^(.-)\\n')\n"
     "  if redis.call('SISMEMBER', KEYS[2], u) == 0 then removed[#removed + 1] = u end\n"
     "end\n"
@@ -331,23 +341,9 @@ const char chat_lua_reset[] =
     "redis.call('PUBLISH', ARGV[1], cjson.encode({t = 'reset', epoch = ARGV[2], seq = seq}))\n"
     "return seq\n";
 
-/* Per-session records for the admin page: written at join and with each
- * presence refresh, pruned of entries no longer present, expiring with the
- * newest presence (so bounded by the room's live sessions). */
-const char chat_lua_sessions[] =
-    "for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
-    "local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])\n"
-    "if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end\n"
-    "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do\n"
-    "  local s = redis.call('ZSCORE', KEYS[2], f)\n"
-    "  if not s or tonumber(s) <= tonumber(ARGV[1]) then redis.call('HDEL', KEYS[1], f) end\n"
-    "end\n"
-    "return 1\n";
-
-static const char *const scripts[] = {chat_lua_join,     chat_lua_post,   chat_lua_history,
-                                      chat_lua_replace,  chat_lua_delete, chat_lua_leave,
-                                      chat_lua_presence, chat_lua_reset,  chat_lua_debug,
-                                      chat_lua_sessions, chat_lua_search};
+static const char *const scripts[] = {
+    chat_lua_join,  chat_lua_post,     chat_lua_history, chat_lua_replace, chat_lua_delete,
+    chat_lua_leave, chat_lua_presence, chat_lua_reset,   chat_lua_debug,   chat_lua_search};
 #define NSCRIPTS (int)(sizeof(scripts) / sizeof(scripts[0]))
 static char shas[NSCRIPTS][41];
 static pthread_once_t shas_once = PTHREAD_ONCE_INIT;

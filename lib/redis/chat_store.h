@@ -79,18 +79,16 @@ extern const char chat_lua_delete[];
 /* KEYS presence sessions; ARGV entry now_ms channel user prefix -> users JSON */
 extern const char chat_lua_leave[];
 
-/* KEYS presence members; ARGV now_ms expiry_ms channel prefix entry... (refresh these,
- * drop expired ones, announce the list if it changed) */
+/* KEYS presence members sessions; ARGV now_ms expiry_ms channel prefix
+ * (entry record-JSON)...: refresh these entries and their admin records in one
+ * step, drop expired ones and their records, announce the list if it changed.
+ * -> the users of these entries no longer in members */
 extern const char chat_lua_presence[];
 /* -> the users among those entries who are no longer members of the room */
 
 /* KEYS meta log; ARGV channel new_epoch: clear the history under a new epoch,
  * seq keeps counting; connected clients get history_reset. -> seq */
 extern const char chat_lua_reset[];
-
-/* KEYS sessions presence; ARGV now_ms expiry_ms (entry record-JSON)...: write
- * these records, drop those whose entry is no longer present. */
-extern const char chat_lua_sessions[];
 
 /* KEYS debug-list; ARGV entry-JSON cap: push an event, keep the newest cap. */
 extern const char chat_lua_debug[];

@@ -73,42 +73,6 @@ const char *chat_presence_record(chat_member *m, apr_time_t now, apr_pool_t *p)
         (int)getpid());
 }
 
-/* chat_lua_sessions for a room: one member (only) or all joined ones. */
-static void presence_write_sessions(chat_hub *hub, chat_room *room, const char *room_name,
-                                    chat_member *only, apr_time_t now, apr_pool_t *p)
-{
-    apr_array_header_t *argv = apr_array_make(p, 8, sizeof(const char *));
-    chat_member *m;
-
-    APR_ARRAY_PUSH(argv, const char *) = "EVAL";
-    APR_ARRAY_PUSH(argv, const char *) = chat_lua_sessions;
-    APR_ARRAY_PUSH(argv, const char *) = "2";
-    APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room_name, "sessions");
-    APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room_name, "presence");
-    APR_ARRAY_PUSH(argv, const char *) = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
-    APR_ARRAY_PUSH(argv, const char *) =
-        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
-    for (m = only ? only : room->members; m; m = only ? NULL : m->next) {
-        if (m->joined) {
-            APR_ARRAY_PUSH(argv, const char *) = m->entry;
-            APR_ARRAY_PUSH(argv, const char *) = chat_presence_record(m, now, p);
-        }
-    }
-    chat_redis_command(hub->cmd, NULL, NULL, argv->nelts, (const char **)argv->elts, NULL);
-}
-
-void chat_presence_enter(chat_member *m)
-{
-    apr_pool_t *p;
-
-    if (!m->hub || !chat_redis_is_up(m->hub->cmd)) {
-        return; /* the next refresh writes it */
-    }
-    apr_pool_create(&p, NULL);
-    presence_write_sessions(m->hub, NULL, m->room_name, m, apr_time_now(), p);
-    apr_pool_destroy(p);
-}
-
 typedef struct presence_ctx {
     chat_hub *hub;
     char room[72];
@@ -187,13 +151,14 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
         if (!room->count) {
             continue; /* lingering empty room: nobody to refresh */
         }
-        argv = apr_array_make(p, 8 + room->count, sizeof(const char *));
+        argv = apr_array_make(p, 9 + 2 * room->count, sizeof(const char *));
 
         APR_ARRAY_PUSH(argv, const char *) = "EVAL";
         APR_ARRAY_PUSH(argv, const char *) = chat_lua_presence;
-        APR_ARRAY_PUSH(argv, const char *) = "2";
+        APR_ARRAY_PUSH(argv, const char *) = "3";
         APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "presence");
         APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "members");
+        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "sessions");
         APR_ARRAY_PUSH(argv, const char *) =
             apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
         APR_ARRAY_PUSH(argv, const char *) =
@@ -203,6 +168,7 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
         for (m = room->members; m; m = m->next) {
             if (m->joined) {
                 APR_ARRAY_PUSH(argv, const char *) = m->entry;
+                APR_ARRAY_PUSH(argv, const char *) = chat_presence_record(m, now, p);
             }
         }
         /* the reply names local users removed from the room meanwhile */
@@ -211,7 +177,6 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
                                (const char **)argv->elts, NULL) != 0) {
             free(ctx);
         }
-        presence_write_sessions(hub, room, room->name, NULL, now, p);
     }
     apr_pool_destroy(p);
 }
