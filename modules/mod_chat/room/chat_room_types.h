@@ -26,8 +26,17 @@ typedef struct chat_room chat_room;
 typedef struct chat_member chat_member;
 
 /* Recent chat frames a room keeps for members whose join reply arrives after
- * live messages that followed it. */
+ * live messages that followed it. Allocated with the first chat frame the
+ * room sees (chat_fanout.c), freed by chat_fanout_forget: an idle room holds
+ * none. */
 #define RECENT 256
+
+typedef struct chat_recent {
+    apr_uint64_t seq[RECENT];
+    chat_outbuf *buf[RECENT];
+    unsigned int next;
+    unsigned int n;
+} chat_recent;
 
 struct chat_room {
     chat_hub *hub;
@@ -38,10 +47,7 @@ struct chat_room {
     int sub_state;          /* CHAT_SUB_* */
     apr_time_t empty_since; /* no members since then (0 = has members) */
     int needs_catchup;
-    apr_uint64_t recent_seq[RECENT];
-    chat_outbuf *recent_buf[RECENT];
-    unsigned int recent_next;
-    unsigned int recent_n;
+    chat_recent *recent;             /* NULL until a chat frame came */
     struct chat_presence_held *held; /* presence waiting for the tick (chat_fanout.c) */
 };
 
