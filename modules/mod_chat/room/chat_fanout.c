@@ -164,7 +164,7 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
  * had the news already. */
 static int deliverable(const chat_member *m, const char *skip_sid, const char *only_user)
 {
-    const char *sid = skip_sid ? strchr(m->entry, '\n') : NULL;
+    const char *sid = skip_sid && m->entry ? strchr(m->entry, '\n') : NULL;
 
     return m->joined && !(sid && !strcmp(sid + 1, skip_sid)) &&
            !(only_user && strcmp(m->username, only_user)) && m->s && m->s->state == CHAT_WS_OPEN;
@@ -517,7 +517,7 @@ int chat_fanout_marker(chat_room *room, const char *payload)
 {
     const char *rest = payload + sizeof(MARKER_HEAD) - 1;
     const char *q;
-    char id[sizeof(((chat_member *)0)->marker)];
+    char id[CHAT_MARKER_MAX];
     chat_member *m, *next;
 
     if (strncmp(payload, MARKER_HEAD, sizeof(MARKER_HEAD) - 1)) {
@@ -532,10 +532,10 @@ int chat_fanout_marker(chat_room *room, const char *payload)
     chat_fanout_presence_flush(room); /* the leaving members' last, not the taker's */
     for (m = room->members; m; m = next) {
         next = m->next; /* a cut takes m out of the list */
-        if (!m->marker[0] || strcmp(m->marker, id)) {
+        if (!m->marker || strcmp(m->marker, id)) {
             continue;
         }
-        m->marker[0] = '\0';
+        chat_member_set_marker(m, NULL);
         if (m->parked) {
             m->joined = 1; /* taking process: from here on, m's */
             m->parked = 0;

@@ -72,6 +72,9 @@ struct chat_hub {
     int rooms_held;     /* rooms holding presence for the tick */
 };
 
+/* Longest hand-over marker id, with its NUL (handover/ makes "pid.count"). */
+#define CHAT_MARKER_MAX 48
+
 /* A message that came before the welcome (chat_member_hold_early). */
 typedef struct chat_early_msg {
     struct chat_early_msg *next;
@@ -91,17 +94,17 @@ struct chat_member {
     int present;                     /* our presence entry exists in Redis */
     apr_time_t opened_at;            /* when the session started */
 
-    char *username;
+    char *username; /* one malloc'd block with room_name and epoch_hint */
     char *room_name;
-    char entry[192]; /* presence entry "user\nnode:session" */
+    char *entry; /* presence entry "user\nnode:session" (malloc'd on entering) */
     const chat_srv_conf *sc;
-    chat_room_limits lim;
+    const chat_room_limits *lim; /* shared (chat_ws_intern) */
 
     int joined;      /* welcome sent: live events flow */
     int catching_up; /* reading back an outage: live chat waits in the room's recent frames */
     int has_since;   /* ?since= given */
     apr_uint64_t since;
-    char epoch_hint[40];
+    const char *epoch_hint; /* ?epoch= with ?since=, else "" */
     char epoch[40];
     apr_uint64_t last_seq; /* highest seq this client has */
 
@@ -117,8 +120,8 @@ struct chat_member {
 
     /* live hand-over: the marker this member waits for on its room's channel
      * (leaving process: move at it; taking process: receive from it) */
-    char marker[48];
-    int parked; /* taking process: handed over, live events flow from the marker */
+    char *marker; /* malloc'd while waiting, else NULL */
+    int parked;   /* taking process: handed over, live events flow from the marker */
 
     /* messages sent before the welcome, handled by early_fn after it */
     chat_early_msg *early_head, *early_tail;
