@@ -114,25 +114,37 @@ typedef struct interned {
     char v[];
 } interned;
 
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static interned *intern_all;
+
+/* When the module is unloaded: nothing uses the values any more (sessions
+ * end before the child does), and the list's root goes with the module. */
+static void __attribute__((destructor)) intern_free_all(void)
+{
+    while (intern_all) {
+        interned *it = intern_all;
+        intern_all = it->next;
+        free(it);
+    }
+}
+
 const void *chat_ws_intern(const void *v, apr_size_t len)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static interned *all;
     interned *it;
 
-    pthread_mutex_lock(&lock);
-    for (it = all; it; it = it->next) {
+    pthread_mutex_lock(&intern_lock);
+    for (it = intern_all; it; it = it->next) {
         if (it->len == len && !memcmp(it->v, v, len)) {
             break;
         }
     }
     if (!it && (it = malloc(sizeof(*it) + len)) != NULL) {
-        it->next = all;
+        it->next = intern_all;
         it->len = len;
         memcpy(it->v, v, len);
-        all = it;
+        intern_all = it;
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&intern_lock);
     return it ? it->v : NULL;
 }
 
