@@ -109,11 +109,12 @@ void chat_member_release(chat_member *m)
     if (--m->refs > 0) {
         return;
     }
-    while (m->early_head) {
-        chat_early_msg *e = m->early_head;
-        m->early_head = e->next;
+    while (m->early && m->early->head) {
+        chat_early_msg *e = m->early->head;
+        m->early->head = e->next;
         free(e);
     }
+    free(m->early);
     free(m->username); /* with room_name and epoch_hint */
     free(m->entry);
     free(m->marker);
@@ -336,41 +337,53 @@ void chat_member_set_entry(chat_member *m, const char *node, apr_uint64_t sessio
 int chat_member_hold_early(chat_member *m, const char *data, apr_size_t len,
                            void (*fn)(chat_member *m, const char *data, apr_size_t len))
 {
+    chat_early *q = m->early;
     chat_early_msg *e;
 
-    if (m->early_count >= EARLY_MAX_COUNT || m->early_bytes + len > EARLY_MAX_BYTES ||
+    if (!q && !(q = m->early = calloc(1, sizeof(*q)))) {
+        return 0;
+    }
+    if (q->count >= EARLY_MAX_COUNT || q->bytes + len > EARLY_MAX_BYTES ||
         !(e = malloc(sizeof(*e) + len))) {
         return 0;
     }
     e->next = NULL;
     e->len = len;
     memcpy(e->data, data, len);
-    if (m->early_tail) {
-        m->early_tail->next = e;
+    if (q->tail) {
+        q->tail->next = e;
     }
     else {
-        m->early_head = e;
+        q->head = e;
     }
-    m->early_tail = e;
-    m->early_count++;
-    m->early_bytes += len;
-    m->early_fn = fn;
+    q->tail = e;
+    q->count++;
+    q->bytes += len;
+    q->fn = fn;
     return 1;
 }
 
 void chat_member_replay_early(chat_member *m)
 {
+    chat_early *q = m->early;
     chat_early_msg *e;
 
+    if (!q) {
+        return;
+    }
     /* a message may close the session (its budget): the rest is dropped then */
-    while ((e = m->early_head) != NULL && m->s && m->s->state == CHAT_WS_OPEN) {
-        m->early_head = e->next;
-        if (!m->early_head) {
-            m->early_tail = NULL;
+    while ((e = q->head) != NULL && m->s && m->s->state == CHAT_WS_OPEN) {
+        q->head = e->next;
+        if (!q->head) {
+            q->tail = NULL;
         }
-        m->early_count--;
-        m->early_bytes -= e->len;
-        m->early_fn(m, e->data, e->len);
+        q->count--;
+        q->bytes -= e->len;
+        q->fn(m, e->data, e->len);
         free(e);
+    }
+    if (!q->head) {
+        free(q); /* all handled: the member holds no queue any more */
+        m->early = NULL;
     }
 }

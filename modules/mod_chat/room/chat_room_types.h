@@ -82,8 +82,18 @@ typedef struct chat_early_msg {
     char data[];
 } chat_early_msg;
 
+/* Messages a member sent before its welcome, handled by fn after it. */
+typedef struct chat_early {
+    chat_early_msg *head, *tail;
+    int count;
+    apr_size_t bytes;
+    void (*fn)(struct chat_member *m, const char *data, apr_size_t len);
+} chat_early;
+
 /* One chat connection (the session's app_data). Made by the handler on the
- * request's thread, then only touched on the session's reactor thread. */
+ * request's thread, then only touched on the session's reactor thread.
+ * There is one per open socket: what only some need is allocated when
+ * needed, and the ints sit together (no padding). */
 struct chat_member {
     chat_ws_session *s;
     chat_hub *hub;
@@ -92,7 +102,14 @@ struct chat_member {
     int refs;                        /* the session's and in-flight commands' */
     int join_sent;                   /* the join script was sent */
     int present;                     /* our presence entry exists in Redis */
-    apr_time_t opened_at;            /* when the session started */
+    int joined;                      /* welcome sent: live events flow */
+    int catching_up; /* reading back an outage: live chat waits in the room's recent frames */
+    int has_since;   /* ?since= given */
+    /* live hand-over: the marker this member waits for on its room's channel
+     * (leaving process: move at it; taking process: receive from it) */
+    int parked;           /* taking process: handed over, live events flow from the marker */
+    char *marker;         /* malloc'd while waiting, else NULL */
+    apr_time_t opened_at; /* when the session started */
 
     char *username; /* one malloc'd block with room_name and epoch_hint */
     char *room_name;
@@ -100,9 +117,6 @@ struct chat_member {
     const chat_srv_conf *sc;
     const chat_room_limits *lim; /* shared (chat_ws_intern) */
 
-    int joined;      /* welcome sent: live events flow */
-    int catching_up; /* reading back an outage: live chat waits in the room's recent frames */
-    int has_since;   /* ?since= given */
     apr_uint64_t since;
     const char *epoch_hint; /* ?epoch= with ?since=, else "" */
     char epoch[40];
@@ -118,16 +132,7 @@ struct chat_member {
     double debug_tokens;   /* debug-log writes (1 per second, burst 10) */
     apr_time_t debug_at;
 
-    /* live hand-over: the marker this member waits for on its room's channel
-     * (leaving process: move at it; taking process: receive from it) */
-    char *marker; /* malloc'd while waiting, else NULL */
-    int parked;   /* taking process: handed over, live events flow from the marker */
-
-    /* messages sent before the welcome, handled by early_fn after it */
-    chat_early_msg *early_head, *early_tail;
-    int early_count;
-    apr_size_t early_bytes;
-    void (*early_fn)(struct chat_member *m, const char *data, apr_size_t len);
+    chat_early *early; /* messages before the welcome: malloc'd with the first */
 };
 
 #endif
