@@ -549,6 +549,36 @@ START_TEST(test_control_payloads)
 }
 END_TEST
 
+/* An idle socket's decoder holds no control-frame buffer: one only while a
+ * control frame's payload is split over reads, none after it or for a whole
+ * one. */
+START_TEST(test_control_buffer_only_while_split)
+{
+    static const unsigned char payload[] = "ping payload";
+    buf_t b = {0};
+    rec r;
+    chat_ws_decoder d;
+    apr_size_t half;
+
+    rec_init(&r, NULL);
+    put_frame(&b, 1, 0, CHAT_WS_OP_PING, 1, payload, sizeof(payload) - 1);
+    half = b.len - 5;
+    chat_ws_decoder_init(&d, MIB, MIB, &cbs, &r);
+    ck_assert_int_eq(chat_ws_decoder_feed(&d, (const char *)b.p, half), 0);
+    ck_assert_ptr_nonnull(d.ctl);
+    ck_assert_int_eq(chat_ws_decoder_feed(&d, (const char *)b.p + half, b.len - half), 0);
+    ck_assert_ptr_null(d.ctl);
+    ck_assert_int_eq(chat_ws_decoder_feed(&d, (const char *)b.p, b.len), 0);
+    ck_assert_ptr_null(d.ctl);
+    ck_assert_int_eq(r.n, 2);
+    ev_is(&r, 0, 'P', payload, sizeof(payload) - 1);
+    ev_is(&r, 1, 'P', payload, sizeof(payload) - 1);
+    chat_ws_decoder_cleanup(&d);
+    rec_free(&r);
+    buf_free(&b);
+}
+END_TEST
+
 /* ---- protocol errors (1002) ---------------------------------------------- */
 
 START_TEST(test_unmasked)
@@ -1394,6 +1424,7 @@ Suite *suite_ws_frame(void)
     tcase_add_test(tc, test_large_then_small_messages);
     tcase_add_test(tc, test_empty_messages);
     tcase_add_test(tc, test_control_payloads);
+    tcase_add_test(tc, test_control_buffer_only_while_split);
     tcase_add_test(tc, test_unmasked);
     tcase_add_test(tc, test_rsv_bits);
     tcase_add_test(tc, test_reserved_opcodes);

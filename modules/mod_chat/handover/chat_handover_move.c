@@ -244,7 +244,10 @@ static void cut_one(chat_ws_session *s, void *arg)
         apr_hash_set(ctx->rooms, apr_pmemdup(ctx->p, &m->room, sizeof(m->room)), sizeof(m->room),
                      m);
     }
-    apr_cpystrn(m->marker, ctx->b->marker, sizeof(m->marker));
+    if (chat_member_set_marker(m, ctx->b->marker) != 0) {
+        it->state = CHAT_ITEM_GONE; /* stays here */
+        return;
+    }
     it->state = CHAT_ITEM_MARKED;
     apr_thread_mutex_lock(ctx->b->lock);
     ctx->b->marked++;
@@ -398,15 +401,17 @@ void chat_handover_move_park(chat_reactor *r, void *arg)
                 continue;
             }
         }
-        if (!(s = chat_ws_session_create(&it->lim, it->app, app_data))) {
+        if (!(s = chat_ws_session_create(&it->lim, it->app, app_data)) ||
+            chat_ws_session_origin(s, it->server, it->uri, it->remote_ip) != 0) {
+            /* it->server: so that it can move on again */
+            if (s) {
+                chat_ws_session_free(s);
+            }
             if (app_data) {
                 chat_member_release(app_data);
             }
             continue;
         }
-        apr_cpystrn(s->remote_ip, it->remote_ip, sizeof(s->remote_ip));
-        s->server = it->server; /* so that it can move on again */
-        s->uri = strdup(it->uri);
         s->reactor = r;
         s->owner = &parked_owner;
         chat_ws_session_open_parked(s);

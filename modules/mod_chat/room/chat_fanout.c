@@ -12,41 +12,55 @@
 
 static void fanout_remember(chat_room *room, apr_uint64_t seq, chat_outbuf *b)
 {
-    unsigned int i = room->recent_next;
+    chat_recent *r = room->recent;
+    unsigned int i;
 
-    if (room->recent_buf[i]) {
-        chat_outbuf_release(room->recent_buf[i]);
+    if (!r && !(r = room->recent = calloc(1, sizeof(*r)))) {
+        return; /* a late joiner reads it from the history instead */
+    }
+    i = r->next;
+    if (r->buf[i]) {
+        chat_outbuf_release(r->buf[i]);
     }
     chat_outbuf_retain(b);
-    room->recent_buf[i] = b;
-    room->recent_seq[i] = seq;
-    room->recent_next = (i + 1) % RECENT;
-    if (room->recent_n < RECENT) {
-        room->recent_n++;
+    r->buf[i] = b;
+    r->seq[i] = seq;
+    r->next = (i + 1) % RECENT;
+    if (r->n < RECENT) {
+        r->n++;
     }
 }
 
 void chat_fanout_forget(chat_room *room)
 {
+    chat_recent *r = room->recent;
     unsigned int i;
 
-    for (i = 0; i < RECENT; i++) {
-        chat_outbuf_release(room->recent_buf[i]);
-        room->recent_buf[i] = NULL;
+    if (!r) {
+        return;
     }
-    room->recent_n = room->recent_next = 0;
+    for (i = 0; i < RECENT; i++) {
+        chat_outbuf_release(r->buf[i]);
+    }
+    free(r);
+    room->recent = NULL;
 }
 
 /* Give m every remembered frame above what it has, oldest first. */
 void chat_fanout_send_recent(chat_room *room, chat_member *m)
 {
-    unsigned int k, start = (room->recent_next + RECENT - room->recent_n) % RECENT;
+    chat_recent *r = room->recent;
+    unsigned int k, start;
 
-    for (k = 0; k < room->recent_n; k++) {
+    if (!r) {
+        return;
+    }
+    start = (r->next + RECENT - r->n) % RECENT;
+    for (k = 0; k < r->n; k++) {
         unsigned int i = (start + k) % RECENT;
-        if (room->recent_seq[i] > m->last_seq) {
-            chat_ws_session_send(m->s, room->recent_buf[i]);
-            m->last_seq = room->recent_seq[i];
+        if (r->seq[i] > m->last_seq) {
+            chat_ws_session_send(m->s, r->buf[i]);
+            m->last_seq = r->seq[i];
         }
     }
 }
@@ -150,7 +164,7 @@ void chat_fanout_chat(chat_room *room, const char *payload, apr_size_t len)
  * had the news already. */
 static int deliverable(const chat_member *m, const char *skip_sid, const char *only_user)
 {
-    const char *sid = skip_sid ? strchr(m->entry, '\n') : NULL;
+    const char *sid = skip_sid && m->entry ? strchr(m->entry, '\n') : NULL;
 
     return m->joined && !(sid && !strcmp(sid + 1, skip_sid)) &&
            !(only_user && strcmp(m->username, only_user)) && m->s && m->s->state == CHAT_WS_OPEN;
@@ -503,7 +517,7 @@ int chat_fanout_marker(chat_room *room, const char *payload)
 {
     const char *rest = payload + sizeof(MARKER_HEAD) - 1;
     const char *q;
-    char id[sizeof(((chat_member *)0)->marker)];
+    char id[CHAT_MARKER_MAX];
     chat_member *m, *next;
 
     if (strncmp(payload, MARKER_HEAD, sizeof(MARKER_HEAD) - 1)) {
@@ -518,10 +532,10 @@ int chat_fanout_marker(chat_room *room, const char *payload)
     chat_fanout_presence_flush(room); /* the leaving members' last, not the taker's */
     for (m = room->members; m; m = next) {
         next = m->next; /* a cut takes m out of the list */
-        if (!m->marker[0] || strcmp(m->marker, id)) {
+        if (!m->marker || strcmp(m->marker, id)) {
             continue;
         }
-        m->marker[0] = '\0';
+        chat_member_set_marker(m, NULL);
         if (m->parked) {
             m->joined = 1; /* taking process: from here on, m's */
             m->parked = 0;

@@ -132,10 +132,10 @@ static void sub_state(chat_redis *rc, int up, void *data)
             chat_fanout_presence_flush(room);
             chat_fanout_forget(room); /* all delivered; may be of an epoch that goes */
             for (m = room->members; m; m = m->next) {
-                if (m->parked && m->marker[0]) {
+                if (m->parked && m->marker) {
                     /* its marker is lost with the connection: it reads back
                      * by seq, as everyone here does */
-                    m->marker[0] = '\0';
+                    chat_member_set_marker(m, NULL);
                     m->joined = 1;
                     m->parked = 0;
                 }
@@ -421,10 +421,10 @@ void chat_hub_enter(chat_member *m, chat_ws_session *s)
     }
     else {
         m->opened_at = apr_time_now();
-        apr_snprintf(m->entry, sizeof(m->entry), "%s\n%s:%" APR_UINT64_T_FMT, m->username,
-                     m->hub->node, s->id);
+        /* "user\nnode:session"; NULL when out of memory */
+        chat_member_set_entry(m, m->hub->node, s->id);
     }
-    room = room_get(m->hub, m->room_name);
+    room = m->entry ? room_get(m->hub, m->room_name) : NULL;
     if (!room) {
         chat_ws_session_close(s, CHAT_WS_CLOSE_INTERNAL, "out of memory");
         return;

@@ -66,7 +66,7 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
     }
     if (!strcmp(status, "toomany")) {
         char msg[64];
-        apr_snprintf(msg, sizeof(msg), "at most %d connections per user", m->lim.max_conns);
+        apr_snprintf(msg, sizeof(msg), "at most %d connections per user", m->lim->max_conns);
         chat_member_error(m, "too_many_connections", msg);
         chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, "too many connections");
         chat_member_release(m);
@@ -171,7 +171,7 @@ void chat_join_run(chat_member *m)
     argv[16] = epoch;
     argv[17] = chat_store_channel(p, hub->prefix, m->room_name);
     argv[18] = hub->prefix;
-    argv[19] = apr_itoa(p, m->lim.max_conns);
+    argv[19] = apr_itoa(p, m->lim->max_conns);
     argv[20] = chat_presence_record(m, now, p); /* the admin page's, in the same round trip */
     argv[21] = apr_itoa(p, chat_settings_debug_cap(m->sc)); /* and the debug log's "join" */
     argv[22] = hub->node;

@@ -1,5 +1,6 @@
 /* One chat connection: see chat_member.h. */
 #include <httpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,32 +40,58 @@ static int bucket_take(double *tokens, apr_time_t *at, double rate, double burst
     return 1;
 }
 
+/* username, room and epoch hint in one block at m->username; 0, or -1 when
+ * out of memory. */
+static int member_names(chat_member *m, const char *username, const char *room, const char *hint)
+{
+    apr_size_t ul = strlen(username) + 1, rl = strlen(room) + 1, hl = strlen(hint) + 1;
+    char *block = malloc(ul + rl + hl);
+
+    if (!block) {
+        return -1;
+    }
+    memcpy(block, username, ul);
+    memcpy(block + ul, room, rl);
+    memcpy(block + ul + rl, hint, hl);
+    m->username = block;
+    m->room_name = block + ul;
+    m->epoch_hint = block + ul + rl;
+    return 0;
+}
+
+/* The location's limits, one shared copy per distinct value. */
+static const chat_room_limits *member_limits(const chat_dir_conf *dc)
+{
+    chat_room_limits lim;
+
+    memset(&lim, 0, sizeof(lim));
+    chat_settings_room_limits(dc, &lim);
+    return chat_ws_intern(&lim, sizeof(lim));
+}
+
 chat_member *chat_member_create(request_rec *r, const char *room, const char *username)
 {
     chat_member *m = calloc(1, sizeof(*m));
     const char *since, *epoch;
+    char hint[sizeof(m->epoch)] = "";
 
     if (!m) {
         return NULL;
     }
-    m->username = strdup(username);
-    m->room_name = strdup(room);
-    if (!m->username || !m->room_name) {
-        free(m->username);
-        free(m->room_name);
-        free(m);
-        return NULL;
-    }
-    m->sc = ap_get_module_config(r->server->module_config, &chat_module);
-    chat_settings_room_limits(ap_get_module_config(r->per_dir_config, &chat_module), &m->lim);
     since = chat_query_param(r->pool, r->args, "since");
     epoch = chat_query_param(r->pool, r->args, "epoch");
     if (since && apr_isdigit(*since)) {
         m->has_since = 1;
         m->since = (apr_uint64_t)apr_atoi64(since);
-        apr_cpystrn(m->epoch_hint, epoch ? epoch : "", sizeof(m->epoch_hint));
+        apr_cpystrn(hint, epoch ? epoch : "", sizeof(hint));
     }
-    m->budget = m->lim.budget_burst;
+    m->sc = ap_get_module_config(r->server->module_config, &chat_module);
+    m->lim = member_limits(ap_get_module_config(r->per_dir_config, &chat_module));
+    if (!m->lim || member_names(m, username, room, hint) != 0) {
+        free(m);
+        return NULL;
+    }
+    m->budget = m->lim->budget_burst;
     m->budget_at = m->debug_at = m->strikes_at = apr_time_now();
     m->debug_tokens = DEBUG_BURST;
     m->refs = 1;
@@ -82,13 +109,15 @@ void chat_member_release(chat_member *m)
     if (--m->refs > 0) {
         return;
     }
-    while (m->early_head) {
-        chat_early_msg *e = m->early_head;
-        m->early_head = e->next;
+    while (m->early && m->early->head) {
+        chat_early_msg *e = m->early->head;
+        m->early->head = e->next;
         free(e);
     }
-    free(m->username);
-    free(m->room_name);
+    free(m->early);
+    free(m->username); /* with room_name and epoch_hint */
+    free(m->entry);
+    free(m->marker);
     free(m);
 }
 
@@ -167,7 +196,7 @@ void chat_member_refuse(chat_member *m, const char *message)
 
 int chat_member_budget_take(chat_member *m, double cost)
 {
-    double rate = m->lim.budget_rate, burst = m->lim.budget_burst;
+    double rate = m->lim->budget_rate, burst = m->lim->budget_burst;
     apr_time_t now;
 
     if (rate <= 0 || bucket_take(&m->budget, &m->budget_at, rate, burst, cost)) {
@@ -184,7 +213,7 @@ int chat_member_budget_take(chat_member *m, double cost)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ap_server_conf,
                      "chat: %s in room %s: ChatMessageBudget (%d per second, burst %d) kept "
                      "exceeded: closing with 1008",
-                     m->username, m->room_name, m->lim.budget_rate, m->lim.budget_burst);
+                     m->username, m->room_name, m->lim->budget_rate, m->lim->budget_burst);
         chat_member_debug(m, "closed", "ChatMessageBudget kept exceeded");
         if (m->s) {
             chat_ws_session_close(m->s, CHAT_WS_CLOSE_POLICY, "message budget exceeded");
@@ -232,6 +261,7 @@ chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, 
                               const char *marker)
 {
     char user[64 * 4 + 1], room[64 + 1]; /* chat_username_valid, chat_room_name_valid */
+    char entry[64 * 4 + 1 + 96 + 24];    /* user, node (chat_hub's), session id */
     apr_time_t now = apr_time_now();
     chat_member *m = calloc(1, sizeof(*m));
 
@@ -240,7 +270,7 @@ chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, 
     }
     chat_wire_get_str(r, user, sizeof(user));
     chat_wire_get_str(r, room, sizeof(room));
-    chat_wire_get_str(r, m->entry, sizeof(m->entry));
+    chat_wire_get_str(r, entry, sizeof(entry));
     chat_wire_get_str(r, m->epoch, sizeof(m->epoch));
     m->last_seq = chat_wire_get_u64(r);
     m->budget = chat_wire_get_f64(r);
@@ -249,33 +279,54 @@ chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, 
     m->strikes_at = member_since(now, chat_wire_get_i64(r));
     m->refused_at = member_since(now, chat_wire_get_i64(r));
     m->opened_at = member_since(now, chat_wire_get_i64(r));
+    m->refs = 1;
     if (r->failed || !chat_username_valid(user) || !chat_room_name_valid(room) ||
-        strncmp(m->entry, user, strlen(user)) || m->entry[strlen(user)] != '\n' ||
-        !(m->username = strdup(user)) || !(m->room_name = strdup(room))) {
-        free(m->username);
-        free(m);
+        strncmp(entry, user, strlen(user)) || entry[strlen(user)] != '\n' ||
+        !(m->lim = member_limits(dc)) || member_names(m, user, room, "") != 0 ||
+        !(m->entry = strdup(entry)) || chat_member_set_marker(m, marker) != 0) {
+        chat_member_release(m);
         return NULL;
     }
     m->sc = sc;
-    chat_settings_room_limits(dc, &m->lim);
     /* what the old limits left, within the new ones */
-    if (!(m->budget >= 0 && m->budget <= m->lim.budget_burst)) {
-        m->budget = m->lim.budget_burst;
+    if (!(m->budget >= 0 && m->budget <= m->lim->budget_burst)) {
+        m->budget = m->lim->budget_burst;
     }
-    if (!(m->strikes >= 0 && m->strikes <= m->lim.budget_burst + 1)) {
+    if (!(m->strikes >= 0 && m->strikes <= m->lim->budget_burst + 1)) {
         m->strikes = 0;
     }
-    apr_cpystrn(m->marker, marker, sizeof(m->marker));
     m->parked = 1;
     m->debug_tokens = DEBUG_BURST;
     m->debug_at = now;
-    m->refs = 1;
     return m;
 }
 
 void chat_member_disown(chat_member *m)
 {
     m->present = 0;
+}
+
+int chat_member_set_marker(chat_member *m, const char *marker)
+{
+    free(m->marker);
+    m->marker = NULL;
+    if (marker && !(m->marker = strdup(marker))) {
+        return -1;
+    }
+    return 0;
+}
+
+void chat_member_set_entry(chat_member *m, const char *node, apr_uint64_t session_id)
+{
+    int len = snprintf(NULL, 0, "%s\n%s:%" APR_UINT64_T_FMT, m->username, node, session_id);
+
+    free(m->entry);
+    if (len < 0 || !(m->entry = malloc((apr_size_t)len + 1))) {
+        m->entry = NULL;
+        return;
+    }
+    snprintf(m->entry, (apr_size_t)len + 1, "%s\n%s:%" APR_UINT64_T_FMT, m->username, node,
+             session_id);
 }
 
 /* A client may send before its welcome (its first frame with the upgrade
@@ -286,41 +337,53 @@ void chat_member_disown(chat_member *m)
 int chat_member_hold_early(chat_member *m, const char *data, apr_size_t len,
                            void (*fn)(chat_member *m, const char *data, apr_size_t len))
 {
+    chat_early *q = m->early;
     chat_early_msg *e;
 
-    if (m->early_count >= EARLY_MAX_COUNT || m->early_bytes + len > EARLY_MAX_BYTES ||
+    if (!q && !(q = m->early = calloc(1, sizeof(*q)))) {
+        return 0;
+    }
+    if (q->count >= EARLY_MAX_COUNT || q->bytes + len > EARLY_MAX_BYTES ||
         !(e = malloc(sizeof(*e) + len))) {
         return 0;
     }
     e->next = NULL;
     e->len = len;
     memcpy(e->data, data, len);
-    if (m->early_tail) {
-        m->early_tail->next = e;
+    if (q->tail) {
+        q->tail->next = e;
     }
     else {
-        m->early_head = e;
+        q->head = e;
     }
-    m->early_tail = e;
-    m->early_count++;
-    m->early_bytes += len;
-    m->early_fn = fn;
+    q->tail = e;
+    q->count++;
+    q->bytes += len;
+    q->fn = fn;
     return 1;
 }
 
 void chat_member_replay_early(chat_member *m)
 {
+    chat_early *q = m->early;
     chat_early_msg *e;
 
+    if (!q) {
+        return;
+    }
     /* a message may close the session (its budget): the rest is dropped then */
-    while ((e = m->early_head) != NULL && m->s && m->s->state == CHAT_WS_OPEN) {
-        m->early_head = e->next;
-        if (!m->early_head) {
-            m->early_tail = NULL;
+    while ((e = q->head) != NULL && m->s && m->s->state == CHAT_WS_OPEN) {
+        q->head = e->next;
+        if (!q->head) {
+            q->tail = NULL;
         }
-        m->early_count--;
-        m->early_bytes -= e->len;
-        m->early_fn(m, e->data, e->len);
+        q->count--;
+        q->bytes -= e->len;
+        q->fn(m, e->data, e->len);
         free(e);
+    }
+    if (!q->head) {
+        free(q); /* all handled: the member holds no queue any more */
+        m->early = NULL;
     }
 }

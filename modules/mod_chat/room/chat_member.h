@@ -36,6 +36,11 @@ void chat_member_save(const chat_member *m, chat_wire *w);
 chat_member *chat_member_load(const chat_srv_conf *sc, const chat_dir_conf *dc, chat_wire_reader *r,
                               const char *marker);
 void chat_member_disown(chat_member *m);
+/* Set (a copy) or clear (NULL) the hand-over marker m waits for: 0, or -1
+ * when out of memory (m then waits for none). */
+int chat_member_set_marker(chat_member *m, const char *marker);
+/* m's presence entry "user\nnode:session"; left NULL when out of memory. */
+void chat_member_set_entry(chat_member *m, const char *node, apr_uint64_t session_id);
 
 /* Keep a message m sent before its welcome (one sent with the upgrade
  * request, say), to be given to fn once it is welcomed: 1, or 0 when m

@@ -76,12 +76,12 @@ static int url_safe(const chat_member *m, const char *u)
             return 0;
         }
     }
-    n = strlen(m->lim.upload_url);
-    if (!strncmp(u, m->lim.upload_url, n) && u[n] == '/' && u[n + 1] && u[n + 1] != '/') {
+    n = strlen(m->lim->upload_url);
+    if (!strncmp(u, m->lim->upload_url, n) && u[n] == '/' && u[n + 1] && u[n + 1] != '/') {
         return 1;
     }
-    for (i = 0; m->lim.media_allow && i < m->lim.media_allow->nelts; i++) {
-        const char *prefix = APR_ARRAY_IDX(m->lim.media_allow, i, const char *);
+    for (i = 0; m->lim->media_allow && i < m->lim->media_allow->nelts; i++) {
+        const char *prefix = APR_ARRAY_IDX(m->lim->media_allow, i, const char *);
         if (!strncasecmp(u, prefix, strlen(prefix)) && u[strlen(prefix)]) {
             return 1;
         }
@@ -308,9 +308,9 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
             chat_member_error(m, "invalid", "a text message needs non-empty text");
             goto out;
         }
-        if (utf8_chars(text) > (apr_size_t)m->lim.max_text) {
+        if (utf8_chars(text) > (apr_size_t)m->lim->max_text) {
             chat_member_error(m, "too_long",
-                              apr_psprintf(p, "text longer than %d characters", m->lim.max_text));
+                              apr_psprintf(p, "text longer than %d characters", m->lim->max_text));
             goto out;
         }
         json_object_object_add(body, "text", json_object_new_string(text));
@@ -326,14 +326,14 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
                 apr_psprintf(p,
                              "%s must be one of this server's uploads (%s/...) or under a "
                              "ChatMediaAllow prefix",
-                             key, m->lim.upload_url));
+                             key, m->lim->upload_url));
             goto out;
         }
         if (filename && strlen(filename) > FILENAME_MAX_LEN) {
             chat_member_error(m, "invalid", "filename too long");
             goto out;
         }
-        if (caption && utf8_chars(caption) > (apr_size_t)m->lim.max_text) {
+        if (caption && utf8_chars(caption) > (apr_size_t)m->lim->max_text) {
             chat_member_error(m, "too_long", "caption too long");
             goto out;
         }
@@ -355,9 +355,10 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     }
 
     /* only valid messages spend the sender's allowance */
-    if (!chat_hub_rate_take(m->hub, m->username, m->lim.rate, m->lim.burst)) {
-        chat_member_error(m, "rate_limited",
-                          apr_psprintf(p, "too many messages: at most %d per second", m->lim.rate));
+    if (!chat_hub_rate_take(m->hub, m->username, m->lim->rate, m->lim->burst)) {
+        chat_member_error(
+            m, "rate_limited",
+            apr_psprintf(p, "too many messages: at most %d per second", m->lim->rate));
         goto out;
     }
     chat_store_new_epoch(epoch);
@@ -367,7 +368,7 @@ static void handle_chat(chat_member *m, json_object *payload, apr_pool_t *p)
     argv[3] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "meta");
     argv[4] = chat_store_key(p, chat_hub_prefix(m->hub), m->room_name, "log");
     argv[5] = chat_store_channel(p, chat_hub_prefix(m->hub), m->room_name);
-    argv[6] = apr_itoa(p, m->lim.history_size);
+    argv[6] = apr_itoa(p, m->lim->history_size);
     argv[7] = apr_pstrdup(p, json_object_to_json_string_ext(
                                  body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     argv[8] = m->username;
@@ -526,7 +527,7 @@ static void search_answer(chat_member *m, const redisReply *reply)
                           apr_psprintf(p,
                                        "too many searches: at most %d a minute (ChatSearchRate); "
                                        "try again in %lld s",
-                                       m->lim.search_rate, (e[1]->integer + 999) / 1000));
+                                       m->lim->search_rate, (e[1]->integer + 999) / 1000));
     }
     else {
         chat_member_error(m, "unavailable", "search unavailable: chat storage error");
@@ -578,8 +579,8 @@ static void handle_search(chat_member *m, json_object *payload, apr_pool_t *p)
     argv[6] = m->username;
     argv[7] = folded;
     argv[8] = apr_psprintf(p, "%" APR_INT64_T_FMT, limit);
-    argv[9] = apr_itoa(p, m->lim.search_rate);
-    argv[10] = apr_itoa(p, m->lim.search_scan);
+    argv[9] = apr_itoa(p, m->lim->search_rate);
+    argv[10] = apr_itoa(p, m->lim->search_scan);
     chat_member_hold(m);
     if (chat_redis_command(chat_hub_cmd(m->hub), on_search_reply, m, 11, argv, NULL) != 0) {
         chat_member_release(m);
@@ -634,12 +635,12 @@ static void ask_bot(chat_member *m, const char *name, const char *question, cons
         chat_member_error(m, "invalid", "an AI question needs non-empty text");
         return;
     }
-    if (utf8_chars(text) > (apr_size_t)m->lim.max_text) {
+    if (utf8_chars(text) > (apr_size_t)m->lim->max_text) {
         chat_member_error(m, "too_long",
-                          apr_psprintf(p, "text longer than %d characters", m->lim.max_text));
+                          apr_psprintf(p, "text longer than %d characters", m->lim->max_text));
         return;
     }
-    if ((err = bot->ask(m->sc, name, m->room_name, m->username, text, m->lim.history_size))) {
+    if ((err = bot->ask(m->sc, name, m->room_name, m->username, text, m->lim->history_size))) {
         chat_member_error(m, "ai_unavailable", err);
     }
 }
@@ -760,7 +761,7 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
     }
     else if (!strcmp(type, "offer") || !strcmp(type, "answer") || !strcmp(type, "candidate") ||
              !strcmp(type, "call_end")) {
-        if (len > m->lim.max_signal) {
+        if (len > m->lim->max_signal) {
             /* published to every server: keep it far below Redis's pub/sub
              * output-buffer limits */
             if (chat_member_budget_take(m, COST_BAD)) {
@@ -768,7 +769,7 @@ void chat_protocol_handle(chat_member *m, const char *data, apr_size_t len)
                                   apr_psprintf(p,
                                                "signaling message larger than %" APR_SIZE_T_FMT
                                                " bytes (ChatMaxSignalSize)",
-                                               m->lim.max_signal));
+                                               m->lim->max_signal));
             }
         }
         else if (chat_member_budget_take(m, signal_cost(len))) {

@@ -26,8 +26,17 @@ typedef struct chat_room chat_room;
 typedef struct chat_member chat_member;
 
 /* Recent chat frames a room keeps for members whose join reply arrives after
- * live messages that followed it. */
+ * live messages that followed it. Allocated with the first chat frame the
+ * room sees (chat_fanout.c), freed by chat_fanout_forget: an idle room holds
+ * none. */
 #define RECENT 256
+
+typedef struct chat_recent {
+    apr_uint64_t seq[RECENT];
+    chat_outbuf *buf[RECENT];
+    unsigned int next;
+    unsigned int n;
+} chat_recent;
 
 struct chat_room {
     chat_hub *hub;
@@ -38,10 +47,7 @@ struct chat_room {
     int sub_state;          /* CHAT_SUB_* */
     apr_time_t empty_since; /* no members since then (0 = has members) */
     int needs_catchup;
-    apr_uint64_t recent_seq[RECENT];
-    chat_outbuf *recent_buf[RECENT];
-    unsigned int recent_next;
-    unsigned int recent_n;
+    chat_recent *recent;             /* NULL until a chat frame came */
     struct chat_presence_held *held; /* presence waiting for the tick (chat_fanout.c) */
 };
 
@@ -66,6 +72,9 @@ struct chat_hub {
     int rooms_held;     /* rooms holding presence for the tick */
 };
 
+/* Longest hand-over marker id, with its NUL (handover/ makes "pid.count"). */
+#define CHAT_MARKER_MAX 48
+
 /* A message that came before the welcome (chat_member_hold_early). */
 typedef struct chat_early_msg {
     struct chat_early_msg *next;
@@ -73,8 +82,18 @@ typedef struct chat_early_msg {
     char data[];
 } chat_early_msg;
 
+/* Messages a member sent before its welcome, handled by fn after it. */
+typedef struct chat_early {
+    chat_early_msg *head, *tail;
+    int count;
+    apr_size_t bytes;
+    void (*fn)(struct chat_member *m, const char *data, apr_size_t len);
+} chat_early;
+
 /* One chat connection (the session's app_data). Made by the handler on the
- * request's thread, then only touched on the session's reactor thread. */
+ * request's thread, then only touched on the session's reactor thread.
+ * There is one per open socket: what only some need is allocated when
+ * needed, and the ints sit together (no padding). */
 struct chat_member {
     chat_ws_session *s;
     chat_hub *hub;
@@ -83,19 +102,23 @@ struct chat_member {
     int refs;                        /* the session's and in-flight commands' */
     int join_sent;                   /* the join script was sent */
     int present;                     /* our presence entry exists in Redis */
-    apr_time_t opened_at;            /* when the session started */
-
-    char *username;
-    char *room_name;
-    char entry[192]; /* presence entry "user\nnode:session" */
-    const chat_srv_conf *sc;
-    chat_room_limits lim;
-
-    int joined;      /* welcome sent: live events flow */
+    int joined;                      /* welcome sent: live events flow */
     int catching_up; /* reading back an outage: live chat waits in the room's recent frames */
     int has_since;   /* ?since= given */
+    /* live hand-over: the marker this member waits for on its room's channel
+     * (leaving process: move at it; taking process: receive from it) */
+    int parked;           /* taking process: handed over, live events flow from the marker */
+    char *marker;         /* malloc'd while waiting, else NULL */
+    apr_time_t opened_at; /* when the session started */
+
+    char *username; /* one malloc'd block with room_name and epoch_hint */
+    char *room_name;
+    char *entry; /* presence entry "user\nnode:session" (malloc'd on entering) */
+    const chat_srv_conf *sc;
+    const chat_room_limits *lim; /* shared (chat_ws_intern) */
+
     apr_uint64_t since;
-    char epoch_hint[40];
+    const char *epoch_hint; /* ?epoch= with ?since=, else "" */
     char epoch[40];
     apr_uint64_t last_seq; /* highest seq this client has */
 
@@ -109,16 +132,7 @@ struct chat_member {
     double debug_tokens;   /* debug-log writes (1 per second, burst 10) */
     apr_time_t debug_at;
 
-    /* live hand-over: the marker this member waits for on its room's channel
-     * (leaving process: move at it; taking process: receive from it) */
-    char marker[48];
-    int parked; /* taking process: handed over, live events flow from the marker */
-
-    /* messages sent before the welcome, handled by early_fn after it */
-    chat_early_msg *early_head, *early_tail;
-    int early_count;
-    apr_size_t early_bytes;
-    void (*early_fn)(struct chat_member *m, const char *data, apr_size_t len);
+    chat_early *early; /* messages before the welcome: malloc'd with the first */
 };
 
 #endif

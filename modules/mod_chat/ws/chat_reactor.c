@@ -529,8 +529,8 @@ static void take_inbox(chat_reactor *r)
         r->shutting_down = 1;
         for (s = r->sessions; s; s = next) {
             next = s->next;
-            if (s->lim.close_timeout > wait) {
-                wait = s->lim.close_timeout;
+            if (s->lim->close_timeout > wait) {
+                wait = s->lim->close_timeout;
             }
             chat_reactor_close_going_away(s);
         }

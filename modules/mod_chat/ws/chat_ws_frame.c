@@ -34,6 +34,8 @@ void chat_ws_decoder_cleanup(chat_ws_decoder *d)
     free(d->msg);
     d->msg = NULL;
     d->msg_len = d->msg_cap = 0;
+    free(d->ctl);
+    d->ctl = NULL;
 }
 
 int chat_ws_close_code_valid(int code)
@@ -136,7 +138,7 @@ static int take_header(chat_ws_decoder *d)
     }
     memcpy(d->mask, d->hdr + pos, 4);
     d->fin = (d->hdr[0] & 0x80) != 0;
-    d->opcode = d->hdr[0] & 0x0F;
+    d->opcode = (unsigned char)(d->hdr[0] & 0x0F);
     d->payload_len = len;
     d->payload_have = 0;
 
@@ -190,8 +192,9 @@ static int deliver_close(chat_ws_decoder *d, const char *p, apr_size_t len)
     return d->cb->on_close(d->cb_ctx, code, p + 2, len - 2);
 }
 
-/* The current frame's payload is complete. */
-static int finish_frame(chat_ws_decoder *d)
+/* The current frame's payload is complete; a control frame's is at d->ctl
+ * when that is set, else at whole. */
+static int finish_frame(chat_ws_decoder *d, const char *whole)
 {
     int rv = 0;
 
@@ -200,15 +203,24 @@ static int finish_frame(chat_ws_decoder *d)
     d->hdr_need = 2;
     d->frames++;
 
-    switch (d->opcode) {
-    case CHAT_WS_OP_PING:
-        return d->cb->on_ping(d->cb_ctx, d->ctl, (apr_size_t)d->payload_len);
-    case CHAT_WS_OP_PONG:
-        return d->cb->on_pong(d->cb_ctx, d->ctl, (apr_size_t)d->payload_len);
-    case CHAT_WS_OP_CLOSE:
-        return deliver_close(d, d->ctl, (apr_size_t)d->payload_len);
-    default:
-        break;
+    if (d->opcode & 0x08) {
+        const char *ctl = d->ctl ? d->ctl : whole;
+        apr_size_t len = (apr_size_t)d->payload_len;
+
+        switch (d->opcode) {
+        case CHAT_WS_OP_PING:
+            rv = d->cb->on_ping(d->cb_ctx, ctl, len);
+            break;
+        case CHAT_WS_OP_PONG:
+            rv = d->cb->on_pong(d->cb_ctx, ctl, len);
+            break;
+        default:
+            rv = deliver_close(d, ctl, len);
+            break;
+        }
+        free(d->ctl);
+        d->ctl = NULL;
+        return rv;
     }
     if (!d->fin) {
         return 0;
@@ -229,6 +241,7 @@ static int finish_frame(chat_ws_decoder *d)
 int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len)
 {
     const unsigned char *p = (const unsigned char *)buf;
+    char whole[125]; /* a control frame's payload that came in one piece */
     int rv;
 
     if (d->failed) {
@@ -241,7 +254,7 @@ int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len)
                 take = len;
             }
             memcpy(d->hdr + d->hdr_have, p, take);
-            d->hdr_have += take;
+            d->hdr_have = (unsigned char)(d->hdr_have + take);
             p += take;
             len -= take;
             if (d->hdr_have < d->hdr_need) {
@@ -252,7 +265,7 @@ int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len)
                 if ((rv = check_first_bytes(d)) != 0) {
                     return rv;
                 }
-                d->hdr_need = 2 + 4 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
+                d->hdr_need = (unsigned char)(2 + 4 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0));
                 continue;
             }
             if ((rv = take_header(d)) != 0) {
@@ -264,7 +277,20 @@ int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len)
             apr_uint64_t left = d->payload_len - d->payload_have;
             apr_size_t n = left < len ? (apr_size_t)left : len;
             apr_size_t i;
-            char *dst = (d->opcode & 0x08) ? d->ctl + d->payload_have : d->msg + d->msg_len;
+            char *dst;
+
+            if (!(d->opcode & 0x08)) {
+                dst = d->msg + d->msg_len;
+            }
+            else if (!d->ctl && n == d->payload_len) {
+                dst = whole; /* all of it is here: nothing to keep between reads */
+            }
+            else {
+                if (!d->ctl && !(d->ctl = malloc(125))) {
+                    FAIL(d, CHAT_WS_CLOSE_INTERNAL, "out of memory");
+                }
+                dst = d->ctl + d->payload_have;
+            }
 
             for (i = 0; i < n; i++) {
                 dst[i] = (char)(p[i] ^ d->mask[(d->payload_have + i) & 3]);
@@ -282,7 +308,7 @@ int chat_ws_decoder_feed(chat_ws_decoder *d, const char *buf, apr_size_t len)
             len -= n;
         }
         if (d->payload_have == d->payload_len) {
-            if ((rv = finish_frame(d)) != 0) {
+            if ((rv = finish_frame(d, whole)) != 0) {
                 return rv;
             }
         }

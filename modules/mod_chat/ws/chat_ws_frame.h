@@ -45,34 +45,38 @@ typedef struct chat_ws_decoder {
     const chat_ws_callbacks *cb;
     void *cb_ctx;
 
-    /* frame header being read */
-    unsigned char hdr[14];
-    apr_size_t hdr_have;
-    apr_size_t hdr_need;
-    int in_payload;
-    int fin;
-    int opcode;
-    unsigned char mask[4];
     apr_uint64_t payload_len;
     apr_uint64_t payload_have;
-
-    /* control frame payload (<= 125 bytes) */
-    char ctl[125];
-
-    /* message reassembly (text/binary); malloc'd, freed by _cleanup */
-    int msg_opcode; /* 0 when no message is in progress */
-    char *msg;
-    apr_size_t msg_len;
-    apr_size_t msg_cap;
-    chat_utf8_state utf8;
 
     /* complete frames seen (any opcode): the session's idle timer counts
      * frames, not bytes, so a client trickling bytes is idle */
     apr_uint64_t frames;
 
+    /* message reassembly (text/binary); malloc'd, freed by _cleanup */
+    char *msg;
+    apr_size_t msg_len;
+    apr_size_t msg_cap;
+
+    /* a control frame's payload (<= 125 bytes) that arrives over several
+     * reads, malloc'd until the frame is complete; one that comes whole is
+     * unmasked on the stack, so an idle socket holds no buffer */
+    char *ctl;
+
+    const char *error; /* static text describing the last error */
+    chat_utf8_state utf8;
     /* set once a protocol error was found; feeding is refused afterwards */
     int failed;
-    const char *error; /* static text describing the last error */
+
+    /* frame header being read (fields are small: the decoder is part of
+     * every idle socket) */
+    unsigned char hdr[14];
+    unsigned char hdr_have;
+    unsigned char hdr_need;
+    unsigned char mask[4];
+    unsigned char in_payload;
+    unsigned char fin;
+    unsigned char opcode;
+    unsigned char msg_opcode; /* 0 when no message is in progress */
 } chat_ws_decoder;
 
 void chat_ws_decoder_init(chat_ws_decoder *d, apr_uint64_t max_frame, apr_uint64_t max_message,

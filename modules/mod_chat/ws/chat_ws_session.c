@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <sys/epoll.h>
@@ -106,18 +108,60 @@ static int cb_close(void *ctx, int code, const char *reason, apr_size_t len);
 
 static const chat_ws_callbacks decoder_callbacks = {cb_message, cb_ping, cb_pong, cb_close};
 
+typedef struct interned {
+    struct interned *next;
+    apr_size_t len;
+    char v[];
+} interned;
+
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static interned *intern_all;
+
+/* When the module is unloaded: nothing uses the values any more (sessions
+ * end before the child does), and the list's root goes with the module. */
+static void __attribute__((destructor)) intern_free_all(void)
+{
+    while (intern_all) {
+        interned *it = intern_all;
+        intern_all = it->next;
+        free(it);
+    }
+}
+
+const void *chat_ws_intern(const void *v, apr_size_t len)
+{
+    interned *it;
+
+    pthread_mutex_lock(&intern_lock);
+    for (it = intern_all; it; it = it->next) {
+        if (it->len == len && !memcmp(it->v, v, len)) {
+            break;
+        }
+    }
+    if (!it && (it = malloc(sizeof(*it) + len)) != NULL) {
+        it->next = intern_all;
+        it->len = len;
+        memcpy(it->v, v, len);
+        intern_all = it;
+    }
+    pthread_mutex_unlock(&intern_lock);
+    return it ? it->v : NULL;
+}
+
 chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws_app *app,
                                         void *app_data)
 {
     static apr_uint32_t next_id;
-    chat_ws_session *s = calloc(1, sizeof(*s));
+    const chat_ws_limits *shared = chat_ws_intern(lim, sizeof(*lim));
+    chat_ws_session *s;
 
-    if (!s) {
+    if (!shared || !(s = calloc(1, sizeof(*s)))) {
         return NULL;
     }
     s->pollable.kind = CHAT_POLL_SESSION;
     s->id = apr_atomic_inc32(&next_id) + 1;
-    s->lim = *lim;
+    s->lim = shared;
+    s->remote_ip = "-";
     s->app = app;
     s->app_data = app_data;
     s->tr.fd = -1;
@@ -150,6 +194,24 @@ void chat_ws_session_free(chat_ws_session *s)
     free(s->pre);
     free(s->uri);
     free(s);
+}
+
+int chat_ws_session_origin(chat_ws_session *s, server_rec *server, const char *uri,
+                           const char *remote_ip)
+{
+    apr_size_t ul = strlen(uri) + 1, il = strlen(remote_ip) + 1;
+    char *block = malloc(ul + il);
+
+    if (!block) {
+        return -1;
+    }
+    memcpy(block, uri, ul);
+    memcpy(block + ul, remote_ip, il);
+    free(s->uri);
+    s->server = server;
+    s->uri = block;
+    s->remote_ip = block + ul;
+    return 0;
 }
 
 static chat_outq_item *enqueue(chat_ws_session *s, chat_outbuf *b)
@@ -282,7 +344,7 @@ static void send_pong(chat_ws_session *s, const char *payload, apr_size_t len)
         s->pong->buf = b;
         return;
     }
-    if (s->q_bytes + b->len > s->lim.sendq_limit) {
+    if (s->q_bytes + b->len > s->lim->sendq_limit) {
         chat_outbuf_release(b);
         close_for_limit(s, "ChatSendQueueLimit (pongs the client does not read)",
                         "send queue full");
@@ -299,13 +361,13 @@ static int control_budget_take(chat_ws_session *s)
 {
     apr_time_t now;
 
-    if (s->lim.ctl_rate <= 0) {
+    if (s->lim->ctl_rate <= 0) {
         return 1;
     }
     now = apr_time_now();
-    s->ctl_tokens += (double)(now - s->ctl_at) * s->lim.ctl_rate / APR_USEC_PER_SEC;
-    if (s->ctl_tokens > s->lim.ctl_burst) {
-        s->ctl_tokens = s->lim.ctl_burst;
+    s->ctl_tokens += (double)(now - s->ctl_at) * s->lim->ctl_rate / APR_USEC_PER_SEC;
+    if (s->ctl_tokens > s->lim->ctl_burst) {
+        s->ctl_tokens = s->lim->ctl_burst;
     }
     s->ctl_at = now;
     if (s->ctl_tokens < 1.0) {
@@ -344,7 +406,7 @@ int chat_ws_session_send(chat_ws_session *s, chat_outbuf *b)
     if (s->state != CHAT_WS_OPEN) {
         return -1;
     }
-    if (s->q_bytes + b->len > s->lim.sendq_limit) {
+    if (s->q_bytes + b->len > s->lim->sendq_limit) {
         close_for_limit(s, "ChatSendQueueLimit (the client does not read)", "send queue full");
         return -1;
     }
@@ -411,7 +473,7 @@ void chat_ws_session_close(chat_ws_session *s, int code, const char *reason)
     }
     send_close_frame(s, code, reason);
     s->state = CHAT_WS_CLOSING;
-    s->deadline = apr_time_now() + s->lim.close_timeout;
+    s->deadline = apr_time_now() + s->lim->close_timeout;
     flush_output(s);
 }
 
@@ -423,7 +485,7 @@ static void fail(chat_ws_session *s, int code, const char *why)
                  code, why);
     send_close_frame(s, code, why);
     s->state = CHAT_WS_FLUSHING;
-    s->deadline = apr_time_now() + s->lim.close_timeout;
+    s->deadline = apr_time_now() + s->lim->close_timeout;
 }
 
 static int cb_message(void *ctx, int opcode, const char *data, apr_size_t len)
@@ -473,7 +535,7 @@ static int cb_close(void *ctx, int code, const char *reason, apr_size_t len)
     /* Echo the peer's code (RFC 6455 5.5.1) unless we closed first. */
     send_close_frame(s, code, NULL);
     s->state = CHAT_WS_FLUSHING;
-    s->deadline = apr_time_now() + s->lim.close_timeout;
+    s->deadline = apr_time_now() + s->lim->close_timeout;
     return 1;
 }
 
@@ -565,11 +627,11 @@ void chat_ws_session_tick(chat_ws_session *s, apr_time_t now)
     }
     switch (s->state) {
     case CHAT_WS_OPEN:
-        if (s->lim.idle_timeout && now - s->last_rx >= s->lim.idle_timeout) {
+        if (s->lim->idle_timeout && now - s->last_rx >= s->lim->idle_timeout) {
             chat_ws_session_close(s, CHAT_WS_CLOSE_GOING_AWAY, "idle timeout");
         }
-        else if (s->lim.ping_interval && now - s->last_rx >= s->lim.ping_interval &&
-                 now - s->last_ping >= s->lim.ping_interval) {
+        else if (s->lim->ping_interval && now - s->last_rx >= s->lim->ping_interval &&
+                 now - s->last_ping >= s->lim->ping_interval) {
             s->last_ping = now;
             send_control(s, CHAT_WS_OP_PING, "", 0);
             flush_output(s);
@@ -638,8 +700,8 @@ int chat_ws_session_load(chat_ws_session *s, chat_wire_reader *r, int fd)
     const char *bytes;
 
     s->ctl_tokens = chat_wire_get_f64(r);
-    if (!(s->ctl_tokens >= 0 && s->ctl_tokens <= s->lim.ctl_burst)) {
-        s->ctl_tokens = s->lim.ctl_burst; /* NaN, or a budget the new limits do not give */
+    if (!(s->ctl_tokens >= 0 && s->ctl_tokens <= s->lim->ctl_burst)) {
+        s->ctl_tokens = s->lim->ctl_burst; /* NaN, or a budget the new limits do not give */
     }
     s->ctl_at = session_since(now, chat_wire_get_i64(r));
     s->last_rx = session_since(now, chat_wire_get_i64(r));

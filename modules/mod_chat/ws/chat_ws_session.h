@@ -99,7 +99,7 @@ struct chat_ws_session {
     apr_uint64_t id;
     chat_transport tr;
     chat_ws_decoder dec;
-    chat_ws_limits lim;
+    const chat_ws_limits *lim; /* shared (chat_ws_intern) */
     chat_ws_state state;
     int close_sent;
     int lingering; /* FLUSHING, all sent, FIN sent: waiting for the peer to go */
@@ -124,8 +124,8 @@ struct chat_ws_session {
     char *pre;
     apr_size_t pre_len;
 
-    conn_rec *c; /* filters transport only */
-    char remote_ip[48];
+    conn_rec *c;           /* filters transport only */
+    const char *remote_ip; /* in uri's block, "-" before chat_ws_session_origin */
 
     /* live hand-over (handover/) */
     server_rec *server; /* where the request came: another process finds its */
@@ -142,6 +142,16 @@ struct chat_ws_session {
 chat_ws_session *chat_ws_session_create(const chat_ws_limits *lim, const chat_ws_app *app,
                                         void *app_data);
 void chat_ws_session_free(chat_ws_session *s);
+/* Where the session came from: its server, request URI and client address
+ * (one block). 0, or -1 when out of memory. */
+int chat_ws_session_origin(chat_ws_session *s, server_rec *server, const char *uri,
+                           const char *remote_ip);
+
+/* Values made from the configuration that many sessions share (limits): the
+ * one copy of v's len bytes, kept for the child's life, or NULL when out of
+ * memory. Their number is bounded by the configuration's locations. Any
+ * thread; v must have no padding bytes (they are compared). */
+const void *chat_ws_intern(const void *v, apr_size_t len);
 
 /* A reactor's thread keeps freed queue items for its next frames between
  * these two calls (at the start and the end of its run). */

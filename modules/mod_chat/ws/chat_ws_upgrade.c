@@ -231,9 +231,11 @@ static int upgrade_begin(request_rec *r, const chat_ws_app *app, void *app_data,
         discard(s);
         return status;
     }
-    apr_cpystrn(s->remote_ip, r->useragent_ip ? r->useragent_ip : "-", sizeof(s->remote_ip));
-    s->server = r->server;
-    s->uri = strdup(r->uri ? r->uri : "/");
+    if (chat_ws_session_origin(s, r->server, r->uri ? r->uri : "/",
+                               r->useragent_ip ? r->useragent_ip : "-") != 0) {
+        discard(s);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (chat_child_reactor && mpm_is_async() && chat_settings_conn_mode(sc) == CHAT_MODE_AUTO &&
         filters_transparent(r->connection->input_filters) &&
         filters_transparent(r->connection->output_filters) && detach_to_reactor(r, s)) {
