@@ -131,15 +131,18 @@ def marginal(side, args, n, rss, rss_last):
     more idle sockets add, per socket. Nothing was freed before, so no memory of
     closed sockets is reused, and one-time growth (worker threads' stacks and
     pools, hash tables) is already paid."""
+    procs = len(side.pids())
     c = start_client(side, args, n, max(1, n // 10), 0, 1, "0", 1, "c0y")
     r = kv(c.stdout.readline())
     for line in c.stdout:
         if line.startswith("hold_begin"):
             more, more_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
             side.result["kib_per_extra_socket"] = (more - rss) / n
+            # a process the server started meanwhile (an MPM child) counts too
             print(f"connect {side.name}: {n} more sockets with {args.connect} open: "
                   f"failed={r.get('failed')} kib_per_socket={(more - rss) / n:.2f} "
-                  f"of_which_last_pid={(more_last - rss_last) / n:.2f}", flush=True)
+                  f"of_which_last_pid={(more_last - rss_last) / n:.2f} "
+                  f"processes={procs}->{len(side.pids())}", flush=True)
     c.wait(120)
 
 

@@ -121,7 +121,7 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
 {
     chat_hub *hub = data;
     apr_hash_index_t *hi;
-    apr_pool_t *p;
+    apr_pool_t *p, *rp;
 
     (void)r;
     /* joins still waiting for Redis after ChatRedisTimeout give up */
@@ -142,6 +142,7 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
     hub->next_presence = now + hub->presence_ttl / 3;
     apr_pool_create(&p, NULL);
     presence_write_stats(hub, now, p);
+    apr_pool_create(&rp, p);
     for (hi = apr_hash_first(p, hub->rooms); hi; hi = apr_hash_next(hi)) {
         chat_room *room = apr_hash_this_val(hi);
         apr_array_header_t *argv;
@@ -151,24 +152,26 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
         if (!room->count) {
             continue; /* lingering empty room: nobody to refresh */
         }
-        argv = apr_array_make(p, 9 + 2 * room->count, sizeof(const char *));
+        argv = apr_array_make(rp, 9 + 2 * room->count, sizeof(const char *));
 
         APR_ARRAY_PUSH(argv, const char *) = "EVAL";
         APR_ARRAY_PUSH(argv, const char *) = chat_lua_presence;
         APR_ARRAY_PUSH(argv, const char *) = "3";
-        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "presence");
-        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "members");
-        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(p, hub->prefix, room->name, "sessions");
         APR_ARRAY_PUSH(argv, const char *) =
-            apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
+            chat_store_key(rp, hub->prefix, room->name, "presence");
+        APR_ARRAY_PUSH(argv, const char *) = chat_store_key(rp, hub->prefix, room->name, "members");
         APR_ARRAY_PUSH(argv, const char *) =
-            apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
+            chat_store_key(rp, hub->prefix, room->name, "sessions");
+        APR_ARRAY_PUSH(argv, const char *) =
+            apr_psprintf(rp, "%" APR_TIME_T_FMT, apr_time_as_msec(now));
+        APR_ARRAY_PUSH(argv, const char *) =
+            apr_psprintf(rp, "%" APR_TIME_T_FMT, apr_time_as_msec(now + hub->presence_ttl));
         APR_ARRAY_PUSH(argv, const char *) = room->channel;
         APR_ARRAY_PUSH(argv, const char *) = hub->prefix;
         for (m = room->members; m; m = m->next) {
             if (m->joined) {
                 APR_ARRAY_PUSH(argv, const char *) = m->entry;
-                APR_ARRAY_PUSH(argv, const char *) = chat_presence_record(m, now, p);
+                APR_ARRAY_PUSH(argv, const char *) = chat_presence_record(m, now, rp);
             }
         }
         /* the reply names local users removed from the room meanwhile */
@@ -177,7 +180,9 @@ void chat_presence_tick(chat_reactor *r, apr_time_t now, void *data)
                                (const char **)argv->elts, NULL) != 0) {
             free(ctx);
         }
+        apr_pool_clear(rp); /* one room's arguments at a time, not every room's */
     }
+    apr_pool_destroy(rp);
     apr_pool_destroy(p);
 }
 
