@@ -153,8 +153,15 @@ async def traffic_through(h, action, rooms=ROOMS, per_room=PER_ROOM, signal_duri
                 any(m.closed for m in members), 30, "traffic after the action", lagging)
     stop.set()
     await post
+
+    def missing():
+        late = [m for m in members if len(m.chats) < len(posted[m.room])]
+        return f"{len(late)} members behind, e.g. " + "; ".join(
+            f"{m.user}: {len(m.chats)} of {len(posted[m.room])}, missing "
+            f"{[t for t in posted[m.room] if t not in {x for _, x in m.chats}][:5]}"
+            for m in late[:5])
     await until(lambda: all(len(m.chats) >= len(posted[m.room]) for m in members) or
-                any(m.closed for m in members), 30, "every message everywhere")
+                any(m.closed for m in members), 30, "every message everywhere", missing)
     return names, by_room, members, posted
 
 

@@ -539,6 +539,9 @@ int chat_fanout_marker(chat_room *room, const char *payload)
         if (m->parked) {
             m->joined = 1; /* taking process: from here on, m's */
             m->parked = 0;
+            /* what the client sent once its socket was here, before this
+             * process saw the marker: in the order it came */
+            chat_member_replay_early(m);
         }
         else if (fanout_cut) {
             fanout_cut(m); /* leaving process: m goes now */

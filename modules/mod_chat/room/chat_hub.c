@@ -138,6 +138,7 @@ static void sub_state(chat_redis *rc, int up, void *data)
                     chat_member_set_marker(m, NULL);
                     m->joined = 1;
                     m->parked = 0;
+                    chat_member_replay_early(m);
                 }
                 if (m->joined) {
                     chat_member_error(m, "unavailable",
