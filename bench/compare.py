@@ -90,7 +90,27 @@ def start_client(side, args, n, rooms, senders, seconds, rates, hold, prefix):
                             bufsize=1)
 
 
+def settle(side, limit=10):
+    """Until the side's processes stop using CPU (what the last client's closes
+    set off is done), at most limit seconds."""
+    end = time.monotonic() + limit
+    before = cpu_seconds(side.pids())
+    while time.monotonic() < end:
+        time.sleep(0.3)
+        now = cpu_seconds(side.pids())
+        if now - before < 0.01:
+            return
+        before = now
+
+
 def connect_test(side, args, rnd):
+    if rnd == 0 and args.warmup:
+        # a server that has never answered a request has not touched its code
+        # or its worker threads yet: that growth is not per socket
+        w = start_client(side, args, args.warmup, max(1, args.warmup // 10), 0, 1, "0", 0, "w")
+        w.stdout.read()
+        w.wait(60)
+        settle(side)
     base, base_last = rss_kib(side.pids()), rss_kib(side.pids()[-1:])
     perf = None
     if args.perf_connect and side.proto == "chat":
@@ -237,8 +257,8 @@ def table(sides, args):
     rows += [
         (f"connect+join {args.connect} sockets ({args.connect_rooms} rooms), ms",
          lambda s: s.result.get("connect_ms", nan), "%.0f"),
-        ("RSS KiB per idle socket (fresh servers)", lambda s: s.result.get("kib_per_socket", nan),
-         "%.2f"),
+        (f"RSS KiB per idle socket (fresh servers{', warmed by %d' % args.warmup if args.warmup else ''})",
+         lambda s: s.result.get("kib_per_socket", nan), "%.2f"),
         (f"RSS KiB per idle socket ({args.connect_extra} more, {args.connect} open)",
          lambda s: s.result.get("kib_per_extra_socket", nan), "%.2f"),
     ]
@@ -291,6 +311,8 @@ def main():
     ap.add_argument("--perf-connect", action="store_true",
                     help="only: perf record -g mod_chat's processes during one connect test")
     ap.add_argument("--connect-rounds", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=0,
+                    help="round 0: open and close this many sockets before reading the RSS")
     ap.add_argument("--connect-extra", type=int, default=2000,
                     help="round 0: this many more sockets while the first are open (0: none)")
     ap.add_argument("--bare-coalesce", action="store_true",
