@@ -18,23 +18,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from harness import Httpd, RedisServer, process_tree  # noqa: E402
 from chatclient import Chat  # noqa: E402
 from fake_ai import FakeAI  # noqa: E402
+from compare import cpu_seconds  # noqa: E402  (bench/compare.py)
 
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_fanout")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        except OSError:
-            pass
-    return total / TICK
-
-
 def run(h, redis, n, rooms, rate, seconds, prefix):
     r = redis.client()
     for k in range(rooms):
