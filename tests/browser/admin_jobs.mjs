@@ -2,15 +2,11 @@
 // schedule and next run, the last run's outcome, and "Run now" queuing a run
 // that then shows up as the last run.
 //   node admin_jobs.mjs PORT SECRET JOB JOB_COUNT ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import path from 'node:path';
 
 const [port, secret, job, count, artifacts] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let failed = false;
 try {
   const p = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();

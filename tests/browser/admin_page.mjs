@@ -2,7 +2,7 @@
 // sign in, activate a room by adding a member, see a user's message, delete
 // it and watch it vanish from the connected client, read the debug log.
 //   node admin_page.mjs PORT SECRET ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,11 +11,7 @@ const base = `http://127.0.0.1:${port}`;
 const room = 'b' + Math.random().toString(16).slice(2, 12);
 fs.mkdirSync(artifacts, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 let failed = false;
 try {

@@ -3,18 +3,14 @@
 // /chat-token/lobby?token=... with it and get in as bob; the URL the demo
 // printed for alice works too.
 //   node admin_token.mjs PORT SECRET ARTIFACT_DIR PRINTED_URL
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [port, secret, artifacts, printed] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 let failed = false;
 try {

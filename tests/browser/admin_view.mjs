@@ -6,7 +6,7 @@
 // violation (light and dark, 1440x900 and 390x844), nothing scrolls sideways,
 // and every control is reached with Tab.
 //   node admin_view.mjs PORT PORT2 SECRET ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,11 +29,7 @@ const api = async (method, p, body) => {
   return r.json();
 };
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 const report = [];
 let failed = false;

@@ -10,7 +10,7 @@
 //    and with the call overlay open (ringing, calling, connected);
 //  - no horizontal scroll at 390x844 and 1440x900, overlay open or not.
 //   node chat_a11y.mjs PORT ROOM ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -19,13 +19,11 @@ const [port, room, artifacts] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-         '--autoplay-policy=no-user-gesture-required', '--disable-features=WebRtcHideLocalIpsWithMdns'],
-});
+const browser = await launchChromium([
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+]);
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 
 async function open(who, viewport) {

@@ -4,16 +4,12 @@
 // under the message, and asking deepseek through the menu shows the bot's
 // "thinking…" replaced in place by its answer.
 //   node chat_ai.mjs PORT ROOM none|configured ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import path from 'node:path';
 
 const [port, room, mode, artifacts] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 let failed = false;
 try {

@@ -10,16 +10,12 @@
 //  3. typing "@" opens a listbox of the room's members (bob) and the bots;
 //     arrows/Enter insert the choice, Escape closes it.
 //   node chat_ai_stream.mjs PORT ROOM ARTIFACT_DIR EXPECTED_ANSWER
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import path from 'node:path';
 
 const [port, room, artifacts, expected] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 let failed = false;
 try {

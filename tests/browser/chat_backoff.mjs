@@ -10,16 +10,12 @@
 //     after Retry-After once the first page has left.
 // The page records Date.now() of its last close (closedAt) and of its first
 // attempt after it (attemptAt) on document.body.dataset.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import readline from 'node:readline';
 
 const [mode, port, room, count] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 

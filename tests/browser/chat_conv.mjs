@@ -5,18 +5,14 @@
 // is the composer text; a 4000x3000 image is resized before upload, and sent
 // as is with "Original" ticked. Prints the uploaded URLs for the Python side.
 //   node chat_conv.mjs PORT ROOM ARTIFACT_DIR ORIGINAL_ID SEARCH_ID IMAGE_PATH
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [port, room, artifacts, originalId, searchId, imagePath] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 
 async function open(who, viewport) {

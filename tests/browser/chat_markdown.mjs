@@ -5,18 +5,14 @@
 // javascript:/data: links and a foreign image stays inert (no dialog, no
 // script, no request to another host); an image from this server loads.
 //   node chat_markdown.mjs PORT ROOM ARTIFACT_DIR FAKE_AI_URL
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [port, room, artifacts, fakeAI] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 
 const MD = [

@@ -4,22 +4,19 @@
 // both pages with frames flowing; a declined call says so; delete, presence,
 // join/leave notices, unread count and notifications, theme and language.
 //   node chat_media.mjs PORT ROOM ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [port, room, artifacts] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-         '--autoplay-policy=no-user-gesture-required',
-         // host candidates as plain loopback addresses: no mDNS resolver here
-         '--disable-features=WebRtcHideLocalIpsWithMdns'],
-});
+const browser = await launchChromium([
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  // host candidates as plain loopback addresses: no mDNS resolver here
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+]);
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 
 async function open(who, viewport) {

@@ -2,18 +2,14 @@
 // XSS corpus stays inert, layouts at phone and desktop sizes do not scroll
 // sideways. Screenshots go to ARTIFACT_DIR.
 //   node chat_page.mjs PORT ROOM ARTIFACT_DIR
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [port, room, artifacts, secret] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const XSS = [
   '<script>window.__pwned=1</script>',
   '<img src=x onerror="window.__pwned=1">',

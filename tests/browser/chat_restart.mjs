@@ -4,16 +4,12 @@
 // they were away. The driving test stops and starts httpd when this prints
 // "RESTART" and answers on stdin with the texts it posted meanwhile.
 //   node chat_restart.mjs PORT ROOM
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import readline from 'node:readline';
 
 const [port, room] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const check = (ok, what) => { if (!ok) throw new Error(what); };
 

@@ -3,18 +3,14 @@
 // ways in a room the admin API activated, and the admin page signs in.
 // Screenshots go to ARTIFACT_DIR with the given PREFIX.
 //   node system_install.mjs PORT ROOM SECRET ARTIFACT_DIR PREFIX
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [port, room, secret, artifacts, prefix] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 fs.mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${prefix}-${name}`) });
 let failed = false;
 try {
