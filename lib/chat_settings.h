@@ -44,6 +44,7 @@ typedef enum {
 #define CHAT_DEFAULT_PRESENCE_TTL 40
 #define CHAT_DEFAULT_MAX_CONNS    20
 #define CHAT_DEFAULT_DEBUG_LOG    200
+#define CHAT_DEFAULT_PRESENCE_MS  1000 /* ChatPresenceBatch On */
 #define CHAT_DEFAULT_UPLOAD_MAX   (10 * 1024 * 1024)
 #define CHAT_DEFAULT_BUDGET_RATE  20 /* cost units per second per connection */
 #define CHAT_DEFAULT_BUDGET_BURST 60
@@ -110,7 +111,7 @@ typedef struct chat_srv_conf {
     int presence_ttl;                /* seconds, -1 = unset */
     int debug_log_size;              /* events kept per room, -1 = unset, 0 = off */
     int room_linger;                 /* seconds an empty room stays subscribed, -1 = unset */
-    int presence_batch;              /* presence held to the reactor tick: 1/0, -1 = unset (on) */
+    int presence_batch;              /* presence held at least this many ms: 0 = off, -1 = unset */
     int handover;                    /* live hand-over of sockets: 1/0, -1 = unset (on) */
     int handover_wait;               /* seconds, -1 = unset */
     int thread_sockets;              /* ChatThreadSockets cap, -1 = auto (from the share) */
@@ -174,11 +175,20 @@ static APR_INLINE const char *chat_settings_key_prefix(const chat_srv_conf *sc)
     return sc->key_prefix ? sc->key_prefix : "chat:";
 }
 
-/* Events kept in a room's debug log: ChatDebugLogSize, 0 = the log is off. */
+/* ChatPresenceBatch: presence held for the tick (1) or sent as it comes (0). */
 static APR_INLINE int chat_settings_presence_batch(const chat_srv_conf *sc)
 {
     return sc->presence_batch != 0;
 }
+
+/* The least time between two presence writes to a room's members. */
+static APR_INLINE apr_interval_time_t chat_settings_presence_interval(const chat_srv_conf *sc)
+{
+    return apr_time_from_msec(sc->presence_batch > 0 ? sc->presence_batch
+                                                     : CHAT_DEFAULT_PRESENCE_MS);
+}
+
+/* Events kept in a room's debug log: ChatDebugLogSize, 0 = the log is off. */
 
 static APR_INLINE int chat_settings_debug_cap(const chat_srv_conf *sc)
 {

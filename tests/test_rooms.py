@@ -383,6 +383,50 @@ def test_presence_batch_off_sends_a_list_per_join(redis_server):
         h.close()
 
 
+def _frames_until_chat(c):
+    frames = []
+    while (f := c.recv())["type"] != "chat":
+        frames.append(f)
+    return frames
+
+
+def test_presence_waits_the_interval_and_a_late_joiner_skips_older_news(redis_server):
+    """ChatPresenceBatch 60s: after a room's presence went out, the next joins wait (here
+    until a chat message flushes them) and reach a member as their joins and one list.
+    A member welcomed while a join is held is not told of it again: its welcome had it."""
+    room = unique_room()
+    redis_server.client().sadd(f"chat:room:{room}:members", "alice", "bob", "carol", "dave")
+    h = Httpd(redis_server, extra_conf="ChatPresenceBatch 60s", name="presence_60s").start()
+    try:
+        a = Chat(h.port, room, "alice")
+        b = Chat(h.port, room, "bob")
+        # the room's first news goes at the next tick
+        while (f := a.recv())["type"] != "user_list_update" or "bob" not in f["payload"]["users"]:
+            pass
+        c = Chat(h.port, room, "carol")
+        d = Chat(h.port, room, "dave")
+        own = d.recv()  # its list, with the welcome
+        assert own["type"] == "user_list_update"
+        assert own["payload"]["users"] == ["alice", "bob", "carol", "dave"]
+        d.say("after carol and dave")
+        seen = _frames_until_chat(a)
+        assert [f["payload"]["username"] for f in seen if f["type"] == "user_join"] == ["carol", "dave"]
+        lists = [f["payload"]["users"] for f in seen if f["type"] == "user_list_update"]
+        assert lists == [["alice", "bob", "carol", "dave"]], seen  # one list for both joins
+        # carol hears of dave (newer than her welcome), dave not of carol (older)
+        assert [f["payload"]["username"] for f in _frames_until_chat(c)
+                if f["type"] == "user_join"] == ["dave"]
+        assert not [f for f in _frames_until_chat(d) if f["type"] == "user_join"]
+        for x in (a, b, c, d):
+            x.close()
+        for good in ("500ms", "2", "On", "Off"):
+            assert h.configtest(f"ChatPresenceBatch {good}")[0] == 0, good
+        for bad in ("100ms", "61s", "soon"):
+            h.assert_configtest_refuses(f"ChatPresenceBatch {bad}", "ChatPresenceBatch")
+    finally:
+        h.close()
+
+
 def test_presence_of_names_that_json_escapes(httpd, redis_server):
     """Presence events are read without a JSON parser (chat_fanout.c): names with
     quotes, backslashes, slashes, commas, brackets and non-ASCII arrive intact."""

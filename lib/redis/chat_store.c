@@ -167,9 +167,14 @@ const char chat_lua_join[] = LUA_HELPERS
     "redis.call('HSET', KEYS[5], ARGV[2], ARGV[12])\n"
     "redis.call('PEXPIREAT', KEYS[5], ARGV[3])\n" /* the newest presence: the latest expiry */
     "if tonumber(ARGV[13]) > 0 then\n"
-    "  local d = {ts = tonumber(ARGV[4]), event = 'join', username = ARGV[1], node = ARGV[14]}\n"
-    "  if since >= 0 then d.detail = 'since ' .. ARGV[5] .. ' (' .. mode .. ')' end\n"
-    "  if redis.call('LPUSH', KEYS[6], cjson.encode(d)) > tonumber(ARGV[13]) then\n"
+    /* built as text: cjson would print the time through a double */
+    "  local d = '{\"ts\":' .. ARGV[4] .. ',\"event\":\"join\",\"username\":' .. "
+    "cjson.encode(ARGV[1])\n"
+    "  if ARGV[14] then d = d .. ',\"node\":' .. cjson.encode(ARGV[14]) end\n"
+    "  if since >= 0 then\n"
+    "    d = d .. ',\"detail\":' .. cjson.encode('since ' .. ARGV[5] .. ' (' .. mode .. ')')\n"
+    "  end\n"
+    "  if redis.call('LPUSH', KEYS[6], d .. '}') > tonumber(ARGV[13]) then\n"
     "    redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[13]) - 1)\n"
     "  end\n"
     "end\n"

@@ -188,19 +188,23 @@ static void deliver_to_joined(chat_room *room, const char *type, const char *pay
     chat_outbuf_release(b);
 }
 
-/* ---- presence held for the reactor tick (ChatPresenceBatch) ------------- */
+/* ---- presence held for the tick (ChatPresenceBatch) --------------------- */
 
 /* A burst of joins would cost every member one write and one whole user list
- * per join (quadratic in the room's size). Presence frames wait for the hub's
- * next tick instead, and leave as one write per member with the newest list
- * only. Anything else the room delivers, a member's welcome and a hand-over
- * marker flush them first, so every member sees the room's events in the
- * order Redis published them; only the intermediate lists are dropped. */
+ * per join (quadratic in the room's size), and a steady stream of joins one
+ * write per member per join. Presence frames wait instead: for the hub's next
+ * tick, and at least ChatPresenceBatch (1 s) after the room's last presence
+ * write; they leave as one write per member with the newest list only.
+ * Anything else the room delivers and a hand-over marker flush them first, so
+ * every member sees the room's events in the order Redis published them; only
+ * the intermediate lists are dropped. A member welcomed while frames are held
+ * skips those (its welcome is newer): each frame carries the room's count. */
 #define HELD_MAX 64 /* join/leave frames held per room; one more flushes first */
 
 typedef struct held_frame {
     chat_outbuf *b;
     char *skip; /* the joiner's entry: it had the news with its welcome */
+    apr_uint64_t seq;
 } held_frame;
 
 typedef struct chat_presence_held {
@@ -208,6 +212,7 @@ typedef struct chat_presence_held {
     held_frame *f; /* grows by doubling, to HELD_MAX */
     chat_outbuf *list;
     char *list_skip;
+    apr_uint64_t list_seq;
 } chat_presence_held;
 
 void chat_fanout_presence_flush(chat_room *room)
@@ -221,13 +226,14 @@ void chat_fanout_presence_flush(chat_room *room)
     }
     room->held = NULL;
     room->hub->rooms_held--;
+    room->presence_at = apr_time_now();
     for (m = room->members; m; m = m->next) {
         for (i = 0; i < h->n; i++) {
-            if (deliverable(m, h->f[i].skip, NULL)) {
+            if (m->presence_from < h->f[i].seq && deliverable(m, h->f[i].skip, NULL)) {
                 chat_ws_session_send(m->s, h->f[i].b);
             }
         }
-        if (h->list && deliverable(m, h->list_skip, NULL)) {
+        if (h->list && m->presence_from < h->list_seq && deliverable(m, h->list_skip, NULL)) {
             chat_ws_session_send(m->s, h->list);
         }
     }
@@ -284,12 +290,26 @@ static int presence_hold(chat_room *room, const char *type, const char *payload,
         free(h->list_skip);
         h->list = b;
         h->list_skip = skip;
+        h->list_seq = ++room->presence_seq;
     }
     else {
         h->f[h->n].b = b;
+        h->f[h->n].seq = ++room->presence_seq;
         h->f[h->n++].skip = skip;
     }
     return 0;
+}
+
+void chat_fanout_presence_tick(chat_room *room, apr_time_t now)
+{
+    if (room->held && now - room->presence_at >= chat_settings_presence_interval(room->hub->sc)) {
+        chat_fanout_presence_flush(room);
+    }
+}
+
+void chat_fanout_presence_welcomed(chat_member *m)
+{
+    m->presence_from = m->room ? m->room->presence_seq : 0;
 }
 
 static void presence_deliver(chat_room *room, const char *type, const char *payload,

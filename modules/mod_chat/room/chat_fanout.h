@@ -13,10 +13,13 @@ void chat_fanout_event(chat_room *room, const char *payload);
 /* Give m every remembered frame above what it has, oldest first. */
 void chat_fanout_send_recent(chat_room *room, chat_member *m);
 void chat_fanout_forget(chat_room *room);
-/* Deliver the presence frames the room holds for the tick (ChatPresenceBatch):
- * by the hub's tick, before a member's welcome, and by this file before any
- * other room event. */
+/* Deliver the presence frames the room holds (ChatPresenceBatch): by this
+ * file before any other room event, and at a hand-over marker. */
 void chat_fanout_presence_flush(chat_room *room);
+/* The hub's tick: flush when the room's last presence write is old enough. */
+void chat_fanout_presence_tick(chat_room *room, apr_time_t now);
+/* m is welcomed now: what its room holds is older news to it. */
+void chat_fanout_presence_welcomed(chat_member *m);
 /* A JSON array of stored messages, those above m's last seq sent as chat. */
 void chat_fanout_send_messages(chat_member *m, const char *array_json);
 

@@ -80,8 +80,9 @@ int chat_hub_rate_take(chat_hub *hub, const char *user, int rate, int burst)
 
 static void rooms_sweep(chat_hub *hub, apr_time_t now);
 
-/* Every tick: held presence goes out. Once a second: rooms empty for ChatRoomLinger let go of their
- * channel; every BUCKET_SWEEP: forget the buckets that are full again. */
+/* Every tick: held presence that waited long enough goes out. Once a second: rooms empty for
+ * ChatRoomLinger let go of their channel; every BUCKET_SWEEP: forget the buckets that are full
+ * again. */
 static void hub_tick(chat_reactor *r, apr_time_t now, void *data)
 {
     chat_hub *hub = data;
@@ -90,7 +91,7 @@ static void hub_tick(chat_reactor *r, apr_time_t now, void *data)
     (void)r;
     for (hi = hub->rooms_held ? apr_hash_first(NULL, hub->rooms) : NULL; hi;
          hi = apr_hash_next(hi)) {
-        chat_fanout_presence_flush(apr_hash_this_val(hi));
+        chat_fanout_presence_tick(apr_hash_this_val(hi), now);
     }
     if (now >= hub->next_room_sweep) {
         hub->next_room_sweep = now + apr_time_from_sec(1);

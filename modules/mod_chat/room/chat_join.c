@@ -126,9 +126,7 @@ static void on_join_reply(chat_redis *rc, redisReply *reply, void *data)
         if (m->last_seq < seq) {
             m->last_seq = seq;
         }
-        if (m->room) {
-            chat_fanout_presence_flush(m->room); /* older news is in its welcome */
-        }
+        chat_fanout_presence_welcomed(m); /* older news is in its welcome */
         m->joined = 1;
         if (m->room) {
             chat_fanout_send_recent(m->room, m);

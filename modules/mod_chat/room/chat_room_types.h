@@ -49,6 +49,8 @@ struct chat_room {
     int needs_catchup;
     chat_recent *recent;             /* NULL until a chat frame came */
     struct chat_presence_held *held; /* presence waiting for the tick (chat_fanout.c) */
+    apr_uint64_t presence_seq;       /* presence frames held so far */
+    apr_time_t presence_at;          /* the last presence write (ChatPresenceBatch) */
 };
 
 struct chat_hub {
@@ -107,9 +109,10 @@ struct chat_member {
     int has_since;   /* ?since= given */
     /* live hand-over: the marker this member waits for on its room's channel
      * (leaving process: move at it; taking process: receive from it) */
-    int parked;           /* taking process: handed over, live events flow from the marker */
-    char *marker;         /* malloc'd while waiting, else NULL */
-    apr_time_t opened_at; /* when the session started */
+    int parked;                 /* taking process: handed over, live events flow from the marker */
+    char *marker;               /* malloc'd while waiting, else NULL */
+    apr_time_t opened_at;       /* when the session started */
+    apr_uint64_t presence_from; /* held presence up to this room seq is older than its welcome */
 
     char *username; /* one malloc'd block with room_name and epoch_hint */
     char *room_name;
