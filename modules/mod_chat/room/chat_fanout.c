@@ -201,23 +201,78 @@ static void deliver_to_joined(chat_room *room, const char *type, const char *pay
  * skips those (its welcome is newer): each frame carries the room's count. */
 #define HELD_MAX 64 /* join/leave frames held per room; one more flushes first */
 
+/* Held compactly and encoded at the flush: a room holds up to a second of
+ * joins, and a frame (buffer, header, type, payload) is three times the name. */
 typedef struct held_frame {
-    chat_outbuf *b;
-    char *skip; /* the joiner's entry: it had the news with its welcome */
-    apr_uint64_t seq;
+    struct held_frame *next;
+    apr_uint64_t seq; /* the room's presence count: members welcomed later skip it */
+    const char *skip; /* the joiner's sid (in text): it had the news with its welcome */
+    int n;            /* userCount */
+    char kind;        /* 'j'oin, 'l'eave, 'u'sers */
+    char text[];      /* the name (a JSON string) or the list (a JSON array), then skip */
 } held_frame;
 
 typedef struct chat_presence_held {
-    int n, cap;
-    held_frame *f; /* grows by doubling, to HELD_MAX */
-    chat_outbuf *list;
-    char *list_skip;
-    apr_uint64_t list_seq;
+    held_frame *first, **last; /* joins and leaves, oldest first */
+    held_frame *list;          /* the newest user list */
+    int count;
 } chat_presence_held;
+
+static held_frame *held_make(int kind, const char *json, apr_size_t len, int n,
+                             const char *skip_sid, apr_size_t skip_len)
+{
+    held_frame *f = malloc(sizeof(*f) + len + 1 + (skip_sid ? skip_len + 1 : 0));
+
+    if (f) {
+        f->next = NULL;
+        f->n = n;
+        f->kind = (char)kind;
+        memcpy(f->text, json, len);
+        f->text[len] = '\0';
+        f->skip = NULL;
+        if (skip_sid) {
+            char *sk = f->text + len + 1;
+            memcpy(sk, skip_sid, skip_len);
+            sk[skip_len] = '\0';
+            f->skip = sk;
+        }
+    }
+    return f;
+}
+
+/* Send held frame f (encoded on first use into *b) to m, if m is to have it. */
+static void held_send(chat_member *m, const held_frame *f, chat_outbuf **b)
+{
+    if (m->presence_from >= f->seq || !deliverable(m, f->skip, NULL)) {
+        return;
+    }
+    if (!*b) {
+        const char *type = f->kind == 'u'   ? "user_list_update"
+                           : f->kind == 'j' ? "user_join"
+                                            : "user_leave";
+        apr_size_t size = strlen(f->text) + 48;
+        char *payload = malloc(size);
+        if (!payload) {
+            return;
+        }
+        snprintf(payload, size,
+                 f->kind == 'u' ? "{\"users\":%s,\"userCount\":%d}"
+                                : "{\"username\":%s,\"userCount\":%d}",
+                 f->text, f->n);
+        *b = chat_member_frame(type, payload);
+        free(payload);
+        if (!*b) {
+            return;
+        }
+    }
+    chat_ws_session_send(m->s, *b);
+}
 
 void chat_fanout_presence_flush(chat_room *room)
 {
     chat_presence_held *h = room->held;
+    chat_outbuf *b[HELD_MAX + 1] = {NULL};
+    held_frame *f, *next;
     chat_member *m;
     int i;
 
@@ -228,38 +283,35 @@ void chat_fanout_presence_flush(chat_room *room)
     room->hub->rooms_held--;
     room->presence_at = apr_time_now();
     for (m = room->members; m; m = m->next) {
-        for (i = 0; i < h->n; i++) {
-            if (m->presence_from < h->f[i].seq && deliverable(m, h->f[i].skip, NULL)) {
-                chat_ws_session_send(m->s, h->f[i].b);
-            }
+        for (f = h->first, i = 0; f; f = f->next, i++) {
+            held_send(m, f, &b[i]);
         }
-        if (h->list && m->presence_from < h->list_seq && deliverable(m, h->list_skip, NULL)) {
-            chat_ws_session_send(m->s, h->list);
+        if (h->list) {
+            held_send(m, h->list, &b[HELD_MAX]);
         }
     }
-    for (i = 0; i < h->n; i++) {
-        chat_outbuf_release(h->f[i].b);
-        free(h->f[i].skip);
+    for (f = h->first, i = 0; f; f = next, i++) {
+        next = f->next;
+        chat_outbuf_release(b[i]);
+        free(f);
     }
-    chat_outbuf_release(h->list);
-    free(h->list_skip);
-    free(h->f);
+    chat_outbuf_release(b[HELD_MAX]);
+    free(h->list);
     free(h);
 }
 
-/* Hold one presence frame (list: the room's user list, replacing the one
+/* Hold one presence event (kind 'u': the room's user list, replacing the one
  * held); 0 when held, -1 when it must go now (batching off, or no memory). */
-static int presence_hold(chat_room *room, const char *type, const char *payload,
-                         const char *skip_sid, int list)
+static int presence_hold(chat_room *room, int kind, const char *json, apr_size_t len, int n,
+                         const char *skip_sid, apr_size_t skip_len)
 {
     chat_presence_held *h = room->held;
-    chat_outbuf *b;
-    char *skip = NULL;
+    held_frame *f;
 
     if (!chat_settings_presence_batch(room->hub->sc)) {
         return -1;
     }
-    if (h && !list && h->n == HELD_MAX) {
+    if (h && kind != 'u' && h->count == HELD_MAX) {
         chat_fanout_presence_flush(room);
         h = NULL;
     }
@@ -267,35 +319,23 @@ static int presence_hold(chat_room *room, const char *type, const char *payload,
         if (!(h = calloc(1, sizeof(*h)))) {
             return -1;
         }
+        h->last = &h->first;
         room->held = h;
         room->hub->rooms_held++;
     }
-    if (!list && h->n == h->cap) {
-        int cap = h->cap ? 2 * h->cap : 4;
-        held_frame *f = realloc(h->f, (size_t)cap * sizeof(*f));
-        if (!f) {
-            chat_fanout_presence_flush(room); /* what is held goes first */
-            return -1;
-        }
-        h->f = f;
-        h->cap = cap;
-    }
-    if (!(b = chat_member_frame(type, payload)) || (skip_sid && !(skip = strdup(skip_sid)))) {
-        chat_outbuf_release(b);
-        chat_fanout_presence_flush(room);
+    if (!(f = held_make(kind, json, len, n, skip_sid, skip_len))) {
+        chat_fanout_presence_flush(room); /* what is held goes first */
         return -1;
     }
-    if (list) {
-        chat_outbuf_release(h->list);
-        free(h->list_skip);
-        h->list = b;
-        h->list_skip = skip;
-        h->list_seq = ++room->presence_seq;
+    f->seq = ++room->presence_seq;
+    if (kind == 'u') {
+        free(h->list); /* only the newest list goes */
+        h->list = f;
     }
     else {
-        h->f[h->n].b = b;
-        h->f[h->n].seq = ++room->presence_seq;
-        h->f[h->n++].skip = skip;
+        *h->last = f;
+        h->last = &f->next;
+        h->count++;
     }
     return 0;
 }
@@ -310,14 +350,6 @@ void chat_fanout_presence_tick(chat_room *room, apr_time_t now)
 void chat_fanout_presence_welcomed(chat_member *m)
 {
     m->presence_from = m->room ? m->room->presence_seq : 0;
-}
-
-static void presence_deliver(chat_room *room, const char *type, const char *payload,
-                             const char *skip_sid, int list)
-{
-    if (presence_hold(room, type, payload, skip_sid, list) != 0) {
-        deliver_to_joined(room, type, payload, skip_sid, NULL);
-    }
 }
 
 /* A presence event (chat_store.h): its fields as raw JSON slices of the
@@ -393,20 +425,26 @@ static int presence_parse(const char *payload, apr_size_t len, presence_ev *ev)
     return 1;
 }
 
+/* Held for the tick, or delivered now when presence is not batched. */
 static void presence_event(chat_room *room, const presence_ev *ev, apr_pool_t *pool)
 {
     const char *sid = ev->sid ? apr_pstrndup(pool, ev->sid, ev->sid_len) : NULL;
+    const char *joiner = ev->kind == 'j' ? sid : NULL;
 
-    if (ev->user && ev->kind != 'u') {
-        presence_deliver(room, ev->kind == 'j' ? "user_join" : "user_leave",
-                         apr_psprintf(pool, "{\"username\":%.*s,\"userCount\":%d}",
-                                      (int)ev->user_len, ev->user, ev->n),
-                         ev->kind == 'j' ? sid : NULL, 0);
+    if (ev->user && ev->kind != 'u' &&
+        presence_hold(room, ev->kind, ev->user, ev->user_len, ev->n, joiner, ev->sid_len) != 0) {
+        deliver_to_joined(room, ev->kind == 'j' ? "user_join" : "user_leave",
+                          apr_psprintf(pool, "{\"username\":%.*s,\"userCount\":%d}",
+                                       (int)ev->user_len, ev->user, ev->n),
+                          joiner, NULL);
     }
-    presence_deliver(room, "user_list_update",
-                     apr_psprintf(pool, "{\"users\":%.*s,\"userCount\":%d}", (int)ev->users_len,
-                                  ev->users, ev->n),
-                     sid, 1); /* the joiner had its list with the welcome */
+    /* the joiner had its list with the welcome */
+    if (presence_hold(room, 'u', ev->users, ev->users_len, ev->n, sid, ev->sid_len) != 0) {
+        deliver_to_joined(room, "user_list_update",
+                          apr_psprintf(pool, "{\"users\":%.*s,\"userCount\":%d}",
+                                       (int)ev->users_len, ev->users, ev->n),
+                          sid, NULL);
+    }
 }
 
 static const char *jstr(json_object *o, const char *key)
