@@ -240,11 +240,12 @@ static held_frame *held_make(int kind, const char *json, apr_size_t len, int n,
     return f;
 }
 
-/* Send held frame f (encoded on first use into *b) to m, if m is to have it. */
-static void held_send(chat_member *m, const held_frame *f, chat_outbuf **b)
+/* Send held frame f (encoded on first use into *b) to m, if m is to have it:
+ * 1 when sent. */
+static int held_send(chat_member *m, const held_frame *f, chat_outbuf **b)
 {
     if (m->presence_from >= f->seq || !deliverable(m, f->skip, NULL)) {
-        return;
+        return 0;
     }
     if (!*b) {
         const char *type = f->kind == 'u'   ? "user_list_update"
@@ -253,7 +254,7 @@ static void held_send(chat_member *m, const held_frame *f, chat_outbuf **b)
         apr_size_t size = strlen(f->text) + 48;
         char *payload = malloc(size);
         if (!payload) {
-            return;
+            return 0;
         }
         snprintf(payload, size,
                  f->kind == 'u' ? "{\"users\":%s,\"userCount\":%d}"
@@ -262,10 +263,11 @@ static void held_send(chat_member *m, const held_frame *f, chat_outbuf **b)
         *b = chat_member_frame(type, payload);
         free(payload);
         if (!*b) {
-            return;
+            return 0;
         }
     }
     chat_ws_session_send(m->s, *b);
+    return 1;
 }
 
 void chat_fanout_presence_flush(chat_room *room)
@@ -274,21 +276,24 @@ void chat_fanout_presence_flush(chat_room *room)
     chat_outbuf *b[HELD_MAX + 1] = {NULL};
     held_frame *f, *next;
     chat_member *m;
-    int i;
+    int i, sent = 0;
 
     if (!h) {
         return;
     }
     room->held = NULL;
     room->hub->rooms_held--;
-    room->presence_at = apr_time_now();
     for (m = room->members; m; m = m->next) {
         for (f = h->first, i = 0; f; f = f->next, i++) {
-            held_send(m, f, &b[i]);
+            sent |= held_send(m, f, &b[i]);
         }
         if (h->list) {
-            held_send(m, h->list, &b[HELD_MAX]);
+            sent |= held_send(m, h->list, &b[HELD_MAX]);
         }
+    }
+    if (sent) {
+        /* news nobody was to have (a joiner's own) starts no interval */
+        room->presence_at = apr_time_now();
     }
     for (f = h->first, i = 0; f; f = next, i++) {
         next = f->next;
