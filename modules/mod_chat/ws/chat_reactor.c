@@ -224,6 +224,7 @@ apr_status_t chat_reactor_adopt(chat_reactor *r, chat_ws_session *s)
     }
     s->reactor = r;
     s->owner = &reactor_owner;
+    s->released = 0; /* a hand-over that failed gives it back */
     s->next = r->inbox;
     r->inbox = s;
     idle = !s->next && !r->tasks_head;
@@ -387,6 +388,9 @@ void chat_reactor_release(chat_reactor *r, chat_ws_session *s)
 {
     reactor_unlink(r, s);
     s->poll_events = 0;
+    /* epoll may have returned its readiness in this same turn: reading it
+     * now would take the client's next message from the process it moves to */
+    s->released = 1;
 }
 
 void chat_reactor_hold(chat_reactor *r, int on)
@@ -637,7 +641,7 @@ void chat_reactor_run(chat_reactor *r)
                 continue;
             }
             s = (chat_ws_session *)p;
-            if (s->state == CHAT_WS_DEAD) {
+            if (s->state == CHAT_WS_DEAD || s->released) {
                 continue;
             }
             if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
@@ -665,7 +669,7 @@ void chat_reactor_run(chat_reactor *r)
             int more = 0;
             ready = s->ready_next;
             s->in_ready = 0;
-            if (s->state < CHAT_WS_FLUSHING) {
+            if (s->state < CHAT_WS_FLUSHING && !s->released) {
                 chat_ws_session_readable(s, &more);
             }
             if (more && s->state != CHAT_WS_DEAD) {

@@ -95,6 +95,7 @@ struct chat_ws_session {
     const chat_ws_owner *owner;
     chat_ws_session *flush_next; /* the owner's list of sessions to flush */
     int flush_due;
+    int released; /* chat_reactor_release: its events of the turn are stale */
 
     apr_uint64_t id;
     chat_transport tr;
