@@ -67,8 +67,8 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 5000
-#define MEMBER_BUF (1 << 20)
-#define MAX_LAT 100000
+#define MEMBER_BUF  (1 << 20)
+#define MAX_LAT     100000
 /* close mode: batches posted after three in a row that changed no kernel
  * queue, so that the server holds frames for every closer in its own queue:
  * at least (3 + EXTRA_BATCHES) x POSTERS x 16 KB, about 512 KiB by default,
@@ -113,8 +113,7 @@ static double quantile(double *v, int n, double p)
 /* ------------------------------------------------------------ frames */
 
 /* A masked client frame (FIN set) into out; returns its length. */
-static size_t client_frame(unsigned char *out, int opcode, const unsigned char *payload,
-                           size_t len)
+static size_t client_frame(unsigned char *out, int opcode, const unsigned char *payload, size_t len)
 {
     static const unsigned char key[4] = {0x5a, 0x17, 0xc3, 0x9e};
     size_t h = 0, i;
@@ -182,11 +181,11 @@ static size_t server_frame(const unsigned char *p, size_t have, int *opcode, siz
 typedef struct {
     unsigned char hdr[14];
     size_t hdr_have, hdr_need;
-    uint64_t left;        /* payload bytes still to skip or collect */
+    uint64_t left; /* payload bytes still to skip or collect */
     int opcode;
     unsigned char cbuf[125];
     size_t chave;
-    int close_code;       /* 0 none yet, 1005 close without a code */
+    int close_code; /* 0 none yet, 1005 close without a code */
     long frames, pongs;
 } drain_parser;
 
@@ -266,7 +265,7 @@ typedef struct {
     size_t ring_off;
     /* drain */
     drain_parser dp;
-    int drain_done;   /* 1 close frame, 2 EOF, 3 reset/error */
+    int drain_done; /* 1 close frame, 2 EOF, 3 reset/error */
     double close_frame_at;
 } client;
 
@@ -448,7 +447,8 @@ static void scan_tcp(client *cl, int n, double t0)
     while (fgets(line, sizeof(line), f)) {
         unsigned int la, lp, ra, rp, st;
         unsigned long txq, rxq;
-        if (sscanf(line, " %*d: %x:%x %x:%x %x %lx:%lx", &la, &lp, &ra, &rp, &st, &txq, &rxq) != 7) {
+        if (sscanf(line, " %*d: %x:%x %x:%x %x %lx:%lx", &la, &lp, &ra, &rp, &st, &txq, &rxq) !=
+            7) {
             continue;
         }
         if ((int)lp == PORT && rp < 65536 && by_port[rp]) {
@@ -770,8 +770,8 @@ static long member_read(client *m, long *errors)
 /* Runs the members until `until`, sending while now < send_until (0: not
  * at all). watch: 1 also follows the flooders (server side in /proc/net/tcp,
  * close frames by MSG_PEEK) every 100 ms; 2 the server side only. */
-static void members_run(client *mb, int phase, double send_until, double until,
-                        double settle_after, long *seq, double *next, int watch)
+static void members_run(client *mb, int phase, double send_until, double until, double settle_after,
+                        long *seq, double *next, int watch)
 {
     int ep = epoll_create1(0), i;
     struct epoll_event ev, evs[4];
@@ -922,7 +922,8 @@ static int flood_mode(int n, double seconds, int payload, double quiet, double d
     {
         unsigned long long total = 0;
         double *per = malloc(sizeof(double) * (size_t)n);
-        double *closed = malloc(sizeof(double) * (size_t)n), *seen = malloc(sizeof(double) * (size_t)n);
+        double *closed = malloc(sizeof(double) * (size_t)n),
+               *seen = malloc(sizeof(double) * (size_t)n);
         int k = 0, ks = 0, late = 0, werr = 0;
         for (i = 0; i < n; i++) {
             client *c = &FL[i];
@@ -1079,9 +1080,11 @@ static int close_mode(int m, int shut, double watch, double drain_s, int text_le
             cl[i].cli_rxq_prev = cl[i].cli_rxq;
         }
         if (getenv("ABUSE_DEBUG")) {
-            fprintf(stderr, "batch %d posted=%ld copies=%ld refused=%ld grew=%d closed=%d "
-                    "c0 rxq=%lu txq=%lu\n", batches, posted, copies, refused, grew,
-                    closed_in_fill, cl[0].cli_rxq, cl[0].srv_txq);
+            fprintf(stderr,
+                    "batch %d posted=%ld copies=%ld refused=%ld grew=%d closed=%d "
+                    "c0 rxq=%lu txq=%lu\n",
+                    batches, posted, copies, refused, grew, closed_in_fill, cl[0].cli_rxq,
+                    cl[0].srv_txq);
         }
         if (grew == 0) {
             /* every kernel buffer is full (three batches in a row changed

@@ -43,8 +43,8 @@
 #endif
 
 #define MAX_SOCKETS 200000
-#define BUFSZ 512         /* a handshake response, or a few small frames */
-#define MAX_GETS 100000
+#define BUFSZ       512 /* a handshake response, or a few small frames */
+#define MAX_GETS    100000
 
 enum { ST_NEW, ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSING, ST_DONE, ST_FAILED };
 
@@ -57,10 +57,10 @@ typedef struct {
     unsigned char clean_close;   /* our close 1000 was answered with close 1000 */
     unsigned short have;
     unsigned short close_code;
-    unsigned int seq;            /* messages sent on this socket */
+    unsigned int seq; /* messages sent on this socket */
     double sent_at;
-    char key[25];                /* Sec-WebSocket-Key sent */
-    char accept[29];             /* expected Sec-WebSocket-Accept */
+    char key[25];    /* Sec-WebSocket-Key sent */
+    char accept[29]; /* expected Sec-WebSocket-Accept */
     unsigned char buf[BUFSZ];
 } conn;
 
@@ -185,8 +185,7 @@ static void sha1_short(const unsigned char *msg, size_t len, unsigned char out[2
 
 static void base64(const unsigned char *in, size_t len, char *out)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t i;
 
     for (i = 0; i + 2 < len; i += 3) {
@@ -559,8 +558,8 @@ static double static_get(int port, const char *path, char *why, size_t why_size)
             break;
         }
         if (r < 0) {
-            snprintf(why, why_size, "read: %s", errno == EAGAIN ? "no answer in 2 s"
-                                                               : strerror(errno));
+            snprintf(why, why_size, "read: %s",
+                     errno == EAGAIN ? "no answer in 2 s" : strerror(errno));
             close(fd);
             return -1;
         }
@@ -601,12 +600,19 @@ static void usage(const char *me)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"path", 1, 0, 'p'},         {"static", 1, 0, 's'},       {"hold", 1, 0, 'h'},
-        {"sources", 1, 0, 'S'},      {"window", 1, 0, 'w'},       {"open-timeout", 1, 0, 'o'},
-        {"echo-timeout", 1, 0, 'e'}, {"close-timeout", 1, 0, 'c'}, {"get-interval", 1, 0, 'g'},
-        {"rtt-samples", 1, 0, 'r'},  {"slow-http", 1, 0, 'H'},    {"help", 0, 0, '?'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"path", 1, 0, 'p'},
+                                         {"static", 1, 0, 's'},
+                                         {"hold", 1, 0, 'h'},
+                                         {"sources", 1, 0, 'S'},
+                                         {"window", 1, 0, 'w'},
+                                         {"open-timeout", 1, 0, 'o'},
+                                         {"echo-timeout", 1, 0, 'e'},
+                                         {"close-timeout", 1, 0, 'c'},
+                                         {"get-interval", 1, 0, 'g'},
+                                         {"rtt-samples", 1, 0, 'r'},
+                                         {"slow-http", 1, 0, 'H'},
+                                         {"help", 0, 0, '?'},
+                                         {0, 0, 0, 0}};
     const char *static_path = "/static.txt";
     double hold = 10, open_timeout = 60, echo_timeout = 30, close_timeout = 10;
     double get_interval = 200, t0, deadline, next_get, *get_lat, base[10], *rtt;
@@ -620,18 +626,42 @@ int main(int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'p': PATH = optarg; break;
-        case 's': static_path = optarg; break;
-        case 'h': hold = atof(optarg); break;
-        case 'S': sources = atoi(optarg); break;
-        case 'w': window = atoi(optarg); break;
-        case 'o': open_timeout = atof(optarg); break;
-        case 'e': echo_timeout = atof(optarg); break;
-        case 'c': close_timeout = atof(optarg); break;
-        case 'g': get_interval = atof(optarg); break;
-        case 'r': rtt_samples = atoi(optarg); break;
-        case 'H': slow_n = atoi(optarg); break;
-        default: usage(argv[0]); return 2;
+        case 'p':
+            PATH = optarg;
+            break;
+        case 's':
+            static_path = optarg;
+            break;
+        case 'h':
+            hold = atof(optarg);
+            break;
+        case 'S':
+            sources = atoi(optarg);
+            break;
+        case 'w':
+            window = atoi(optarg);
+            break;
+        case 'o':
+            open_timeout = atof(optarg);
+            break;
+        case 'e':
+            echo_timeout = atof(optarg);
+            break;
+        case 'c':
+            close_timeout = atof(optarg);
+            break;
+        case 'g':
+            get_interval = atof(optarg);
+            break;
+        case 'r':
+            rtt_samples = atoi(optarg);
+            break;
+        case 'H':
+            slow_n = atoi(optarg);
+            break;
+        default:
+            usage(argv[0]);
+            return 2;
         }
     }
     if (argc - optind != 2) {
@@ -643,7 +673,8 @@ int main(int argc, char **argv)
     if (port < 1 || port > 65535 || N < 1 || N > MAX_SOCKETS || sources < 0 || sources > 254 ||
         window < 1 || hold < 0 || hold > 3600 || open_timeout <= 0 || open_timeout > 600 ||
         echo_timeout <= 0 || echo_timeout > 600 || close_timeout <= 0 || close_timeout > 600 ||
-        get_interval < 10 || rtt_samples < 0 || slow_n < 0 || slow_n > 1000 || strlen(PATH) > 200 || strlen(static_path) > 200) {
+        get_interval < 10 || rtt_samples < 0 || slow_n < 0 || slow_n > 1000 || strlen(PATH) > 200 ||
+        strlen(static_path) > 200) {
         usage(argv[0]);
         return 2;
     }
@@ -659,8 +690,9 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_NOFILE, &rl);
     printf("fd_limit=%llu sources=%d\n", (unsigned long long)rl.rlim_cur, sources);
     if (rl.rlim_cur < (rlim_t)N + 16 + (rlim_t)slow_n) {
-        fprintf(stderr, "ws_capacity: %d sockets need %d descriptors; this process may have "
-                        "%llu (hard limit): raise it or open fewer\n",
+        fprintf(stderr,
+                "ws_capacity: %d sockets need %d descriptors; this process may have "
+                "%llu (hard limit): raise it or open fewer\n",
                 N + slow_n, N + 16 + slow_n, (unsigned long long)rl.rlim_cur);
         return 2;
     }

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF (256 * 1024)
+#define BUF         (256 * 1024)
 #define MAX_SAMPLES 20000000
 
 typedef struct {
@@ -151,9 +151,10 @@ int main(int argc, char **argv)
             for (i = 0; phase == 1 && i < n; i++) {
                 if (cl[i].state == 3 && now >= cl[i].next_send) {
                     char text[160];
-                    snprintf(text, sizeof(text),
-                             "{\"type\":\"chat\",\"payload\":{\"type\":\"text\",\"text\":\"t=%.3f\"}}",
-                             now);
+                    snprintf(
+                        text, sizeof(text),
+                        "{\"type\":\"chat\",\"payload\":{\"type\":\"text\",\"text\":\"t=%.3f\"}}",
+                        now);
                     send_text(&cl[i], text);
                     sent++;
                     cl[i].next_send += interval;
@@ -282,9 +283,8 @@ int main(int argc, char **argv)
         printf("sent=%ld sent_per_s=%.0f delivered=%ld expected=%.0f delivered_per_s=%.0f "
                "errors=%ld\n",
                sent, sent / dur, delivered, sent * members, delivered / dur, errors);
-        printf("latency_ms p50=%.2f p99=%.2f max=%.2f\n",
-               samples ? lat[(long)(samples * 0.5)] : 0, samples ? lat[(long)(samples * 0.99)] : 0,
-               samples ? lat[samples - 1] : 0);
+        printf("latency_ms p50=%.2f p99=%.2f max=%.2f\n", samples ? lat[(long)(samples * 0.5)] : 0,
+               samples ? lat[(long)(samples * 0.99)] : 0, samples ? lat[samples - 1] : 0);
     }
     return 0;
 }

@@ -17,9 +17,8 @@
 #define CHAT_AI_DEFAULT_ROUNDS    4     /* tool-call rounds per answer */
 #define CHAT_AI_DEFAULT_ROWS      60    /* rows in one tool result */
 #define CHAT_AI_DEFAULT_BYTES     16384 /* bytes of one tool result */
-#define CHAT_AI_DEFAULT_STREAM_MS 300   /* ChatAIStreamInterval: room updates of a streamed answer \
-                                         */
-#define CHAT_AI_PARTIAL_MAX 65536 /* bytes of answer an update carries; longer: the end only */
+#define CHAT_AI_DEFAULT_STREAM_MS 300   /* ChatAIStreamInterval: a streamed answer's updates */
+#define CHAT_AI_PARTIAL_MAX       65536 /* bytes of answer an update carries; longer: the end only */
 
 /* What a ChatAITool KIND names a source for. */
 typedef enum {

@@ -1,10 +1,10 @@
 /* AI in the room: a gemini_chat / deepseek_chat message (or "@d question")
  * becomes the user's question plus a bot message "thinking…"; a streamed
  * answer grows it through not-stored ai_partial events, then the answer
- * replaces the bot message (same id), stored once. The provider call runs on a per-process thread pool, so
- * the connection's thread (the reactor under the event MPM) never waits; the
- * job talks to Redis only, and the room's normal fan-out carries the result
- * to every member on every server. No connection is touched from here. */
+ * replaces the bot message (same id), stored once. The provider call runs on a per-process thread
+ * pool, so the connection's thread (the reactor under the event MPM) never waits; the job talks to
+ * Redis only, and the room's normal fan-out carries the result to every member on every server. No
+ * connection is touched from here. */
 #include <httpd.h>
 #include <apr_strings.h>
 #include <apr_thread_pool.h>
