@@ -12,6 +12,7 @@
 #include "chat_client_config.h"
 #include "chat_conv_config.h"
 #include "chat_data_config.h"
+#include "chat_process_config.h"
 #include "chat_redis_config.h"
 #include "chat_mime.h"
 #include "chat_products.h"
@@ -520,50 +521,6 @@ static const char *set_presence_ttl(cmd_parms *cmd, void *dummy, const char *arg
     return parse_number(cmd, arg, " of seconds", 3, 3600, &sc->presence_ttl);
 }
 
-/* ChatHandover (main server only). */
-static const char *set_handover(cmd_parms *cmd, void *dummy, int on)
-{
-    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    sc->handover = on;
-    return NULL;
-}
-
-/* ChatPresenceBatch On | Off | the interval (250ms to 60s; a bare number is seconds). */
-static const char *set_presence_batch(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    chat_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &chat_module);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
-    apr_interval_time_t t;
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    if (!strcasecmp(arg, "On")) {
-        sc->presence_batch = CHAT_DEFAULT_PRESENCE_MS;
-    }
-    else if (!strcasecmp(arg, "Off")) {
-        sc->presence_batch = 0;
-    }
-    else if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS ||
-             t < apr_time_from_msec(250) || t > apr_time_from_sec(60)) {
-        return apr_psprintf(cmd->pool,
-                            "%s: On, Off or an interval from 250ms to 60s (e.g. 500ms, 2s), "
-                            "not '%s'",
-                            cmd->cmd->name, arg);
-    }
-    else {
-        sc->presence_batch = (int)apr_time_as_msec(t);
-    }
-    return NULL;
-}
-
 static const char *set_upload(cmd_parms *cmd, void *dcv, const char *arg)
 {
     chat_dir_conf *dc = dcv;
@@ -761,12 +718,7 @@ const command_rec chat_cmds[] = {
     AP_INIT_TAKE1("ChatDebugLogSize", set_presence_ttl, (void *)1, RSRC_CONF,
                   "Recent events kept per room for the admin API's debug log (default 200; "
                   "0 = off)"),
-    AP_INIT_FLAG("ChatHandover", set_handover, NULL, RSRC_CONF,
-                 "On: a child that retires or restarts gracefully hands its plain-TCP "
-                 "WebSockets to a live child instead of closing them (default On)"),
-    AP_INIT_TAKE1("ChatPresenceBatch", set_presence_batch, NULL, RSRC_CONF,
-                  "On (1s), Off or an interval: a room's members get joins and leaves at "
-                  "most once per interval, merged, one user list per batch (default On)"),
+    CHAT_PROCESS_COMMANDS,
     AP_INIT_TAKE1("ChatHandoverWait", set_presence_ttl, (void *)3, RSRC_CONF,
                   "Seconds a gracefully restarting child waits for a child of the new "
                   "generation to take its WebSockets (default 10)"),
